@@ -1,0 +1,49 @@
+// absolute.c: learned absolute positions (GPT-2's wpe): x[b,t] += wpe[t].
+#include <string.h>
+#include <omp.h>
+#include "pos.h"
+#include "../model/model.h"
+
+static int absolute_init(pos_scheme_t *p, const struct ModelConfig *cfg, char *err)
+{
+    int shape[2] = {cfg->block_size, cfg->n_embd};
+    pos_declare(p, "transformer.wpe.weight", 2, shape, 0, 0.02f);
+    return 0;
+}
+
+// x (B,T,C) += wpe (T,C)
+static void absolute_embed_forward(pos_scheme_t *p, const pos_shape_t *s, float *x, const int *tokens)
+{
+    const float *wpe = p->w[0];
+    int T = s->T, C = s->C;
+    #pragma omp parallel for
+    for (int bt = 0; bt < s->B * T; bt++) {
+        float *row = x + (size_t)bt * C;
+        const float *pe = wpe + (size_t)(bt % T) * C;
+        #pragma omp simd
+        for (int c = 0; c < C; c++) row[c] += pe[c];
+    }
+}
+
+// dwpe (T,C) += sum over b of dx (B,T,C); parallel over t, so each row sums in order of b
+static void absolute_embed_backward(pos_scheme_t *p, const pos_shape_t *s, const float *dx, const int *tokens)
+{
+    float *dwpe = p->dw[0];
+    int B = s->B, T = s->T, C = s->C;
+    #pragma omp parallel for
+    for (int t = 0; t < T; t++)
+        for (int b = 0; b < B; b++) {
+            const float *g = dx + ((size_t)b * T + t) * C;
+            float *d = dwpe + (size_t)t * C;
+            #pragma omp simd
+            for (int c = 0; c < C; c++) d[c] += g[c];
+        }
+}
+
+const pos_vtable_t pos_absolute = {
+    .name = "absolute",
+    .help = "learned absolute position embeddings (GPT-2 wpe), one per position up to block_size",
+    .init = absolute_init,
+    .embed_forward = absolute_embed_forward,
+    .embed_backward = absolute_embed_backward,
+};

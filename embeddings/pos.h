@@ -1,0 +1,81 @@
+// pos.h: the position-scheme plug-in interface and its registry.
+// A scheme may (a) add to the input embeddings, (b) rotate queries and keys,
+// (c) add a bias to the attention logits; each hook has its backward. A model
+// holds up to POS_MAX schemes ("abacus+rope") and calls every non-NULL hook in
+// order. Adding a scheme is one new file here and one line in pos_registry.c.
+#ifndef ARITHLAB_POS_H
+#define ARITHLAB_POS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define POS_MAX 4            // schemes in one combination
+#define POS_MAX_PARAMS 8     // parameter tensors one scheme may own
+
+typedef struct pos_scheme pos_scheme_t;
+struct ModelConfig;
+
+// what a hook sees of the model; filled by the model before each call
+typedef struct {
+    int B, T, C, NH, HS;     // batch, time, channels, heads, head size
+    int training;            // 1 in a training forward, 0 at evaluation
+    uint64_t *rng;           // the model's RNG (for per-batch random draws)
+} pos_shape_t;
+
+// a parameter tensor declared by a scheme (owned by the model's arenas)
+typedef struct {
+    char name[96];           // safetensors name, e.g. "transformer.wpe.weight"
+    int ndim, shape[4];
+    int decay;               // 1: AdamW weight decay applies
+    float init_std;          // N(0, init_std) at build; 0 means zeros
+} pos_param_decl_t;
+
+typedef struct {
+    const char *name;        // registry name: "absolute", "rope", ...
+    const char *help;        // one line for --help
+    // declare parameters (may be none) and allocate private state; -1 + err on bad config
+    int (*init)(pos_scheme_t *p, const struct ModelConfig *cfg, char *err);
+    void (*free)(pos_scheme_t *p);
+
+    // (a) x (B,T,C) += position embedding; tokens (B,T)
+    void (*embed_forward)(pos_scheme_t *p, const pos_shape_t *s, float *x, const int *tokens);
+    // dx (B,T,C) is the gradient at the embedding sum; accumulate into p->dw
+    void (*embed_backward)(pos_scheme_t *p, const pos_shape_t *s, const float *dx, const int *tokens);
+
+    // (b) qkv (B,T,3C) after the QKV projection: rotate q and k in place
+    void (*qk_forward)(pos_scheme_t *p, const pos_shape_t *s, int layer, float *qkv);
+    // dqkv (B,T,3C) w.r.t. the rotated q,k: replace by the gradient w.r.t. the unrotated ones
+    void (*qk_backward)(pos_scheme_t *p, const pos_shape_t *s, int layer, float *dqkv);
+
+    // (c) preatt (T,T) of batch b, head h, row-major, before scaling is NOT applied:
+    // the engine has already multiplied q.k by 1/sqrt(HS); the hook adds its bias.
+    // q points at (b, t=0, head h) of qkv with row stride 3C. Called inside an
+    // OpenMP loop over (b,h): must only read parameters.
+    void (*bias_forward)(pos_scheme_t *p, const pos_shape_t *s, int layer, int b, int h,
+                         const float *q, float *preatt);
+    // dpreatt (B,NH,T,T): gradient w.r.t. the biased logits; called once per layer,
+    // serially (the hook may use its own OpenMP). May add to dqkv's q part.
+    void (*bias_backward)(pos_scheme_t *p, const pos_shape_t *s, int layer,
+                          const float *qkv, const float *dpreatt, float *dqkv);
+} pos_vtable_t;
+
+struct pos_scheme {
+    const pos_vtable_t *vt;
+    int n_params;
+    pos_param_decl_t decl[POS_MAX_PARAMS];
+    float *w[POS_MAX_PARAMS];   // set by the model after its arenas exist
+    float *dw[POS_MAX_PARAMS];
+    int block_size;             // max sequence length
+    void *state;                // scheme-private (tables, options)
+};
+
+// look a scheme up by name; NULL if unknown
+const pos_vtable_t *pos_find(const char *name);
+// comma-separated list of registered names, for error messages and --help
+const char *pos_names(void);
+// parse "abacus+rope" into up to POS_MAX schemes, call their init; -1 + err on failure
+int pos_parse(const char *spec, const struct ModelConfig *cfg, pos_scheme_t *out, int *n_out, char *err);
+// helper for init hooks: declare a parameter tensor
+void pos_declare(pos_scheme_t *p, const char *name, int ndim, const int *shape, int decay, float init_std);
+
+#endif

@@ -1,0 +1,58 @@
+// args.c: the flag parser of args.h.
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include "args.h"
+
+static void print_help(const char *cmd, const char *synopsis, const arg_t *args, int n)
+{
+    printf("usage: arithlab %s %s\n\noptions:\n", cmd, synopsis);
+    for (int i = 0; i < n; i++) printf("  %-18s %s\n", args[i].flag, args[i].help);
+    for (int i = 0; i < n; i++)
+        if (args[i].kind == ARG_SET) {
+            printf("\nconfiguration keys for --set section.key=value (name, default, meaning):\n");
+            run_config_print_keys(stdout);
+            break;
+        }
+}
+
+int args_parse(const char *cmd, const char *synopsis, const arg_t *args, int n_args,
+               int argc, char **argv, const char **positional)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { print_help(cmd, synopsis, args, n_args); return 1; }
+        const arg_t *a = NULL;
+        for (int j = 0; j < n_args; j++) if (!strcmp(argv[i], args[j].flag)) a = &args[j];
+        if (!a) {
+            if (argv[i][0] != '-' && positional && !*positional) { *positional = argv[i]; continue; }
+            fprintf(stderr, "arithlab %s: unknown argument '%s' (see arithlab %s --help)\n", cmd, argv[i], cmd);
+            return -1;
+        }
+        if (a->kind == ARG_FLAG) { *(int *)a->dst = 1; continue; }
+        if (i + 1 >= argc) { fprintf(stderr, "arithlab %s: %s needs a value\n", cmd, a->flag); return -1; }
+        const char *v = argv[++i];
+        char *end;
+        errno = 0;
+        char err[ERR_MAX];
+        switch (a->kind) {
+        case ARG_STR: *(const char **)a->dst = v; break;
+        case ARG_INT: {
+            long x = strtol(v, &end, 10);
+            if (end == v || *end || errno) { fprintf(stderr, "arithlab %s: %s '%s' is not an integer\n", cmd, a->flag, v); return -1; }
+            *(int *)a->dst = (int)x;
+            break;
+        }
+        case ARG_FLOAT: {
+            float x = strtof(v, &end);
+            if (end == v || *end || errno) { fprintf(stderr, "arithlab %s: %s '%s' is not a number\n", cmd, a->flag, v); return -1; }
+            *(float *)a->dst = x;
+            break;
+        }
+        case ARG_SET:
+            if (cli_apply_set((RunConfig *)a->dst, v, err)) { fprintf(stderr, "arithlab %s: --set: %s\n", cmd, err); return -1; }
+            break;
+        case ARG_FLAG: break;
+        }
+    }
+    return 0;
+}

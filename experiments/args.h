@@ -1,0 +1,22 @@
+// args.h: a tiny flag parser shared by the subcommands: each flag is declared
+// with its kind and help, so --help and error messages come from one table.
+#ifndef ARITHLAB_ARGS_H
+#define ARITHLAB_ARGS_H
+
+#include "cli.h"
+
+typedef enum { ARG_STR, ARG_INT, ARG_FLOAT, ARG_FLAG, ARG_SET } arg_kind_t;
+
+typedef struct {
+    const char *flag;     // "--out"
+    arg_kind_t kind;
+    void *dst;            // char**, int*, float*, int* (flag), RunConfig* (--set)
+    const char *help;
+} arg_t;
+
+// parse argv[1..]; positional arguments (if any) go to *positional (at most one).
+// Returns 0, 1 when --help was printed, or -1 after printing an error to stderr.
+int args_parse(const char *cmd, const char *synopsis, const arg_t *args, int n_args,
+               int argc, char **argv, const char **positional);
+
+#endif

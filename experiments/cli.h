@@ -1,0 +1,46 @@
+// cli.h: what the subcommands of the `arithlab` program share: the run
+// configuration (INI sections [model] [train] [task] [eval], every key
+// documented, unknown keys rejected) and small argument helpers.
+#ifndef ARITHLAB_CLI_H
+#define ARITHLAB_CLI_H
+
+#include "../model/model.h"
+#include "../model/optim.h"
+
+typedef struct {
+    int steps;            // optimizer steps
+    int batch_size;       // sequences per step
+    int seq_len;          // T used for training (<= model.block_size; 0 = block_size)
+    uint64_t seed;        // model init and data
+    int threads;          // compute threads (BLIS + OpenMP); 0 = all cores
+    int log_every;        // steps between log lines
+    int ckpt_every;       // steps between checkpoints (0 = only at the end)
+    int eval_every;       // steps between evaluations (0 = only at the end)
+} TrainOpts;
+
+typedef struct {
+    ModelConfig model;
+    AdamWConfig optim;
+    TrainOpts train;
+} RunConfig;
+
+void run_config_default(RunConfig *rc);
+// set "section.key" to a string value; -1 + err naming the key and what is accepted
+int run_config_set(RunConfig *rc, const char *dotted_key, const char *value, char *err);
+// INI file: every section.key through run_config_set; -1 + err with file:line
+int run_config_load_ini(RunConfig *rc, const char *path, char *err);
+// write the resolved config as INI (every key, with its help as a comment)
+int run_config_write_ini(const RunConfig *rc, const char *path, char *err);
+// print every key with default and help (for --help)
+void run_config_print_keys(FILE *f);
+
+// apply "--set section.key=value" arguments; returns 0 or -1 + err
+int cli_apply_set(RunConfig *rc, const char *arg, char *err);
+
+int cmd_init(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_logits(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+
+#endif

@@ -1,0 +1,208 @@
+// config.c: the run configuration as one table of documented keys. Defaults,
+// INI loading, --set overrides, --help and the resolved-config file all read
+// this table, so a key is declared once.
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stddef.h>
+#include <ini.h>
+#include "cli.h"
+
+typedef enum { K_INT, K_FLOAT, K_U64, K_STR } key_type_t;
+
+typedef struct {
+    const char *section, *key;
+    key_type_t type;
+    size_t offset, size;   // size: buffer size for K_STR
+    double lo, hi;         // accepted range (numbers)
+    const char *def;       // default, as text
+    const char *help;
+} key_t_;
+
+#define M(f) offsetof(RunConfig, model.f)
+#define O(f) offsetof(RunConfig, optim.f)
+#define R(f) offsetof(RunConfig, train.f)
+
+static const key_t_ KEYS[] = {
+    {"model", "vocab_size", K_INT, M(vocab_size), 0, 2, 1 << 20, "32", "vocabulary size (set from the task when it has one)"},
+    {"model", "block_size", K_INT, M(block_size), 0, 1, 65536, "64", "maximum sequence length (context)"},
+    {"model", "n_layer", K_INT, M(n_layer), 0, 1, 256, "2", "transformer blocks"},
+    {"model", "n_head", K_INT, M(n_head), 0, 1, 256, "4", "attention heads (must divide n_embd)"},
+    {"model", "n_embd", K_INT, M(n_embd), 0, 1, 16384, "128", "residual stream width d"},
+    {"model", "mlp_hidden", K_INT, M(mlp_hidden), 0, 0, 65536, "0", "MLP hidden width (0 = 4*n_embd)"},
+    {"model", "tied", K_INT, M(tied), 0, 0, 1, "0", "1: the LM head shares the token embedding"},
+    {"model", "post_ln", K_INT, M(post_ln), 0, 0, 1, "0", "1: post-LayerNorm blocks instead of pre-LN"},
+    {"model", "position", K_STR, M(position), sizeof(((ModelConfig *)0)->position), 0, 0, "absolute",
+     "position scheme(s), '+'-combined"},
+    {"train", "steps", K_INT, R(steps), 0, 0, 1e9, "300", "optimizer steps"},
+    {"train", "batch_size", K_INT, R(batch_size), 0, 1, 1 << 20, "32", "sequences per step"},
+    {"train", "seq_len", K_INT, R(seq_len), 0, 0, 65536, "0", "training sequence length (0 = block_size)"},
+    {"train", "seed", K_U64, R(seed), 0, 0, 0, "1", "seed of model init and data"},
+    {"train", "threads", K_INT, R(threads), 0, 0, 1024, "0", "compute threads (0 = all cores)"},
+    {"train", "log_every", K_INT, R(log_every), 0, 1, 1e9, "10", "steps between log lines"},
+    {"train", "ckpt_every", K_INT, R(ckpt_every), 0, 0, 1e9, "0", "steps between checkpoints (0 = at the end only)"},
+    {"train", "eval_every", K_INT, R(eval_every), 0, 0, 1e9, "0", "steps between evaluations (0 = at the end only)"},
+    {"train", "lr", K_FLOAT, O(lr), 0, 0, 10, "0.001", "peak learning rate"},
+    {"train", "min_lr", K_FLOAT, O(min_lr), 0, 0, 10, "0.0001", "learning rate at the end of the cosine decay"},
+    {"train", "warmup_steps", K_INT, O(warmup_steps), 0, 0, 1e9, "30", "linear warm-up steps"},
+    {"train", "beta1", K_FLOAT, O(beta1), 0, 0, 0.999999, "0.9", "AdamW beta1"},
+    {"train", "beta2", K_FLOAT, O(beta2), 0, 0, 0.999999, "0.99", "AdamW beta2"},
+    {"train", "eps", K_FLOAT, O(eps), 0, 1e-12, 1, "1e-8", "AdamW epsilon"},
+    {"train", "weight_decay", K_FLOAT, O(weight_decay), 0, 0, 10, "0.1", "decoupled weight decay (matmul weights)"},
+    {"train", "decay_all", K_INT, O(decay_all), 0, 0, 1, "0", "1: decay biases, LayerNorm and embeddings too"},
+    {"train", "grad_clip", K_FLOAT, O(grad_clip), 0, 0, 1e9, "1.0", "global gradient-norm clip (0 = off)"},
+};
+#define N_KEYS (int)(sizeof(KEYS) / sizeof(KEYS[0]))
+
+static const key_t_ *find_key(const char *section, const char *key)
+{
+    for (int i = 0; i < N_KEYS; i++)
+        if (!strcmp(KEYS[i].section, section) && !strcmp(KEYS[i].key, key)) return &KEYS[i];
+    return NULL;
+}
+
+static int section_known(const char *section)
+{
+    for (int i = 0; i < N_KEYS; i++)
+        if (!strcmp(KEYS[i].section, section)) return 1;
+    return 0;
+}
+
+static void list_keys(const char *section, char *buf, size_t n)
+{
+    buf[0] = 0;
+    for (int i = 0; i < N_KEYS; i++)
+        if (!strcmp(KEYS[i].section, section)) {
+            if (buf[0]) strncat(buf, ", ", n - strlen(buf) - 1);
+            strncat(buf, KEYS[i].key, n - strlen(buf) - 1);
+        }
+}
+
+static int set_value(RunConfig *rc, const key_t_ *k, const char *value, char *err)
+{
+    char *end;
+    void *dst = (char *)rc + k->offset;
+    errno = 0;
+    switch (k->type) {
+    case K_INT: case K_FLOAT: {
+        double v = strtod(value, &end);
+        if (end == value || *end || errno)
+            return err_set(err, "%s.%s = '%s' is not a number", k->section, k->key, value);
+        if (k->type == K_INT && v != (double)(long)v)
+            return err_set(err, "%s.%s = '%s' must be a whole number", k->section, k->key, value);
+        if (v < k->lo || v > k->hi)
+            return err_set(err, "%s.%s = %s is out of range: accepted %g..%g", k->section, k->key, value, k->lo, k->hi);
+        if (k->type == K_INT) *(int *)dst = (int)v; else *(float *)dst = (float)v;
+        return 0;
+    }
+    case K_U64: {
+        unsigned long long v = strtoull(value, &end, 10);
+        if (end == value || *end || errno || value[0] == '-')
+            return err_set(err, "%s.%s = '%s' is not a non-negative integer", k->section, k->key, value);
+        *(uint64_t *)dst = v;
+        return 0;
+    }
+    case K_STR:
+        if (strlen(value) >= k->size)
+            return err_set(err, "%s.%s = '%s' is too long (at most %zu characters)", k->section, k->key, value, k->size - 1);
+        snprintf((char *)dst, k->size, "%s", value);
+        return 0;
+    }
+    return -1;
+}
+
+void run_config_default(RunConfig *rc)
+{
+    memset(rc, 0, sizeof(*rc));
+    model_config_default(&rc->model);
+    adamw_config_default(&rc->optim);
+    for (int i = 0; i < N_KEYS; i++) set_value(rc, &KEYS[i], KEYS[i].def, NULL);
+}
+
+static int set_in_section(RunConfig *rc, const char *section, const char *key, const char *value, char *err)
+{
+    if (!section_known(section))
+        return err_set(err, "unknown section [%s]: accepted [model], [train]", section);
+    const key_t_ *k = find_key(section, key);
+    if (!k) {
+        char keys[1024];
+        list_keys(section, keys, sizeof(keys));
+        return err_set(err, "unknown key '%s' in [%s]: accepted %s", key, section, keys);
+    }
+    return set_value(rc, k, value, err);
+}
+
+int run_config_set(RunConfig *rc, const char *dotted, const char *value, char *err)
+{
+    const char *dot = strchr(dotted, '.');
+    if (!dot || dot == dotted || !dot[1])
+        return err_set(err, "'%s' is not of the form section.key (e.g. train.steps)", dotted);
+    char section[64];
+    snprintf(section, sizeof(section), "%.*s", (int)(dot - dotted), dotted);
+    return set_in_section(rc, section, dot + 1, value, err);
+}
+
+int cli_apply_set(RunConfig *rc, const char *arg, char *err)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq) return err_set(err, "--set '%s': expected section.key=value", arg);
+    char key[128];
+    snprintf(key, sizeof(key), "%.*s", (int)(eq - arg), arg);
+    return run_config_set(rc, key, eq + 1, err);
+}
+
+typedef struct { RunConfig *rc; char *err; int failed; } ini_ctx_t;
+
+static int on_ini_line(void *user, const char *section, const char *name, const char *value)
+{
+    ini_ctx_t *ctx = user;
+    if (set_in_section(ctx->rc, section, name, value, ctx->err)) { ctx->failed = 1; return 0; }
+    return 1;
+}
+
+int run_config_load_ini(RunConfig *rc, const char *path, char *err)
+{
+    char inner[ERR_MAX] = "";
+    ini_ctx_t ctx = {rc, inner, 0};
+    int r = ini_parse(path, on_ini_line, &ctx);
+    if (r == -1) return err_set(err, "%s: cannot open config file", path);
+    if (r == -2) return err_set(err, "%s: out of memory while parsing", path);
+    if (ctx.failed) return err_set(err, "%s:%d: %s", path, r, inner);
+    if (r > 0) return err_set(err, "%s:%d: not a 'key = value' line or a [section] header", path, r);
+    return 0;
+}
+
+static void format_value(const RunConfig *rc, const key_t_ *k, char *buf, size_t n)
+{
+    const void *src = (const char *)rc + k->offset;
+    switch (k->type) {
+    case K_INT: snprintf(buf, n, "%d", *(const int *)src); break;
+    case K_FLOAT: snprintf(buf, n, "%.9g", *(const float *)src); break;
+    case K_U64: snprintf(buf, n, "%llu", (unsigned long long)*(const uint64_t *)src); break;
+    case K_STR: snprintf(buf, n, "%s", (const char *)src); break;
+    }
+}
+
+int run_config_write_ini(const RunConfig *rc, const char *path, char *err)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return err_set(err, "%s: cannot write: %s", path, strerror(errno));
+    const char *section = "";
+    for (int i = 0; i < N_KEYS; i++) {
+        char val[128];
+        if (strcmp(section, KEYS[i].section)) fprintf(f, "%s[%s]\n", i ? "\n" : "", section = KEYS[i].section);
+        format_value(rc, &KEYS[i], val, sizeof(val));
+        fprintf(f, "; %s\n%s = %s\n", KEYS[i].help, KEYS[i].key, val);
+    }
+    if (fclose(f)) return err_set(err, "%s: write failed: %s", path, strerror(errno));
+    return 0;
+}
+
+void run_config_print_keys(FILE *f)
+{
+    for (int i = 0; i < N_KEYS; i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "%s.%s", KEYS[i].section, KEYS[i].key);
+        fprintf(f, "  %-22s %-10s %s\n", name, KEYS[i].def, KEYS[i].help);
+    }
+}

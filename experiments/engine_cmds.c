@@ -1,0 +1,157 @@
+// engine_cmds.c: subcommands that expose the bare engine to other tools:
+// init (random checkpoint), logits (forward on a .npy batch) and replay (one
+// batch's logits, loss, gradients and K AdamW steps, for tools/torch_reference.py).
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <errno.h>
+#include "args.h"
+#include "../model/checkpoint.h"
+#include "../model/npy.h"
+
+static int fail(const char *cmd, const char *msg) { fprintf(stderr, "arithlab %s: %s\n", cmd, msg); return 1; }
+
+int cmd_init(int argc, char **argv)
+{
+    RunConfig rc;
+    run_config_default(&rc);
+    const char *out = NULL;
+    int seed = 1;
+    arg_t args[] = {
+        {"--out", ARG_STR, &out, "checkpoint file to write (.safetensors)"},
+        {"--seed", ARG_INT, &seed, "init seed (default 1)"},
+        {"--set", ARG_SET, &rc, "section.key=value, e.g. model.n_layer=2 (repeatable)"},
+    };
+    int r = args_parse("init", "--out FILE [--seed N] [--set model.KEY=VALUE ...]", args, 3, argc, argv, NULL);
+    if (r) return r < 0 ? 2 : 0;
+    if (!out) return fail("init", "--out FILE is required"), 2;
+    char err[ERR_MAX];
+    Model m;
+    if (model_build(&m, &rc.model, 1, 1, (uint64_t)seed, err)) return fail("init", err);
+    r = ckpt_save(&m, NULL, 0, out, err);
+    model_free(&m);
+    if (r) return fail("init", err);
+    return 0;
+}
+
+// read a (B,T) token batch and check it fits the model
+static int load_tokens(const char *cmd, const char *path, const ModelConfig *cfg, int **tok, int *B, int *T,
+                       int allow_negative)
+{
+    char err[ERR_MAX];
+    if (npy_read_tokens(path, tok, B, T, err)) return fail(cmd, err);
+    if (*T > cfg->block_size) {
+        fprintf(stderr, "arithlab %s: %s: sequence length %d exceeds the model's block_size %d\n", cmd, path, *T, cfg->block_size);
+        return 1;
+    }
+    for (long i = 0; i < (long)*B * *T; i++) {
+        int t = (*tok)[i];
+        if (t >= cfg->vocab_size || (t < 0 && !(allow_negative && t == -1))) {
+            fprintf(stderr, "arithlab %s: %s: id %d at flat index %ld is outside the vocabulary [0, %d)%s\n",
+                    cmd, path, t, i, cfg->vocab_size, allow_negative ? " (or -1: not counted)" : "");
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int cmd_logits(int argc, char **argv)
+{
+    const char *ckpt = NULL, *tokens = NULL, *out = NULL;
+    int threads = 0;
+    arg_t args[] = {
+        {"--checkpoint", ARG_STR, &ckpt, "checkpoint (.safetensors)"},
+        {"--tokens", ARG_STR, &tokens, "(B,T) int32 or int64 .npy of token ids"},
+        {"--out", ARG_STR, &out, "where to write float32 logits (B,T,V) .npy"},
+        {"--threads", ARG_INT, &threads, "compute threads (default: all cores)"},
+    };
+    int r = args_parse("logits", "--checkpoint FILE --tokens IDS.npy --out LOGITS.npy", args, 4, argc, argv, NULL);
+    if (r) return r < 0 ? 2 : 0;
+    if (!ckpt || !tokens || !out) return fail("logits", "--checkpoint, --tokens and --out are required"), 2;
+    char err[ERR_MAX];
+    ModelConfig cfg;
+    if (ckpt_read_config(ckpt, &cfg, err)) return fail("logits", err);
+    int *tok = NULL, B, T;
+    if (load_tokens("logits", tokens, &cfg, &tok, &B, &T, 0)) { free(tok); return 1; }
+    Model m;
+    if (ckpt_build_model(&m, NULL, 0, ckpt, B, T, err)) { free(tok); return fail("logits", err); }
+    if (threads > 0) model_set_threads(&m, threads);
+    model_forward(&m, tok, NULL, B, T);
+    int64_t shape[3] = {B, T, cfg.vocab_size};
+    r = npy_write_f32(out, m.logits, 3, shape, err);
+    model_free(&m);
+    free(tok);
+    return r ? fail("logits", err) : 0;
+}
+
+int cmd_replay(int argc, char **argv)
+{
+    const char *ckpt = NULL, *tokens = NULL, *targets = NULL, *out = NULL;
+    int steps = 1, threads = 0;
+    AdamWConfig oc;
+    adamw_config_default(&oc);
+    arg_t args[] = {
+        {"--checkpoint", ARG_STR, &ckpt, "checkpoint (.safetensors)"},
+        {"--tokens", ARG_STR, &tokens, "(B,T) input ids .npy"},
+        {"--targets", ARG_STR, &targets, "(B,T) target ids .npy; -1 = not counted"},
+        {"--out", ARG_STR, &out, "directory for logits.npy, losses.npy, grads.safetensors, final.safetensors"},
+        {"--steps", ARG_INT, &steps, "AdamW steps on the batch (default 1)"},
+        {"--lr", ARG_FLOAT, &oc.lr, "constant learning rate"},
+        {"--weight-decay", ARG_FLOAT, &oc.weight_decay, "decoupled weight decay"},
+        {"--beta1", ARG_FLOAT, &oc.beta1, "AdamW beta1"},
+        {"--beta2", ARG_FLOAT, &oc.beta2, "AdamW beta2"},
+        {"--eps", ARG_FLOAT, &oc.eps, "AdamW epsilon"},
+        {"--clip", ARG_FLOAT, &oc.grad_clip, "global gradient-norm clip (0 = off)"},
+        {"--threads", ARG_INT, &threads, "compute threads (default: all cores)"},
+    };
+    int r = args_parse("replay", "--checkpoint F --tokens X.npy --targets Y.npy --out DIR [--steps K] ...",
+                       args, (int)(sizeof(args) / sizeof(args[0])), argc, argv, NULL);
+    if (r) return r < 0 ? 2 : 0;
+    if (!ckpt || !tokens || !targets || !out) return fail("replay", "--checkpoint, --tokens, --targets and --out are required"), 2;
+    if (steps < 0) return fail("replay", "--steps must be >= 0"), 2;
+    char err[ERR_MAX], path[4096];
+    ModelConfig cfg;
+    if (ckpt_read_config(ckpt, &cfg, err)) return fail("replay", err);
+    int *x = NULL, *y = NULL, B, T, B2, T2;
+    if (load_tokens("replay", tokens, &cfg, &x, &B, &T, 0) || load_tokens("replay", targets, &cfg, &y, &B2, &T2, 1)) {
+        free(x); free(y);
+        return 1;
+    }
+    if (B != B2 || T != T2) { free(x); free(y); return fail("replay", "--tokens and --targets differ in shape"); }
+    if (mkdir(out, 0755) && errno != EEXIST) { free(x); free(y); return fail("replay", "cannot create --out directory"); }
+    Model m;
+    if (ckpt_build_model(&m, NULL, 0, ckpt, B, T, err)) { free(x); free(y); return fail("replay", err); }
+    if (threads > 0) model_set_threads(&m, threads);
+    m.training = 1;
+
+    float *losses = calloc(steps + 1, sizeof(float));
+    model_forward(&m, x, NULL, B, T);
+    int64_t lshape[3] = {B, T, cfg.vocab_size};
+    snprintf(path, sizeof(path), "%s/logits.npy", out);
+    r = npy_write_f32(path, m.logits, 3, lshape, err);
+    for (int s = 0; s <= steps && !r; s++) {
+        model_forward(&m, x, y, B, T);
+        losses[s] = m.loss;
+        if (s == steps) break;
+        model_zero_grad(&m);
+        model_backward(&m);
+        if (s == 0) {   // the gradients, saved as a checkpoint whose "parameters" are the gradients
+            Model *g = malloc(sizeof(Model));
+            *g = m;
+            g->params = m.grads;
+            snprintf(path, sizeof(path), "%s/grads.safetensors", out);
+            r = ckpt_save(g, NULL, 0, path, err);
+            free(g);
+        }
+        model_update(&m, &oc, oc.lr, s + 1);
+    }
+    int64_t n = steps + 1;
+    snprintf(path, sizeof(path), "%s/losses.npy", out);
+    if (!r) r = npy_write_f32(path, losses, 1, &n, err);
+    snprintf(path, sizeof(path), "%s/final.safetensors", out);
+    TrainState st = {.step = steps};
+    if (!r) r = ckpt_save(&m, &st, 1, path, err);
+    model_free(&m);
+    free(x); free(y); free(losses);
+    return r ? fail("replay", err) : 0;
+}

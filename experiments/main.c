@@ -1,0 +1,34 @@
+// main.c: the `arithlab` program: one binary, one subcommand per job.
+#include <stdio.h>
+#include <string.h>
+#include "cli.h"
+
+typedef struct { const char *name; int (*run)(int, char **); const char *help; } command_t;
+
+static const command_t COMMANDS[] = {
+    {"train", cmd_train, "train a model on a generated task, writing a run directory"},
+    {"init", cmd_init, "write a randomly initialised checkpoint"},
+    {"logits", cmd_logits, "run the forward pass on a .npy of token ids, write logits as .npy"},
+    {"replay", cmd_replay, "one batch: logits, loss, gradients and K AdamW steps, for checking against PyTorch"},
+    {"bench", cmd_bench, "time training steps of fixed configs; ms/step, tokens/s, GFLOP/s, MFU"},
+};
+#define N_COMMANDS (int)(sizeof(COMMANDS) / sizeof(COMMANDS[0]))
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: arithlab <command> [options]   (arithlab <command> --help for its options)\n\ncommands:\n");
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-8s %s\n", COMMANDS[i].name, COMMANDS[i].help);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "arithlab: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,40 @@
+// checkpoint.h: safetensors checkpoints (8-byte LE header length, JSON
+// header, raw LE float32 data). Parameter names as in nanoGPT; AdamW moments
+// as "optim.m.<name>" / "optim.v.<name>"; the model config and training state
+// in __metadata__ (all values strings, as the format requires).
+// Writes are atomic (temp file, fsync, rename, fsync dir); the loader checks
+// every byte it trusts and never reads out of bounds.
+#ifndef ARITHLAB_CHECKPOINT_H
+#define ARITHLAB_CHECKPOINT_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include "model.h"
+
+#define CKPT_MAX_META 64
+
+typedef struct {
+    int64_t step;            // optimizer steps taken
+    uint64_t rng;            // model RNG state (the model's own is saved separately)
+    uint64_t data_rng;       // data generator RNG state
+    int64_t data_pos;        // examples consumed
+    int n_meta;              // extra key/value pairs (e.g. the resolved run config)
+    char meta_key[CKPT_MAX_META][64];
+    char meta_val[CKPT_MAX_META][1024];
+} TrainState;
+
+// 0 on success; -1 with err naming the problem (the old file, if any, is untouched)
+int ckpt_save(const Model *m, const TrainState *st, int with_optimizer, const char *path, char *err);
+// read only the model config from a checkpoint (to build a model of the right shape)
+int ckpt_read_config(const char *path, ModelConfig *cfg, char *err);
+// load parameters (and moments, if present and want_optimizer) into a built model whose
+// config matches; fills st if non-NULL. -1 + err on any inconsistency.
+int ckpt_load(Model *m, TrainState *st, int want_optimizer, const char *path, char *err);
+// convenience: read config, build (B_max,T_max), load. -1 + err.
+int ckpt_build_model(Model *m, TrainState *st, int want_optimizer, const char *path, int B_max, int T_max, char *err);
+// value of a metadata key in st, or NULL
+const char *ckpt_meta_get(const TrainState *st, const char *key);
+// add or replace a metadata key; -1 if full or too long
+int ckpt_meta_set(TrainState *st, const char *key, const char *val);
+
+#endif

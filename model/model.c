@@ -1,0 +1,458 @@
+// model.c: build, forward and backward of the decoder. Ops are in ops.c;
+// attention lives here because it calls the position schemes' hooks.
+// Layout and names follow nanoGPT, so checkpoints load into PyTorch as they are.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <omp.h>
+#include "model.h"
+#include "ops.h"
+
+// ---------------------------------------------------------------- config
+void model_config_default(ModelConfig *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->vocab_size = 32;
+    cfg->block_size = 64;
+    cfg->n_layer = 2;
+    cfg->n_head = 4;
+    cfg->n_embd = 128;
+    cfg->mlp_hidden = 0;
+    cfg->tied = 0;
+    cfg->post_ln = 0;
+    snprintf(cfg->position, sizeof(cfg->position), "absolute");
+}
+
+int model_config_validate(ModelConfig *cfg, char *err)
+{
+    if (cfg->mlp_hidden == 0) cfg->mlp_hidden = 4 * cfg->n_embd;
+    struct { const char *name; int v, lo, hi; } r[] = {
+        {"model.vocab_size", cfg->vocab_size, 2, 1 << 20},
+        {"model.block_size", cfg->block_size, 1, 1 << 16},
+        {"model.n_layer", cfg->n_layer, 1, 256},
+        {"model.n_head", cfg->n_head, 1, 256},
+        {"model.n_embd", cfg->n_embd, 1, 1 << 14},
+        {"model.mlp_hidden", cfg->mlp_hidden, 1, 1 << 16},
+        {"model.tied", cfg->tied, 0, 1},
+        {"model.post_ln", cfg->post_ln, 0, 1},
+    };
+    for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++)
+        if (r[i].v < r[i].lo || r[i].v > r[i].hi)
+            return err_set(err, "%s = %d is out of range: accepted %d..%d", r[i].name, r[i].v, r[i].lo, r[i].hi);
+    if (cfg->n_embd % cfg->n_head)
+        return err_set(err, "model.n_embd = %d must be divisible by model.n_head = %d", cfg->n_embd, cfg->n_head);
+    return 0;
+}
+
+// ---------------------------------------------------------------- parameters
+#define ALIGN_FLOATS 16   // 64-byte alignment of every tensor in the arenas
+
+static int declare(Model *m, const char *name, int ndim, const int *shape, int decay, float init_std)
+{
+    if (m->n_tensors >= MODEL_MAX_TENSORS) return -1;
+    ParamInfo *p = &m->tensors[m->n_tensors];
+    memset(p, 0, sizeof(*p));
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    p->ndim = ndim;
+    p->numel = 1;
+    for (int i = 0; i < ndim; i++) { p->shape[i] = shape[i]; p->numel *= (size_t)shape[i]; }
+    p->offset = m->n_params;
+    p->decay = decay;
+    p->init_std = init_std;
+    m->n_params += (p->numel + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+    return m->n_tensors++;
+}
+
+static int declare1(Model *m, const char *name, int d0, int decay, float std)
+{ int s[1] = {d0}; return declare(m, name, 1, s, decay, std); }
+static int declare2(Model *m, const char *name, int d0, int d1, int decay, float std)
+{ int s[2] = {d0, d1}; return declare(m, name, 2, s, decay, std); }
+
+ParamInfo *model_find_tensor(Model *m, const char *name)
+{
+    for (int i = 0; i < m->n_tensors; i++)
+        if (!strcmp(m->tensors[i].name, name)) return &m->tensors[i];
+    return NULL;
+}
+
+// the per-layer tensors, in nanoGPT's order; index k of layer l is at first + 12*l + k
+enum { P_LN1W, P_LN1B, P_QKVW, P_QKVB, P_PROJW, P_PROJB, P_LN2W, P_LN2B,
+       P_FCW, P_FCB, P_FCPROJW, P_FCPROJB, P_PER_LAYER };
+
+static void declare_all(Model *m, int *first_layer, int *lnf, int *head)
+{
+    const ModelConfig *c = &m->cfg;
+    int C = c->n_embd, H = c->mlp_hidden;
+    float std = 0.02f, proj_std = 0.02f / sqrtf(2.0f * c->n_layer);
+    declare2(m, "transformer.wte.weight", c->vocab_size, C, 0, std);
+    for (int s = 0; s < m->n_pos; s++) {
+        pos_scheme_t *p = &m->pos[s];
+        for (int i = 0; i < p->n_params; i++) {
+            pos_param_decl_t *d = &p->decl[i];
+            declare(m, d->name, d->ndim, d->shape, d->decay, d->init_std);
+        }
+    }
+    *first_layer = m->n_tensors;
+    char nm[96];
+    for (int l = 0; l < c->n_layer; l++) {
+#define NAME(s) (snprintf(nm, sizeof(nm), "transformer.h.%d.%s", l, s), nm)
+        declare1(m, NAME("ln_1.weight"), C, 0, -1.0f);
+        declare1(m, NAME("ln_1.bias"), C, 0, 0.0f);
+        declare2(m, NAME("attn.c_attn.weight"), 3 * C, C, 1, std);
+        declare1(m, NAME("attn.c_attn.bias"), 3 * C, 0, 0.0f);
+        declare2(m, NAME("attn.c_proj.weight"), C, C, 1, proj_std);
+        declare1(m, NAME("attn.c_proj.bias"), C, 0, 0.0f);
+        declare1(m, NAME("ln_2.weight"), C, 0, -1.0f);
+        declare1(m, NAME("ln_2.bias"), C, 0, 0.0f);
+        declare2(m, NAME("mlp.c_fc.weight"), H, C, 1, std);
+        declare1(m, NAME("mlp.c_fc.bias"), H, 0, 0.0f);
+        declare2(m, NAME("mlp.c_proj.weight"), C, H, 1, proj_std);
+        declare1(m, NAME("mlp.c_proj.bias"), C, 0, 0.0f);
+#undef NAME
+    }
+    *lnf = declare1(m, "transformer.ln_f.weight", C, 0, -1.0f);
+    declare1(m, "transformer.ln_f.bias", C, 0, 0.0f);
+    *head = c->tied ? -1 : declare2(m, "lm_head.weight", c->vocab_size, C, 1, std);
+}
+
+// point the named slices at a base arena (params or grads)
+static void resolve(Model *m, float *base, int first_layer, int lnf, int head,
+                    float **wte, float **lnfw, float **lnfb, float **lm_head, LayerParams *lp)
+{
+    *wte = base + m->tensors[0].offset;
+    for (int l = 0; l < m->cfg.n_layer; l++) {
+        float *t[P_PER_LAYER];
+        for (int k = 0; k < P_PER_LAYER; k++)
+            t[k] = base + m->tensors[first_layer + l * P_PER_LAYER + k].offset;
+        lp[l] = (LayerParams){t[P_LN1W], t[P_LN1B], t[P_QKVW], t[P_QKVB], t[P_PROJW], t[P_PROJB],
+                              t[P_LN2W], t[P_LN2B], t[P_FCW], t[P_FCB], t[P_FCPROJW], t[P_FCPROJB]};
+    }
+    *lnfw = base + m->tensors[lnf].offset;
+    *lnfb = base + m->tensors[lnf + 1].offset;
+    *lm_head = head < 0 ? *wte : base + m->tensors[head].offset;
+}
+
+float rng_normal(uint64_t *s)
+{
+    float u1 = rng_f32(s), u2 = rng_f32(s);
+    if (u1 < 1e-12f) u1 = 1e-12f;
+    return sqrtf(-2.0f * logf(u1)) * cosf(6.2831853071795864f * u2);
+}
+
+// ---------------------------------------------------------------- activations
+static size_t layout_acts(Model *m, float *base)
+{
+    // with base == NULL only counts; the same walk assigns pointers otherwise
+    const ModelConfig *c = &m->cfg;
+    size_t B = m->B_max, T = m->T_max, C = c->n_embd, H = c->mlp_hidden, NH = c->n_head, V = c->vocab_size;
+    size_t BT = B * T, off = 0;
+#define TAKE(ptr, n) do { if (base) (ptr) = base + off; off += ((n) + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; } while (0)
+    float *dummy;
+    TAKE(m->encoded, BT * C);
+    for (int l = 0; l < c->n_layer; l++) {
+        LayerActs *a = base ? &m->la[l] : &(LayerActs){0};
+        if (!c->post_ln) { TAKE(a->ln1, BT * C); TAKE(a->ln2, BT * C); }
+        else { TAKE(a->sum1, BT * C); TAKE(a->sum2, BT * C); }
+        TAKE(a->ln1_mean, BT); TAKE(a->ln1_rstd, BT);
+        TAKE(a->qkv, BT * 3 * C);
+        TAKE(a->att, B * NH * T * T);
+        TAKE(a->atty, BT * C);
+        TAKE(a->res2, BT * C);
+        TAKE(a->ln2_mean, BT); TAKE(a->ln2_rstd, BT);
+        TAKE(a->fch, BT * H); TAKE(a->fch_gelu, BT * H);
+        TAKE(a->res3, BT * C);
+    }
+    TAKE(m->lnf, BT * C); TAKE(m->lnf_mean, BT); TAKE(m->lnf_rstd, BT);
+    TAKE(m->logits, BT * V);
+    TAKE(m->losses, BT);
+    (void)dummy;
+    return off;
+}
+
+static size_t layout_scratch(Model *m, float *base)
+{
+    const ModelConfig *c = &m->cfg;
+    size_t B = m->B_max, T = m->T_max, C = c->n_embd, H = c->mlp_hidden, NH = c->n_head;
+    size_t BT = B * T, off = 0;
+    TAKE(m->dres, BT * C);
+    TAKE(m->dbuf_c, BT * C);
+    TAKE(m->dbuf_c2, BT * C);
+    TAKE(m->dqkv, BT * 3 * C);
+    TAKE(m->dfch, BT * H);
+    TAKE(m->dpreatt, B * NH * T * T);
+    TAKE(m->dlnf, BT * C);
+#undef TAKE
+    return off;
+}
+
+static float *arena(size_t n)
+{
+    float *p = NULL;
+    if (posix_memalign((void **)&p, 64, (n ? n : 1) * sizeof(float))) return NULL;
+    memset(p, 0, (n ? n : 1) * sizeof(float));
+    return p;
+}
+
+// ---------------------------------------------------------------- build / free
+int model_build(Model *m, const ModelConfig *cfg_in, int B_max, int T_max, uint64_t seed, char *err)
+{
+    memset(m, 0, sizeof(*m));
+    m->cfg = *cfg_in;
+    if (model_config_validate(&m->cfg, err)) return -1;
+    if (B_max < 1 || T_max < 1 || T_max > m->cfg.block_size)
+        return err_set(err, "batch shape (%d, %d) is invalid: need B >= 1 and 1 <= T <= model.block_size = %d",
+                       B_max, T_max, m->cfg.block_size);
+    if (pos_parse(m->cfg.position, &m->cfg, m->pos, &m->n_pos, err)) return -1;
+    int first_layer, lnf, head;
+    declare_all(m, &first_layer, &lnf, &head);
+    m->params = arena(m->n_params);
+    m->grads = arena(m->n_params);
+    m->m = arena(m->n_params);
+    m->v = arena(m->n_params);
+    m->lp = calloc(m->cfg.n_layer, sizeof(LayerParams));
+    m->dlp = calloc(m->cfg.n_layer, sizeof(LayerParams));
+    m->la = calloc(m->cfg.n_layer, sizeof(LayerActs));
+    m->B_max = B_max;
+    m->T_max = T_max;
+    m->n_acts = layout_acts(m, NULL);
+    m->n_scratch = layout_scratch(m, NULL);
+    m->acts = arena(m->n_acts);
+    m->scratch = arena(m->n_scratch);
+    m->inputs = calloc((size_t)B_max * T_max, sizeof(int));
+    m->targets = calloc((size_t)B_max * T_max, sizeof(int));
+    if (!m->params || !m->grads || !m->m || !m->v || !m->lp || !m->dlp || !m->la ||
+        !m->acts || !m->scratch || !m->inputs || !m->targets) {
+        double mb = (4.0 * m->n_params * 4 + 4.0 * (m->n_acts + m->n_scratch)) / 1048576.0;
+        model_free(m);
+        return err_set(err, "out of memory: the model needs %.0f MiB for B=%d, T=%d", mb, B_max, T_max);
+    }
+    resolve(m, m->params, first_layer, lnf, head, &m->wte, &m->lnfw, &m->lnfb, &m->lm_head, m->lp);
+    resolve(m, m->grads, first_layer, lnf, head, &m->dwte, &m->dlnfw, &m->dlnfb, &m->dlm_head, m->dlp);
+    layout_acts(m, m->acts);
+    layout_scratch(m, m->scratch);
+    // hand each position scheme its parameter slices
+    for (int s = 0; s < m->n_pos; s++)
+        for (int i = 0; i < m->pos[s].n_params; i++) {
+            ParamInfo *p = model_find_tensor(m, m->pos[s].decl[i].name);
+            m->pos[s].w[i] = m->params + p->offset;
+            m->pos[s].dw[i] = m->grads + p->offset;
+        }
+    // init, in tensor order from one stream: the same seed gives the same model
+    m->rng = rng_seed(seed);
+    for (int i = 0; i < m->n_tensors; i++) {
+        ParamInfo *p = &m->tensors[i];
+        float *w = m->params + p->offset;
+        for (size_t j = 0; j < p->numel; j++)
+            w[j] = p->init_std > 0 ? p->init_std * rng_normal(&m->rng) : (p->init_std < 0 ? 1.0f : 0.0f);
+    }
+    m->loss = -1.0f;
+    model_set_threads(m, omp_get_max_threads());
+    return 0;
+}
+
+void model_free(Model *m)
+{
+    for (int s = 0; s < m->n_pos; s++)
+        if (m->pos[s].vt && m->pos[s].vt->free) m->pos[s].vt->free(&m->pos[s]);
+    free(m->params); free(m->grads); free(m->m); free(m->v);
+    free(m->lp); free(m->dlp); free(m->la);
+    free(m->acts); free(m->scratch);
+    free(m->inputs); free(m->targets);
+    memset(m, 0, sizeof(*m));
+}
+
+void model_set_threads(Model *m, int n_threads)
+{
+    m->n_threads = n_threads < 1 ? 1 : n_threads;
+    ops_set_threads(m->n_threads);
+}
+
+double model_flops_forward(const ModelConfig *c, int B, int T)
+{
+    double C = c->n_embd, H = c->mlp_hidden ? c->mlp_hidden : 4 * c->n_embd, BT = (double)B * T;
+    double per_layer = 2.0 * BT * (3 * C * C + C * C + 2 * C * H)   // projections
+                     + 2.0 * 2.0 * B * (double)T * T * C;            // q k^T and att v, full T x T
+    return c->n_layer * per_layer + 2.0 * BT * C * c->vocab_size;    // + LM head
+}
+
+// ---------------------------------------------------------------- attention
+// qkv is (B,T,3C) with q,k,v side by side; att is (B,NH,T,T); out is (B,T,C)
+static void attention_forward(Model *m, const pos_shape_t *s, int layer, float *out,
+                              float *att, const float *qkv)
+{
+    int B = s->B, T = s->T, C = s->C, NH = s->NH, HS = s->HS;
+    float scale = 1.0f / sqrtf((float)HS);
+    rntm_t *one = ops_rntm_one();
+    #pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++) {
+            const float *q = qkv + (size_t)b * T * 3 * C + h * HS, *k = q + C, *v = q + 2 * C;
+            float *pre = att + ((size_t)b * NH + h) * T * T;
+            ops_gemm(one, 0, 1, T, T, HS, scale, q, 3 * C, k, 3 * C, 0.0f, pre, T);
+            for (int i = 0; i < m->n_pos; i++)
+                if (m->pos[i].vt->bias_forward) m->pos[i].vt->bias_forward(&m->pos[i], s, layer, b, h, q, pre);
+            for (int t = 0; t < T; t++) {   // causal softmax of row t over 0..t
+                float *row = pre + (size_t)t * T, mx = row[0], sum = 0.0f;
+                for (int j = 1; j <= t; j++) mx = row[j] > mx ? row[j] : mx;
+                for (int j = 0; j <= t; j++) { row[j] = expf(row[j] - mx); sum += row[j]; }
+                float inv = 1.0f / sum;
+                for (int j = 0; j <= t; j++) row[j] *= inv;
+                for (int j = t + 1; j < T; j++) row[j] = 0.0f;
+            }
+            ops_gemm(one, 0, 0, T, HS, T, 1.0f, pre, T, v, 3 * C, 0.0f, out + (size_t)b * T * C + h * HS, C);
+        }
+}
+
+// dout (B,T,C) -> dqkv (B,T,3C), fully written; dpre (B,NH,T,T) is scratch that
+// ends holding the gradient w.r.t. the (biased, scaled) logits, for bias hooks
+static void attention_backward(Model *m, const pos_shape_t *s, int layer, float *dqkv, float *dpre,
+                               const float *dout, const float *qkv, const float *att)
+{
+    int B = s->B, T = s->T, C = s->C, NH = s->NH, HS = s->HS;
+    float scale = 1.0f / sqrtf((float)HS);
+    rntm_t *one = ops_rntm_one();
+    #pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++) {
+            size_t qo = (size_t)b * T * 3 * C + h * HS;
+            const float *q = qkv + qo, *k = q + C, *v = q + 2 * C;
+            float *dq = dqkv + qo, *dk = dq + C, *dv = dq + 2 * C;
+            const float *a = att + ((size_t)b * NH + h) * T * T;
+            float *da = dpre + ((size_t)b * NH + h) * T * T;
+            const float *dy = dout + (size_t)b * T * C + h * HS;
+            ops_gemm(one, 0, 1, T, T, HS, 1.0f, dy, C, v, 3 * C, 0.0f, da, T);   // datt = dy v^T
+            ops_gemm(one, 1, 0, T, HS, T, 1.0f, a, T, dy, C, 0.0f, dv, 3 * C);   // dv = att^T dy
+            for (int t = 0; t < T; t++) {   // softmax backward, causal rows
+                const float *ar = a + (size_t)t * T;
+                float *dr = da + (size_t)t * T, dot = 0.0f;
+                for (int j = 0; j <= t; j++) dot += ar[j] * dr[j];
+                for (int j = 0; j <= t; j++) dr[j] = ar[j] * (dr[j] - dot);
+                for (int j = t + 1; j < T; j++) dr[j] = 0.0f;
+            }
+            ops_gemm(one, 0, 0, T, HS, T, scale, da, T, k, 3 * C, 0.0f, dq, 3 * C);  // dq = s dpre k
+            ops_gemm(one, 1, 0, T, HS, T, scale, da, T, q, 3 * C, 0.0f, dk, 3 * C);  // dk = s dpre^T q
+        }
+    for (int i = 0; i < m->n_pos; i++)
+        if (m->pos[i].vt->bias_backward) m->pos[i].vt->bias_backward(&m->pos[i], s, layer, qkv, dpre, dqkv);
+}
+
+// out (N,OC) = resid (N,OC) + bias + inp (N,C) @ weight^T: the residual add folded into the GEMM
+static void matmul_residual_forward(float *out, const float *inp, const float *weight, const float *bias,
+                                    const float *resid, int N, int C, int OC)
+{
+    #pragma omp parallel for
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < OC; o++) out[(size_t)n * OC + o] = resid[(size_t)n * OC + o] + bias[o];
+    ops_gemm(ops_rntm_par(), 0, 1, N, OC, C, 1.0f, inp, C, weight, C, 1.0f, out, OC);
+}
+
+// ---------------------------------------------------------------- forward
+static pos_shape_t shape_of(Model *m, int B, int T)
+{
+    const ModelConfig *c = &m->cfg;
+    return (pos_shape_t){B, T, c->n_embd, c->n_head, c->n_embd / c->n_head, m->training, &m->rng};
+}
+
+void model_forward(Model *m, const int *tokens, const int *targets, int B, int T)
+{
+    const ModelConfig *c = &m->cfg;
+    int C = c->n_embd, H = c->mlp_hidden, V = c->vocab_size, N = B * T;
+    // callers check shapes and token ranges at the boundary; here they are invariants
+    if (B > m->B_max || T > m->T_max) { fprintf(stderr, "model_forward: batch (%d,%d) exceeds (%d,%d)\n", B, T, m->B_max, m->T_max); abort(); }
+    m->B = B; m->T = T;
+    memcpy(m->inputs, tokens, sizeof(int) * N);
+    if (targets) memcpy(m->targets, targets, sizeof(int) * N);
+    pos_shape_t s = shape_of(m, B, T);
+
+    encoder_forward(m->encoded, tokens, m->wte, B, T, C);
+    for (int i = 0; i < m->n_pos; i++)
+        if (m->pos[i].vt->embed_forward) m->pos[i].vt->embed_forward(&m->pos[i], &s, m->encoded, tokens);
+
+    float *x = m->encoded;
+    for (int l = 0; l < c->n_layer; l++) {
+        LayerParams *p = &m->lp[l];
+        LayerActs *a = &m->la[l];
+        const float *att_in = x;
+        if (!c->post_ln) {
+            layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, x, p->ln1w, p->ln1b, N, C);
+            att_in = a->ln1;
+        }
+        matmul_forward(a->qkv, att_in, p->qkvw, p->qkvb, N, C, 3 * C);
+        for (int i = 0; i < m->n_pos; i++)
+            if (m->pos[i].vt->qk_forward) m->pos[i].vt->qk_forward(&m->pos[i], &s, l, a->qkv);
+        attention_forward(m, &s, l, a->atty, a->att, a->qkv);
+        if (!c->post_ln) {
+            matmul_residual_forward(a->res2, a->atty, p->attprojw, p->attprojb, x, N, C, C);
+            layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, p->ln2w, p->ln2b, N, C);
+            matmul_forward(a->fch, a->ln2, p->fcw, p->fcb, N, C, H);
+            gelu_forward(a->fch_gelu, a->fch, (size_t)N * H);
+            matmul_residual_forward(a->res3, a->fch_gelu, p->fcprojw, p->fcprojb, a->res2, N, H, C);
+        } else {
+            matmul_residual_forward(a->sum1, a->atty, p->attprojw, p->attprojb, x, N, C, C);
+            layernorm_forward(a->res2, a->ln1_mean, a->ln1_rstd, a->sum1, p->ln1w, p->ln1b, N, C);
+            matmul_forward(a->fch, a->res2, p->fcw, p->fcb, N, C, H);
+            gelu_forward(a->fch_gelu, a->fch, (size_t)N * H);
+            matmul_residual_forward(a->sum2, a->fch_gelu, p->fcprojw, p->fcprojb, a->res2, N, H, C);
+            layernorm_forward(a->res3, a->ln2_mean, a->ln2_rstd, a->sum2, p->ln2w, p->ln2b, N, C);
+        }
+        x = a->res3;
+    }
+    layernorm_forward(m->lnf, m->lnf_mean, m->lnf_rstd, x, m->lnfw, m->lnfb, N, C);
+    matmul_forward(m->logits, m->lnf, m->lm_head, NULL, N, C, V);
+    if (targets) m->loss = crossentropy_forward(m->logits, m->losses, targets, N, V, &m->n_loss_tokens);
+    else { m->loss = -1.0f; m->n_loss_tokens = 0; }
+}
+
+// ---------------------------------------------------------------- backward
+void model_zero_grad(Model *m) { memset(m->grads, 0, sizeof(float) * m->n_params); }
+
+void model_backward(Model *m)
+{
+    const ModelConfig *c = &m->cfg;
+    int B = m->B, T = m->T, C = c->n_embd, H = c->mlp_hidden, V = c->vocab_size, N = B * T;
+    if (m->loss < 0) { fprintf(stderr, "model_backward: needs a forward with targets\n"); abort(); }
+    pos_shape_t s = shape_of(m, B, T);
+
+    // the loss: dlogits overwrite the probabilities in place
+    float *dlogits = m->logits;
+    crossentropy_backward(dlogits, m->logits, m->targets, N, V, m->n_loss_tokens);
+    const float *x_last = c->n_layer ? m->la[c->n_layer - 1].res3 : m->encoded;
+    matmul_backward(m->dlnf, m->dlm_head, NULL, dlogits, m->lnf, m->lm_head, N, C, V, 0);
+    layernorm_backward(m->dres, m->dlnfw, m->dlnfb, m->dlnf, x_last, m->lnfw, m->lnf_mean, m->lnf_rstd, N, C, 0);
+
+    // m->dres holds the gradient w.r.t. the current layer's output
+    for (int l = c->n_layer - 1; l >= 0; l--) {
+        LayerParams *p = &m->lp[l], *dp = &m->dlp[l];
+        LayerActs *a = &m->la[l];
+        const float *x = l ? m->la[l - 1].res3 : m->encoded;
+        if (!c->post_ln) {
+            // MLP: res3 = res2 + fcproj(gelu(fc(ln2(res2))))
+            matmul_backward(m->dfch, dp->fcprojw, dp->fcprojb, m->dres, a->fch_gelu, p->fcprojw, N, H, C, 0);
+            gelu_backward(m->dfch, a->fch, m->dfch, (size_t)N * H);
+            matmul_backward(m->dbuf_c, dp->fcw, dp->fcb, m->dfch, a->ln2, p->fcw, N, C, H, 0);
+            layernorm_backward(m->dres, dp->ln2w, dp->ln2b, m->dbuf_c, a->res2, p->ln2w, a->ln2_mean, a->ln2_rstd, N, C, 1);
+            // attention: res2 = x + proj(attn(ln1(x)))
+            matmul_backward(m->dbuf_c, dp->attprojw, dp->attprojb, m->dres, a->atty, p->attprojw, N, C, C, 0);
+            attention_backward(m, &s, l, m->dqkv, m->dpreatt, m->dbuf_c, a->qkv, a->att);
+            for (int i = m->n_pos - 1; i >= 0; i--)
+                if (m->pos[i].vt->qk_backward) m->pos[i].vt->qk_backward(&m->pos[i], &s, l, m->dqkv);
+            matmul_backward(m->dbuf_c2, dp->qkvw, dp->qkvb, m->dqkv, a->ln1, p->qkvw, N, C, 3 * C, 0);
+            layernorm_backward(m->dres, dp->ln1w, dp->ln1b, m->dbuf_c2, x, p->ln1w, a->ln1_mean, a->ln1_rstd, N, C, 1);
+        } else {
+            // res3 = ln2(sum2), sum2 = res2 + mlp(res2), res2 = ln1(sum1), sum1 = x + attn(x)
+            layernorm_backward(m->dbuf_c, dp->ln2w, dp->ln2b, m->dres, a->sum2, p->ln2w, a->ln2_mean, a->ln2_rstd, N, C, 0);
+            matmul_backward(m->dfch, dp->fcprojw, dp->fcprojb, m->dbuf_c, a->fch_gelu, p->fcprojw, N, H, C, 0);
+            gelu_backward(m->dfch, a->fch, m->dfch, (size_t)N * H);
+            matmul_backward(m->dbuf_c, dp->fcw, dp->fcb, m->dfch, a->res2, p->fcw, N, C, H, 1);
+            layernorm_backward(m->dres, dp->ln1w, dp->ln1b, m->dbuf_c, a->sum1, p->ln1w, a->ln1_mean, a->ln1_rstd, N, C, 0);
+            matmul_backward(m->dbuf_c, dp->attprojw, dp->attprojb, m->dres, a->atty, p->attprojw, N, C, C, 0);
+            attention_backward(m, &s, l, m->dqkv, m->dpreatt, m->dbuf_c, a->qkv, a->att);
+            for (int i = m->n_pos - 1; i >= 0; i--)
+                if (m->pos[i].vt->qk_backward) m->pos[i].vt->qk_backward(&m->pos[i], &s, l, m->dqkv);
+            matmul_backward(m->dres, dp->qkvw, dp->qkvb, m->dqkv, x, p->qkvw, N, C, 3 * C, 1);
+        }
+    }
+    encoder_backward(m->dwte, m->dres, m->inputs, B, T, C, V);
+    for (int i = 0; i < m->n_pos; i++)
+        if (m->pos[i].vt->embed_backward) m->pos[i].vt->embed_backward(&m->pos[i], &s, m->dres, m->inputs);
+}

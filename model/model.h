@@ -1,0 +1,115 @@
+// model.h: a GPT-style decoder with a hand-written backward pass.
+// All parameters, gradients and AdamW moments live in one arena each; the
+// activations in another, sized once for (B_max, T_max). Nothing is
+// allocated inside a training step. Tensor names follow nanoGPT's model.py.
+#ifndef ARITHLAB_MODEL_H
+#define ARITHLAB_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "common.h"
+#include "../embeddings/pos.h"
+
+typedef struct ModelConfig {
+    int vocab_size;      // V
+    int block_size;      // maximum T
+    int n_layer;         // L
+    int n_head;          // NH
+    int n_embd;          // C
+    int mlp_hidden;      // H (0 at parse time means 4*C)
+    int tied;            // 1: lm_head shares wte
+    int post_ln;         // 1: post-LayerNorm blocks (x = LN(x + f(x)))
+    char position[64];   // position scheme spec, e.g. "absolute" or "abacus+rope"
+} ModelConfig;
+
+void model_config_default(ModelConfig *cfg);
+// checks ranges; fills mlp_hidden=4C when 0; -1 + err naming the field
+int model_config_validate(ModelConfig *cfg, char *err);
+
+#define MODEL_MAX_TENSORS 1024
+
+typedef struct {
+    char name[96];
+    int ndim, shape[4];
+    size_t numel, offset;    // offset in floats into the parameter arena
+    int decay;               // 1: AdamW weight decay applies (matmul weights)
+    float init_std;          // N(0,std) at init; 0 -> zeros; -1 -> ones (LN gains)
+} ParamInfo;
+
+typedef struct {
+    float *ln1w, *ln1b;          // (C)
+    float *qkvw, *qkvb;          // (3C, C), (3C)
+    float *attprojw, *attprojb;  // (C, C), (C)
+    float *ln2w, *ln2b;          // (C)
+    float *fcw, *fcb;            // (H, C), (H)
+    float *fcprojw, *fcprojb;    // (C, H), (C)
+} LayerParams;
+
+typedef struct {
+    float *ln1, *ln1_mean, *ln1_rstd;   // (B,T,C), (B,T), (B,T)
+    float *qkv;                         // (B,T,3C) after the position hooks
+    float *att;                         // (B,NH,T,T) softmax, zero above the diagonal
+    float *atty;                        // (B,T,C) heads concatenated
+    float *res2;                        // (B,T,C) after attention residual
+    float *ln2, *ln2_mean, *ln2_rstd;
+    float *fch, *fch_gelu;              // (B,T,H)
+    float *res3;                        // (B,T,C) block output
+    // post-LN only: the normalized outputs are the residuals; these hold the pre-LN sums
+    float *sum1, *sum2;                 // (B,T,C)
+} LayerActs;
+
+typedef struct Model {
+    ModelConfig cfg;
+    int n_tensors;
+    ParamInfo tensors[MODEL_MAX_TENSORS];
+    size_t n_params;                    // total floats in the parameter arena
+    float *params, *grads, *m, *v;      // arenas; m,v are AdamW moments
+    float *wte, *dwte;                  // (V,C)
+    float *lnfw, *lnfb, *dlnfw, *dlnfb; // (C)
+    float *lm_head, *dlm_head;          // (V,C); = wte when tied
+    LayerParams *lp, *dlp;              // per layer
+
+    int n_pos;
+    pos_scheme_t pos[POS_MAX];
+
+    // activations, for up to (B_max, T_max)
+    int B_max, T_max;
+    size_t n_acts;
+    float *acts;
+    float *encoded;                     // (B,T,C) embeddings + positions
+    LayerActs *la;
+    float *lnf, *lnf_mean, *lnf_rstd;   // (B,T,C), (B,T), (B,T)
+    float *logits;                      // (B,T,V) logits, then probs after a loss forward
+    float *losses;                      // (B,T) per-token loss (0 where masked)
+    // backward scratch, reused by every layer
+    size_t n_scratch;
+    float *scratch;
+    float *dres, *dbuf_c, *dbuf_c2, *dqkv, *dfch, *dpreatt, *dlnf;
+
+    int *inputs, *targets;              // copies of the last forward's batch (B_max*T_max)
+    int B, T;                           // shape of the last forward
+    float loss;                         // mean over counted tokens; -1 if no targets
+    int n_loss_tokens;
+    int training;                       // pos hooks see it (abacus offsets, ...)
+    uint64_t rng;                       // model RNG: init and per-batch random draws
+    int n_threads;                      // BLIS threads for the big GEMMs
+} Model;
+
+// Build with random init from seed (GPT-2 style: N(0,0.02), residual
+// projections scaled by 1/sqrt(2L)). -1 + err on a bad config or no memory.
+int model_build(Model *m, const ModelConfig *cfg, int B_max, int T_max, uint64_t seed, char *err);
+void model_free(Model *m);
+// tokens (B,T); targets (B,T) or NULL; a target < 0 is not counted in the loss.
+// With targets, m->loss is the mean cross-entropy and m->logits hold probabilities.
+void model_forward(Model *m, const int *tokens, const int *targets, int B, int T);
+void model_zero_grad(Model *m);
+// needs a forward with targets; accumulates (+=) into the gradient arena
+void model_backward(Model *m);
+// find a tensor by name; NULL if none
+ParamInfo *model_find_tensor(Model *m, const char *name);
+// forward FLOPs for one (B,T) batch, counting the GEMMs as computed (attention over full T x T)
+double model_flops_forward(const ModelConfig *cfg, int B, int T);
+// BLIS threads for big GEMMs and OpenMP threads for the rest
+void model_set_threads(Model *m, int n_threads);
+
+#endif

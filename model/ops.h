@@ -1,0 +1,48 @@
+// ops.h: the transformer's kernels, each a <op>_forward / <op>_backward pair.
+// Matrix products go through BLIS; everything else is OpenMP over rows.
+// Backward kernels accumulate (+=) into parameter gradients.
+#ifndef ARITHLAB_OPS_H
+#define ARITHLAB_OPS_H
+
+#include <blis.h>
+
+// BLIS run-time contexts: `par` for big GEMMs from serial code, `one` for
+// single-threaded GEMMs inside an OpenMP region (never nest BLIS threads).
+void ops_set_threads(int n_threads);
+rntm_t *ops_rntm_par(void);
+rntm_t *ops_rntm_one(void);
+// which BLIS kernels the GEMMs use ("skx", "haswell", "zen3", or BLIS's own pick)
+const char *ops_blis_kernels(void);
+
+// C (m,n) = alpha * op(A) op(B) + beta * C, row-major with leading dims
+void ops_gemm(rntm_t *rntm, int transa, int transb, int m, int n, int k, float alpha,
+              const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
+
+void encoder_forward(float *out, const int *inp, const float *wte, int B, int T, int C);
+void encoder_backward(float *dwte, const float *dout, const int *inp, int B, int T, int C, int V);
+
+void layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                       const float *weight, const float *bias, int N, int C);
+void layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                        const float *inp, const float *weight, const float *mean,
+                        const float *rstd, int N, int C, int accumulate);
+
+void matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
+                    int N, int C, int OC);
+void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                     const float *inp, const float *weight, int N, int C, int OC, int accumulate);
+
+void gelu_forward(float *out, const float *inp, size_t N);
+void gelu_backward(float *dinp, const float *inp, const float *dout, size_t N);
+
+void residual_forward(float *out, const float *a, const float *b, size_t N);
+
+// softmax + cross-entropy over V with targets < 0 ignored; probs overwrite logits.
+// losses (B*T) per token; returns the mean over counted tokens (0 if none) and their count.
+float crossentropy_forward(float *logits_to_probs, float *losses, const int *targets,
+                           int N, int V, int *n_counted);
+// dlogits (N,V) = (probs - onehot) / n_counted, 0 where not counted
+void crossentropy_backward(float *dlogits, const float *probs, const int *targets,
+                           int N, int V, int n_counted);
+
+#endif
