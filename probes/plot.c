@@ -1,0 +1,1057 @@
+// plot.c: line charts, heatmaps and bar charts on a small RGB canvas with
+// anti-aliased lines and TrueType text. Sections in reading order: canvas,
+// text, colours, ticks, geometry, shared chart pieces, then the three charts.
+#define _POSIX_C_SOURCE 200809L   // model/common.h uses clock_gettime
+#include "probes/plot.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <stb_image_write.h>
+#include <stb_truetype.h>
+
+#include "model/common.h"
+
+// Layout constants: font sizes (px), gaps, and the chart's greys.
+#define FS_TICK 12.0f
+#define FS_LABEL 14.0f
+#define FS_TITLE 16.0f
+#define PAD 10          // canvas edge and between stacked labels
+#define TICK_LEN 5
+#define TICKS_MAX 96
+static const plot_rgb WHITE = {255, 255, 255}, INK = {34, 34, 34};
+static const plot_rgb FRAME = {70, 70, 70}, GRID = {228, 228, 228};
+
+// tick positions in axis units (log10 on a log axis); minor ticks have no label
+typedef struct {
+    int n;
+    double v[TICKS_MAX];
+    int major[TICKS_MAX];
+    char s[TICKS_MAX][24];
+} tickset;
+
+// ---------------------------------------------------------------- canvas
+int plot_canvas_init(plot_canvas *c, int w, int h, plot_rgb bg, char *err)
+{
+    if (!c) return err_set(err, "plot_canvas_init: no canvas given");
+    c->w = c->h = 0;
+    c->px = NULL;
+    if (w < 1 || h < 1 || w > 16384 || h > 16384)
+        return err_set(err, "plot_canvas_init: size %dx%d, expected 1..16384 on each side", w, h);
+    c->px = malloc((size_t)w * h * 3);
+    if (!c->px) return err_set(err, "plot_canvas_init: out of memory for %dx%d", w, h);
+    c->w = w;
+    c->h = h;
+    plot_fill_rect(c, (plot_rect){0, 0, w, h}, bg);
+    return 0;
+}
+
+void plot_canvas_free(plot_canvas *c)
+{
+    if (!c) return;
+    free(c->px);
+    c->px = NULL;
+    c->w = c->h = 0;
+}
+
+int plot_canvas_save_png(const plot_canvas *c, const char *path, char *err)
+{
+    if (!c || !c->px) return err_set(err, "plot_canvas_save_png: the canvas is empty");
+    if (!path || !*path) return err_set(err, "plot_canvas_save_png: no file name given");
+    errno = 0;
+    if (!stbi_write_png(path, c->w, c->h, 3, c->px, 3 * c->w))
+        return err_set(err, "plot: cannot write PNG %s: %s", path,
+                       errno ? strerror(errno) : "write failed");
+    return 0;
+}
+
+plot_rgb plot_pixel(const plot_canvas *c, int x, int y)
+{
+    if (x < 0 || y < 0 || x >= c->w || y >= c->h) return (plot_rgb){0, 0, 0};
+    const uint8_t *p = c->px + 3 * ((size_t)y * c->w + x);
+    return (plot_rgb){p[0], p[1], p[2]};
+}
+
+void plot_fill_rect(plot_canvas *c, plot_rect r, plot_rgb col)
+{
+    int x0 = r.x < 0 ? 0 : r.x, y0 = r.y < 0 ? 0 : r.y;
+    int x1 = r.x + r.w > c->w ? c->w : r.x + r.w, y1 = r.y + r.h > c->h ? c->h : r.y + r.h;
+    for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++) {
+            uint8_t *p = c->px + 3 * ((size_t)y * c->w + x);
+            p[0] = col.r; p[1] = col.g; p[2] = col.b;
+        }
+}
+
+// coverage a in [0, 1] of colour col over pixel (x, y)
+static void blend(plot_canvas *c, int x, int y, plot_rgb col, float a)
+{
+    if (x < 0 || y < 0 || x >= c->w || y >= c->h) return;
+    uint8_t *p = c->px + 3 * ((size_t)y * c->w + x);
+    p[0] = (uint8_t)(p[0] + (col.r - p[0]) * a + 0.5f);
+    p[1] = (uint8_t)(p[1] + (col.g - p[1]) * a + 0.5f);
+    p[2] = (uint8_t)(p[2] + (col.b - p[2]) * a + 0.5f);
+}
+
+// Coverage from the distance of each pixel centre to the segment: one rule
+// gives anti-aliased edges, any width, and round caps that join polylines.
+void plot_line(plot_canvas *c, double x0, double y0, double x1, double y1,
+               double width_px, plot_rgb col)
+{
+    double r = width_px / 2, dx = x1 - x0, dy = y1 - y0, len2 = dx * dx + dy * dy;
+    int bx0 = (int)floor(fmin(x0, x1) - r - 1), bx1 = (int)ceil(fmax(x0, x1) + r + 1);
+    int by0 = (int)floor(fmin(y0, y1) - r - 1), by1 = (int)ceil(fmax(y0, y1) + r + 1);
+    if (bx0 < 0) bx0 = 0;
+    if (by0 < 0) by0 = 0;
+    if (bx1 > c->w) bx1 = c->w;
+    if (by1 > c->h) by1 = c->h;
+    for (int y = by0; y < by1; y++)
+        for (int x = bx0; x < bx1; x++) {
+            double px = x + 0.5 - x0, py = y + 0.5 - y0;
+            double t = len2 > 0 ? (px * dx + py * dy) / len2 : 0;
+            t = t < 0 ? 0 : t > 1 ? 1 : t;
+            double d = hypot(px - t * dx, py - t * dy), cov = r + 0.5 - d;
+            if (cov > 0) blend(c, x, y, col, cov > 1 ? 1.0f : (float)cov);
+        }
+}
+
+// ---------------------------------------------------------------- text
+// The one piece of global state: the font, loaded on first use and kept.
+static struct {
+    unsigned char *ttf;
+    stbtt_fontinfo info;
+    int ascent, descent, cap;   // font units; descent < 0
+} font;
+
+static int font_load(char *err)
+{
+    if (font.ttf) return 0;
+    const char *path = getenv("ARITHLAB_PLOT_FONT");
+    if (!path || !*path) path = PLOT_FONT_PATH;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return err_set(err, "plot: cannot open font %s: %s (Debian package fonts-dejavu-core: "
+                       "apt-get install fonts-dejavu-core)", path, strerror(errno));
+    long n = (fseek(f, 0, SEEK_END) == 0) ? ftell(f) : -1;
+    unsigned char *ttf = n > 0 ? malloc((size_t)n) : NULL;
+    rewind(f);
+    int ok = ttf && fread(ttf, 1, (size_t)n, f) == (size_t)n;
+    fclose(f);
+    int off = ok ? stbtt_GetFontOffsetForIndex(ttf, 0) : -1;
+    if (off < 0 || !stbtt_InitFont(&font.info, ttf, off)) {
+        free(ttf);
+        return err_set(err, "plot: cannot read %s as a TrueType font (expected DejaVuSans.ttf "
+                       "from fonts-dejavu-core)", path);
+    }
+    int gap, x0, y0, x1, y1;
+    stbtt_GetFontVMetrics(&font.info, &font.ascent, &font.descent, &gap);
+    font.cap = stbtt_GetCodepointBox(&font.info, 'H', &x0, &y0, &x1, &y1) ? y1 : font.ascent;
+    font.ttf = ttf;
+    return 0;
+}
+
+static int utf8_next(const char **p)
+{
+    const unsigned char *s = (const unsigned char *)*p;
+    int cp = s[0], n;
+    if (cp < 0x80) n = 0;
+    else if ((cp & 0xE0) == 0xC0) { cp &= 0x1F; n = 1; }
+    else if ((cp & 0xF0) == 0xE0) { cp &= 0x0F; n = 2; }
+    else if ((cp & 0xF8) == 0xF0) { cp &= 0x07; n = 3; }
+    else { *p += 1; return 0xFFFD; }
+    for (int i = 1; i <= n; i++) {
+        if ((s[i] & 0xC0) != 0x80) { *p += i; return 0xFFFD; }
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    *p += n + 1;
+    return cp;
+}
+
+static float text_clamp_size(float size) { return size <= 0 ? 13.0f : size > 72 ? 72.0f : size; }
+
+// pen advance of s after its last glyph, in pixels
+static double text_advance(const char *s, float scale)
+{
+    double pen = 0;
+    while (*s) {
+        int cp = utf8_next(&s), adv, lsb;
+        stbtt_GetCodepointHMetrics(&font.info, cp, &adv, &lsb);
+        pen += adv * scale;
+        if (*s) {
+            const char *q = s;
+            pen += scale * stbtt_GetCodepointKernAdvance(&font.info, cp, utf8_next(&q));
+        }
+    }
+    return pen;
+}
+
+static void text_size(const char *s, float size, int *w, int *h)
+{
+    size = text_clamp_size(size);
+    float scale = stbtt_ScaleForPixelHeight(&font.info, size);
+    *w = (int)ceil(text_advance(s ? s : "", scale));
+    *h = (int)ceil((font.ascent - font.descent) * scale);
+}
+
+// s as an 8-bit coverage image (h, w); glyphs are placed at sub-pixel pen
+// positions so that spacing stays even at small sizes. NULL if empty.
+static uint8_t *text_raster(const char *s, float size, int *w_out, int *h_out)
+{
+    enum { GLYPH_MAX = 128 };
+    float scale = stbtt_ScaleForPixelHeight(&font.info, size);
+    int w, h;
+    text_size(s, size, &w, &h);
+    *w_out = w;
+    *h_out = h;
+    uint8_t *a = (w > 0 && h > 0) ? calloc((size_t)w * h, 1) : NULL;
+    if (!a) return NULL;
+    int baseline = (int)lround(font.ascent * scale);
+    double pen = 0;
+    while (*s) {
+        int cp = utf8_next(&s), adv, lsb, x0, y0, x1, y1;
+        float sx = (float)(pen - floor(pen));
+        stbtt_GetCodepointBitmapBoxSubpixel(&font.info, cp, scale, scale, sx, 0, &x0, &y0, &x1, &y1);
+        int gw = x1 - x0, gh = y1 - y0;
+        if (gw > 0 && gh > 0 && gw <= GLYPH_MAX && gh <= GLYPH_MAX) {
+            uint8_t g[GLYPH_MAX * GLYPH_MAX];
+            stbtt_MakeCodepointBitmapSubpixel(&font.info, g, gw, gh, gw, scale, scale, sx, 0, cp);
+            int ox = (int)floor(pen) + x0, oy = baseline + y0;
+            for (int gy = 0; gy < gh; gy++)
+                for (int gx = 0; gx < gw; gx++) {
+                    int X = ox + gx, Y = oy + gy;
+                    if (X < 0 || Y < 0 || X >= w || Y >= h) continue;
+                    uint8_t v = g[gy * gw + gx];
+                    if (v > a[Y * w + X]) a[Y * w + X] = v;   // kerned glyphs may overlap
+                }
+        }
+        stbtt_GetCodepointHMetrics(&font.info, cp, &adv, &lsb);
+        pen += adv * scale;
+        if (*s) {
+            const char *q = s;
+            pen += scale * stbtt_GetCodepointKernAdvance(&font.info, cp, utf8_next(&q));
+        }
+    }
+    return a;
+}
+
+static plot_rect text_draw(plot_canvas *c, double x, double y, const char *s, float size,
+                     plot_rgb col, plot_halign ha, plot_valign va, int rot)
+{
+    size = text_clamp_size(size);
+    int w = 0, h = 0;
+    uint8_t *a = text_raster(s ? s : "", size, &w, &h);
+    int W = rot ? h : w, H = rot ? w : h;
+    double bx = x - (ha == PLOT_ALIGN_CENTER ? W / 2.0 : ha == PLOT_ALIGN_RIGHT ? W : 0);
+    double by = y - (va == PLOT_ALIGN_MIDDLE ? H / 2.0 : va == PLOT_ALIGN_BOTTOM ? H : 0);
+    if (va == PLOT_ALIGN_MIDDLE && !rot) {
+        // centre capitals and digits on y, not the box with its descender room
+        float scale = stbtt_ScaleForPixelHeight(&font.info, size);
+        by += ((font.ascent + font.descent) - font.cap) * scale / 2.0;
+    }
+    plot_rect box = {(int)lround(bx), (int)lround(by), W, H};
+    if (a) {
+        for (int v = 0; v < H; v++)
+            for (int u = 0; u < W; u++) {
+                // rotated: the start of the text at the bottom, glyph tops facing left
+                uint8_t cov = rot ? a[u * w + (w - 1 - v)] : a[v * w + u];
+                if (cov) blend(c, box.x + u, box.y + v, col, cov / 255.0f);
+            }
+        free(a);
+    }
+    return box;
+}
+
+int plot_text(plot_canvas *c, double x, double y, const char *s,
+              const plot_text_style *st, plot_rect *box, char *err)
+{
+    static const plot_text_style defaults = {0};
+    if (!c || !c->px) return err_set(err, "plot_text: the canvas is empty");
+    if (font_load(err)) return -1;
+    if (!st) st = &defaults;
+    plot_rect b = text_draw(c, x, y, s, st->size_px, st->color, st->halign, st->valign, st->rotate90);
+    if (box) *box = b;
+    return 0;
+}
+
+int plot_text_size(const char *s, float size_px, int *w, int *h, char *err)
+{
+    if (font_load(err)) return -1;
+    int tw, th;
+    text_size(s, size_px, &tw, &th);
+    if (w) *w = tw;
+    if (h) *h = th;
+    return 0;
+}
+
+static int text_w(const char *s, float size)
+{
+    int w, h;
+    text_size(s, size, &w, &h);
+    return w;
+}
+
+// ---------------------------------------------------------------- colours
+typedef struct { float t; uint8_t r, g, b; } cmap_stop;
+
+// matplotlib's viridis, entries 0, 16, ..., 240, 255 of its 256
+static const cmap_stop VIRIDIS[17] = {
+    {  0/255.f,  68,   1,  84}, { 16/255.f,  72,  24, 106}, { 32/255.f,  71,  45, 123},
+    { 48/255.f,  66,  64, 134}, { 64/255.f,  59,  82, 139}, { 80/255.f,  51,  99, 141},
+    { 96/255.f,  44, 114, 142}, {112/255.f,  38, 130, 142}, {128/255.f,  33, 145, 140},
+    {144/255.f,  31, 160, 136}, {160/255.f,  40, 174, 128}, {176/255.f,  63, 188, 115},
+    {192/255.f,  94, 201,  98}, {208/255.f, 132, 212,  75}, {224/255.f, 173, 220,  48},
+    {240/255.f, 216, 226,  25}, {255/255.f, 253, 231,  37},
+};
+// ColorBrewer RdBu (11 classes) reversed so that low is blue, white-ish at 0.5
+static const cmap_stop DIVERGING[11] = {
+    {0.0f,   5,  48,  97}, {0.1f,  33, 102, 172}, {0.2f,  67, 147, 195}, {0.3f, 146, 197, 222},
+    {0.4f, 209, 229, 240}, {0.5f, 247, 247, 247}, {0.6f, 253, 219, 199}, {0.7f, 244, 165, 130},
+    {0.8f, 214,  96,  77}, {0.9f, 178,  24,  43}, {1.0f, 103,   0,  31},
+};
+
+static plot_rgb cmap_lerp(const cmap_stop *tab, int n, double t)
+{
+    t = t != t ? 0 : t < 0 ? 0 : t > 1 ? 1 : t;   // NaN -> low end
+    int k = 0;
+    while (k < n - 2 && t > tab[k + 1].t) k++;
+    double f = (t - tab[k].t) / (tab[k + 1].t - tab[k].t);
+    return (plot_rgb){
+        (uint8_t)lround(tab[k].r + f * (tab[k + 1].r - tab[k].r)),
+        (uint8_t)lround(tab[k].g + f * (tab[k + 1].g - tab[k].g)),
+        (uint8_t)lround(tab[k].b + f * (tab[k + 1].b - tab[k].b)),
+    };
+}
+
+plot_rgb plot_cmap_rgb(plot_cmap m, double t)
+{
+    return m == PLOT_CMAP_DIVERGING ? cmap_lerp(DIVERGING, 11, t) : cmap_lerp(VIRIDIS, 17, t);
+}
+
+plot_rgb plot_palette(int i)
+{
+    static const plot_rgb tab10[10] = {
+        {31, 119, 180}, {255, 127, 14}, {44, 160, 44}, {214, 39, 40}, {148, 103, 189},
+        {140, 86, 75}, {227, 119, 194}, {127, 127, 127}, {188, 189, 34}, {23, 190, 207},
+    };
+    return tab10[((i % 10) + 10) % 10];
+}
+
+plot_rgb plot_outline_rgb(plot_cmap m)
+{
+    return m == PLOT_CMAP_DIVERGING ? (plot_rgb){20, 20, 20} : (plot_rgb){230, 30, 30};
+}
+
+// ---------------------------------------------------------------- ticks
+int plot_ticks(double lo, double hi, int max_n, double *out, int cap)
+{
+    if (!(lo < hi) || !isfinite(lo) || !isfinite(hi) || cap < 1) return 0;
+    if (max_n < 1) max_n = 1;
+    double raw = (hi - lo) / max_n, mag = pow(10, floor(log10(raw))), f = raw / mag;
+    double step = (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
+    double k0 = ceil(lo / step - 1e-9), k1 = floor(hi / step + 1e-9);
+    int n = 0;
+    for (double k = k0; k <= k1 && n < cap; k++) {
+        double v = k * step;
+        out[n++] = fabs(v) < step * 1e-9 ? 0 : v;
+    }
+    return n;
+}
+
+// shortest fixed-point label that tells ticks `step` apart
+static void tick_label(char *buf, size_t n, double v, double step)
+{
+    if (step >= 1e6 || (step < 1e-4 && step > 0)) { snprintf(buf, n, "%g", v); return; }
+    int dec = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
+    snprintf(buf, n, "%.*f", dec, v);
+    if (strspn(buf, "-0.") == strlen(buf) && buf[0] == '-') memmove(buf, buf + 1, strlen(buf));
+}
+
+static void ticks_linear(tickset *t, double lo, double hi, int max_n)
+{
+    t->n = plot_ticks(lo, hi, max_n, t->v, TICKS_MAX);
+    double step = t->n > 1 ? t->v[1] - t->v[0] : hi - lo;
+    for (int i = 0; i < t->n; i++) {
+        tick_label(t->s[i], sizeof t->s[i], t->v[i], step);
+        t->major[i] = 1;
+    }
+}
+
+static void log_label(char *buf, size_t n, int m, int k)
+{
+    if (k >= -3 && k <= 5) snprintf(buf, n, "%g", m * pow(10, k));
+    else if (m == 1) snprintf(buf, n, "1e%d", k);
+    else snprintf(buf, n, "%de%d", m, k);
+}
+
+static void ticks_add(tickset *t, double v, const char *label)
+{
+    if (t->n >= TICKS_MAX) return;
+    t->v[t->n] = v;
+    t->major[t->n] = label != NULL;
+    snprintf(t->s[t->n], sizeof t->s[0], "%s", label ? label : "");
+    t->n++;
+}
+
+// llo, lhi in log10 units; so are the tick values
+static void ticks_log(tickset *t, double llo, double lhi, int max_n)
+{
+    char buf[24];
+    t->n = 0;
+    int d0 = (int)ceil(llo - 1e-9), d1 = (int)floor(lhi + 1e-9), nd = d1 - d0 + 1;
+    if (max_n < 2) max_n = 2;
+    if (nd >= 2) {   // decades, every stride-th labelled, the rest as minor marks
+        int stride = 1;
+        while ((nd + stride - 1) / stride > max_n) stride++;
+        for (int k = (int)floor(llo); k <= d1; k++)
+            for (int m = 1; m <= 9; m++) {
+                double v = k + log10(m);
+                if (v < llo - 1e-9 || v > lhi + 1e-9) continue;
+                if (m == 1 && (k - d0) % stride == 0) { log_label(buf, sizeof buf, 1, k); ticks_add(t, v, buf); }
+                else if (stride == 1 || m == 1) ticks_add(t, v, NULL);
+            }
+        return;
+    }
+    for (int k = (int)floor(llo); k <= (int)ceil(lhi); k++)   // under two decades: 1, 2, 5
+        for (int m = 1; m <= 9; m++) {
+            double v = k + log10(m);
+            if (v < llo - 1e-9 || v > lhi + 1e-9) continue;
+            if (m == 1 || m == 2 || m == 5) { log_label(buf, sizeof buf, m, k); ticks_add(t, v, buf); }
+            else ticks_add(t, v, NULL);
+        }
+    int majors = 0;
+    for (int i = 0; i < t->n; i++) majors += t->major[i];
+    if (majors >= 2) return;
+    // a narrow range: plain ticks in data units, placed on the log axis
+    double v[TICKS_MAX];
+    int n = plot_ticks(pow(10, llo), pow(10, lhi), max_n, v, TICKS_MAX);
+    double step = n > 1 ? v[1] - v[0] : 1;
+    t->n = 0;
+    for (int i = 0; i < n; i++) {
+        if (v[i] <= 0) continue;
+        tick_label(buf, sizeof buf, v[i], step);
+        ticks_add(t, log10(v[i]), buf);
+    }
+}
+
+static int ticks_widest(const tickset *t, float size)
+{
+    int w = 0;
+    for (int i = 0; i < t->n; i++)
+        if (t->major[i]) {
+            int tw = text_w(t->s[i], size);
+            if (tw > w) w = tw;
+        }
+    return w;
+}
+
+// ---------------------------------------------------------------- geometry
+void plot_axes_px(const plot_axes *ax, double x, double y, double *px, double *py)
+{
+    if (ax->logy) y = y > 0 ? log10(y) : NAN;
+    if (px) *px = ax->area.x + ax->area.w * (x - ax->x_lo) / (ax->x_hi - ax->x_lo);
+    if (py) *py = ax->area.y + ax->area.h * (ax->y_hi - y) / (ax->y_hi - ax->y_lo);
+}
+
+// pixel row of axis value y (log10 units on a log axis)
+static double axis_row(const plot_axes *ax, double y)
+{
+    return ax->area.y + ax->area.h * (ax->y_hi - y) / (ax->y_hi - ax->y_lo);
+}
+
+// pixel column (or row) of a tick at p on an axis of len pixels from start:
+// ticks on the area's edges go onto the frame, which lies just outside it
+static int tick_px(double p, int start, int len)
+{
+    if (fabs(p - start) < 0.5) return start - 1;
+    if (fabs(p - (start + len)) < 0.5) return start + len;
+    return (int)floor(p);
+}
+
+// ---------------------------------------------------------------- chart pieces
+// a 1 px box just outside r
+static void frame_draw(plot_canvas *c, plot_rect r, plot_rgb col)
+{
+    plot_fill_rect(c, (plot_rect){r.x - 1, r.y - 1, r.w + 2, 1}, col);
+    plot_fill_rect(c, (plot_rect){r.x - 1, r.y + r.h, r.w + 2, 1}, col);
+    plot_fill_rect(c, (plot_rect){r.x - 1, r.y, 1, r.h}, col);
+    plot_fill_rect(c, (plot_rect){r.x + r.w, r.y, 1, r.h}, col);
+}
+
+// y-axis grid lines (behind the data)
+static void ygrid_draw(plot_canvas *c, const plot_axes *ax, const tickset *t)
+{
+    for (int i = 0; i < t->n; i++) {
+        if (!t->major[i]) continue;
+        int row = (int)floor(axis_row(ax, t->v[i]));
+        if (row > ax->area.y && row < ax->area.y + ax->area.h)
+            plot_fill_rect(c, (plot_rect){ax->area.x, row, ax->area.w, 1}, GRID);
+    }
+}
+
+// y-axis tick marks and labels at the left of the frame
+static void yticks_draw(plot_canvas *c, const plot_axes *ax, const tickset *t)
+{
+    for (int i = 0; i < t->n; i++) {
+        int row = tick_px(axis_row(ax, t->v[i]), ax->area.y, ax->area.h);
+        int len = t->major[i] ? TICK_LEN : 3;
+        if (row < ax->area.y - 1 || row > ax->area.y + ax->area.h) continue;
+        plot_fill_rect(c, (plot_rect){ax->area.x - 1 - len, row, len, 1}, FRAME);
+        if (t->major[i])
+            text_draw(c, ax->area.x - 1 - TICK_LEN - 4, row + 0.5, t->s[i], FS_TICK,
+                       INK, PLOT_ALIGN_RIGHT, PLOT_ALIGN_MIDDLE, 0);
+    }
+}
+
+// title over the area, x label at the bottom of the canvas, y label rotated at its left
+static void chrome_draw(plot_canvas *c, plot_rect a, int top, const char *title,
+                  const char *xlabel, int xlabel_y, const char *ylabel, int ylabel_x)
+{
+    if (title)
+        text_draw(c, a.x + a.w / 2.0, top, title, FS_TITLE, INK,
+                   PLOT_ALIGN_CENTER, PLOT_ALIGN_TOP, 0);
+    if (xlabel)
+        text_draw(c, a.x + a.w / 2.0, xlabel_y, xlabel, FS_LABEL, INK,
+                   PLOT_ALIGN_CENTER, PLOT_ALIGN_TOP, 0);
+    if (ylabel)
+        text_draw(c, ylabel_x, a.y + a.h / 2.0, ylabel, FS_LABEL, INK,
+                   PLOT_ALIGN_LEFT, PLOT_ALIGN_MIDDLE, 1);
+}
+
+// ---------------------------------------------------------------- line chart
+// point i of s in axis units; 0 if it leaves a gap (NaN, or y <= 0 on a log axis)
+static int series_point(const plot_series *s, int i, int logy, double *x, double *y)
+{
+    *x = s->x ? s->x[i] : i;
+    *y = s->y[i];
+    if (!isfinite(*x) || !isfinite(*y)) return 0;
+    if (logy) {
+        if (*y <= 0) return 0;
+        *y = log10(*y);
+    }
+    return 1;
+}
+
+// like plot_axes_px, but y is already in axis units (log10 on a log axis)
+static void series_px(const plot_axes *ax, double x, double y, double *px, double *py)
+{
+    *px = ax->area.x + ax->area.w * (x - ax->x_lo) / (ax->x_hi - ax->x_lo);
+    *py = axis_row(ax, y);
+}
+
+// Liang-Barsky: clip segment to rectangle r; 0 if nothing is left
+static int clip_segment(plot_rect r, double *x0, double *y0, double *x1, double *y1)
+{
+    double dx = *x1 - *x0, dy = *y1 - *y0, t0 = 0, t1 = 1;
+    double p[4] = {-dx, dx, -dy, dy};
+    double q[4] = {*x0 - r.x, r.x + r.w - *x0, *y0 - r.y, r.y + r.h - *y0};
+    for (int i = 0; i < 4; i++) {
+        if (p[i] == 0) {
+            if (q[i] < 0) return 0;
+            continue;
+        }
+        double t = q[i] / p[i];
+        if (p[i] < 0) { if (t > t1) return 0; if (t > t0) t0 = t; }
+        else          { if (t < t0) return 0; if (t < t1) t1 = t; }
+    }
+    *x1 = *x0 + t1 * dx; *y1 = *y0 + t1 * dy;
+    *x0 = *x0 + t0 * dx; *y0 = *y0 + t0 * dy;
+    return 1;
+}
+
+// how much of the drawn data lies inside box: points sampled every few px along segments
+static int series_cover(const plot_axes *ax, const plot_series *s, int ns, plot_rect box)
+{
+    int hits = 0;
+    for (int k = 0; k < ns; k++) {
+        double px0 = 0, py0 = 0;
+        int prev = 0;
+        for (int i = 0; i < s[k].n; i++) {
+            double x, y, px = 0, py = 0;
+            int ok = series_point(&s[k], i, ax->logy, &x, &y);
+            if (ok) series_px(ax, x, y, &px, &py);
+            if (ok && prev) {
+                int steps = 1 + (int)(hypot(px - px0, py - py0) / 3);
+                for (int j = 0; j <= steps; j++) {
+                    double qx = px0 + (px - px0) * j / steps, qy = py0 + (py - py0) * j / steps;
+                    hits += qx >= box.x && qx < box.x + box.w && qy >= box.y && qy < box.y + box.h;
+                }
+            }
+            prev = ok; px0 = px; py0 = py;
+        }
+    }
+    return hits;
+}
+
+static void legend_draw(plot_canvas *c, const plot_axes *ax, const plot_series *s, int ns,
+                        plot_legend_pos pos, double line_px)
+{
+    enum { ROW = 20, SAMPLE = 26 };
+    int named = 0, tw = 0;
+    for (int k = 0; k < ns; k++)
+        if (s[k].name) {
+            named++;
+            int w = text_w(s[k].name, FS_TICK);
+            if (w > tw) tw = w;
+        }
+    if (!named || pos == PLOT_LEGEND_NONE) return;
+    plot_rect a = ax->area;
+    int bw = 10 + SAMPLE + 8 + tw + 10, bh = 6 + named * ROW + 4, m = 10;
+    plot_rect corner[4] = {   // in plot_legend_pos order, from UPPER_RIGHT
+        {a.x + a.w - m - bw, a.y + m, bw, bh}, {a.x + m, a.y + m, bw, bh},
+        {a.x + a.w - m - bw, a.y + a.h - m - bh, bw, bh}, {a.x + m, a.y + a.h - m - bh, bw, bh},
+    };
+    int pick = pos - PLOT_LEGEND_UPPER_RIGHT;
+    if (pos == PLOT_LEGEND_AUTO) {
+        int best = -1;
+        for (int i = 0; i < 4; i++) {
+            plot_rect near = {corner[i].x - m, corner[i].y - m, corner[i].w + 2 * m, corner[i].h + 2 * m};
+            int hits = series_cover(ax, s, ns, near);
+            if (best < 0 || hits < best) { best = hits; pick = i; }
+        }
+    }
+    plot_rect b = corner[pick];
+    plot_fill_rect(c, b, WHITE);
+    frame_draw(c, (plot_rect){b.x + 1, b.y + 1, b.w - 2, b.h - 2}, (plot_rgb){200, 200, 200});
+    int row = 0;
+    for (int k = 0; k < ns; k++) {
+        if (!s[k].name) continue;
+        double cy = b.y + 6 + row * ROW + ROW / 2.0;
+        plot_rgb col = s[k].color ? *s[k].color : plot_palette(k);
+        plot_line(c, b.x + 10, cy, b.x + 10 + SAMPLE, cy, line_px, col);
+        text_draw(c, b.x + 10 + SAMPLE + 8, cy, s[k].name, FS_TICK, INK,
+                  PLOT_ALIGN_LEFT, PLOT_ALIGN_MIDDLE, 0);
+        row++;
+    }
+}
+
+int plot_line_draw(plot_canvas *c, const plot_series *s, int ns, const plot_line_opts *o,
+                   plot_axes *ax_out, char *err)
+{
+    static const plot_line_opts defaults = {0};
+    if (!o) o = &defaults;
+    if (!c || !c->px) return err_set(err, "plot_line_draw: the canvas is empty");
+    if (ns < 0 || (ns > 0 && !s)) return err_set(err, "plot_line_draw: n_series = %d with no series", ns);
+    for (int k = 0; k < ns; k++)
+        if (s[k].n < 0 || (s[k].n > 0 && !s[k].y))
+            return err_set(err, "plot_line_draw: series %d (%s) has n = %d and y = %s", k,
+                           s[k].name ? s[k].name : "unnamed", s[k].n, s[k].y ? "set" : "NULL");
+    int logy = o->logy != 0;
+    if (logy && o->ymin < o->ymax && o->ymin <= 0)
+        return err_set(err, "plot_line_draw: logy needs ymin > 0, got ymin = %g", o->ymin);
+    if (font_load(err)) return -1;
+
+    // data range in axis units; y padded so that flat series stay off the frame
+    double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
+    for (int k = 0; k < ns; k++)
+        for (int i = 0; i < s[k].n; i++) {
+            double x, y;
+            if (!series_point(&s[k], i, logy, &x, &y)) continue;
+            xlo = fmin(xlo, x); xhi = fmax(xhi, x);
+            ylo = fmin(ylo, y); yhi = fmax(yhi, y);
+        }
+    if (!(xlo <= xhi)) { xlo = 0; xhi = 1; }
+    else if (xlo == xhi) { xlo -= 0.5; xhi += 0.5; }
+    if (!(ylo <= yhi)) { ylo = 0; yhi = 1; }
+    else if (ylo == yhi) {
+        double d = logy ? 0.5 : ylo != 0 ? fabs(ylo) * 0.1 : 0.5;
+        ylo -= d; yhi += d;
+    } else {
+        double d = 0.05 * (yhi - ylo);
+        ylo -= d; yhi += d;
+    }
+    if (o->xmin < o->xmax) { xlo = o->xmin; xhi = o->xmax; }
+    if (o->ymin < o->ymax) {
+        ylo = logy ? log10(o->ymin) : o->ymin;
+        yhi = logy ? log10(o->ymax) : o->ymax;
+    }
+
+    // layout: margins from the measured labels
+    int W = c->w, H = c->h;
+    plot_fill_rect(c, (plot_rect){0, 0, W, H}, WHITE);
+    int top = PAD + (o->title ? (int)FS_TITLE + PAD : 0) + 4;
+    int bottom = TICK_LEN + 4 + (int)FS_TICK + (o->xlabel ? 8 + (int)FS_LABEL : 0) + PAD;
+    int ah = H - top - bottom;
+    tickset yt, xt;
+    if (logy) ticks_log(&yt, ylo, yhi, ah / 45);
+    else ticks_linear(&yt, ylo, yhi, ah / 45);
+    int left = PAD + (o->ylabel ? (int)FS_LABEL + 8 : 0) + ticks_widest(&yt, FS_TICK) + 4 + TICK_LEN;
+    int right = PAD + 14, aw = W - left - right;
+    for (int max_n = aw / 70; ; max_n--) {   // fewer x ticks until their labels have room
+        ticks_linear(&xt, xlo, xhi, max_n);
+        double gap = xt.n > 1 ? aw * (xt.v[1] - xt.v[0]) / (xhi - xlo) : aw;
+        if (ticks_widest(&xt, FS_TICK) + 16 <= gap || max_n <= 2) break;
+    }
+    if (aw < 40 || ah < 40)
+        return err_set(err, "plot_line_draw: a %dx%d canvas is too small for the labels", W, H);
+    plot_axes ax = {.area = {left, top, aw, ah}, .x_lo = xlo, .x_hi = xhi,
+                    .y_lo = ylo, .y_hi = yhi, .logy = logy};
+    plot_rect a = ax.area;
+
+    // grid, data, frame, ticks, labels, legend
+    ygrid_draw(c, &ax, &yt);
+    for (int i = 0; i < xt.n; i++) {
+        double px, py;
+        series_px(&ax, xt.v[i], ylo, &px, &py);
+        int col = (int)floor(px);
+        if (col > a.x && col < a.x + a.w - 1) plot_fill_rect(c, (plot_rect){col, a.y, 1, a.h}, GRID);
+    }
+    double lw = o->line_px > 0 ? o->line_px : 2;
+    for (int k = 0; k < ns; k++) {
+        plot_rgb col = s[k].color ? *s[k].color : plot_palette(k);
+        double px0 = 0, py0 = 0;
+        int prev = 0;
+        for (int i = 0; i < s[k].n; i++) {
+            double x, y, px = 0, py = 0;
+            int ok = series_point(&s[k], i, logy, &x, &y);
+            if (ok) series_px(&ax, x, y, &px, &py);
+            if (ok && prev) {
+                double x0 = px0, y0 = py0, x1 = px, y1 = py;
+                if (clip_segment(a, &x0, &y0, &x1, &y1)) plot_line(c, x0, y0, x1, y1, lw, col);
+            } else if (ok) {   // a point with no neighbour to its left: a dot if none to its right
+                double nx, ny;
+                int next = i + 1 < s[k].n && series_point(&s[k], i + 1, logy, &nx, &ny);
+                if (!next && px >= a.x && px <= a.x + a.w && py >= a.y && py <= a.y + a.h)
+                    plot_line(c, px, py, px, py, lw + 3, col);
+            }
+            prev = ok; px0 = px; py0 = py;
+        }
+    }
+    frame_draw(c, a, FRAME);
+    yticks_draw(c, &ax, &yt);
+    for (int i = 0; i < xt.n; i++) {
+        double px, py;
+        series_px(&ax, xt.v[i], ylo, &px, &py);
+        int col = tick_px(px, a.x, a.w);
+        plot_fill_rect(c, (plot_rect){col, a.y + a.h + 1, 1, TICK_LEN}, FRAME);
+        text_draw(c, col + 0.5, a.y + a.h + 1 + TICK_LEN + 3, xt.s[i], FS_TICK, INK,
+                  PLOT_ALIGN_CENTER, PLOT_ALIGN_TOP, 0);
+    }
+    chrome_draw(c, a, PAD, o->title, o->xlabel, H - PAD - (int)FS_LABEL, o->ylabel, PAD);
+    legend_draw(c, &ax, s, ns, o->legend, lw);
+    if (ax_out) *ax_out = ax;
+    return 0;
+}
+
+int plot_line_png(const char *path, const plot_series *s, int n_series,
+                  const plot_line_opts *o, char *err)
+{
+    plot_canvas c;
+    int w = o && o->width > 0 ? o->width : 720, h = o && o->height > 0 ? o->height : 440;
+    if (plot_canvas_init(&c, w, h, WHITE, err)) return -1;
+    int rc = plot_line_draw(&c, s, n_series, o, NULL, err);
+    if (!rc) rc = plot_canvas_save_png(&c, path, err);
+    plot_canvas_free(&c);
+    return rc;
+}
+
+// ---------------------------------------------------------------- heatmap
+// labels[i], or i as text when there are no labels
+static const char *label_at(const char *const *labels, int i, char *buf, size_t n)
+{
+    if (labels) return labels[i] ? labels[i] : "";
+    snprintf(buf, n, "%d", i);
+    return buf;
+}
+
+static int labels_widest(const char *const *labels, int n)
+{
+    char buf[16];
+    int w = 0;
+    for (int i = 0; i < n; i++) {
+        int tw = text_w(label_at(labels, i, buf, sizeof buf), FS_TICK);
+        if (tw > w) w = tw;
+    }
+    return w;
+}
+
+// smallest of 1, 2, 5, 10, 20, ... that is >= x: label every k-th row when crowded
+static int nice_stride(double x)
+{
+    static const int mult[3] = {1, 2, 5};
+    for (int mag = 1; mag < 100000000; mag *= 10)
+        for (int i = 0; i < 3; i++)
+            if (mag * mult[i] >= x) return mag * mult[i];
+    return 1000000000;
+}
+
+static void cell_size(int aw, int ah, int rows, int cols, int stretch, double *cw, double *ch)
+{
+    *cw = (double)aw / cols;
+    *ch = (double)ah / rows;
+    if (!stretch) *cw = *ch = fmin(*cw, *ch);
+    if (*cw >= 3) *cw = floor(*cw);   // whole pixels: every cell the same size
+    if (*ch >= 3) *ch = floor(*ch);
+}
+
+int plot_heatmap_draw(plot_canvas *c, const float *m, int rows, int cols,
+                      const plot_heatmap_opts *o, plot_axes *ax_out, char *err)
+{
+    static const plot_heatmap_opts defaults = {0};
+    if (!o) o = &defaults;
+    if (!c || !c->px) return err_set(err, "plot_heatmap_draw: the canvas is empty");
+    if (!m || rows < 1 || cols < 1)
+        return err_set(err, "plot_heatmap_draw: need a matrix with rows, cols >= 1, got %s (%d x %d)",
+                       m ? "data" : "NULL", rows, cols);
+    const plot_cells *ol = &o->outline;
+    int outline = ol->n_rows > 0 && ol->n_cols > 0;
+    if (outline && (ol->row < 0 || ol->col < 0 || ol->row + ol->n_rows > rows || ol->col + ol->n_cols > cols))
+        return err_set(err, "plot_heatmap_draw: outline rows %d..%d, cols %d..%d lie outside the %d x %d matrix",
+                       ol->row, ol->row + ol->n_rows - 1, ol->col, ol->col + ol->n_cols - 1, rows, cols);
+    if (font_load(err)) return -1;
+    int diverging = o->cmap == PLOT_CMAP_DIVERGING;
+
+    // colour range
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < (size_t)rows * cols; i++)
+        if (isfinite(m[i])) { lo = fmin(lo, m[i]); hi = fmax(hi, m[i]); }
+    if (o->vmin < o->vmax) { lo = o->vmin; hi = o->vmax; }
+    else if (diverging) {
+        double mx = lo <= hi ? fmax(fabs(lo), fabs(hi)) : 0;
+        lo = -(mx > 0 ? mx : 1); hi = -lo;
+    } else if (!(lo <= hi)) { lo = 0; hi = 1; }
+    else if (lo == hi) {   // one value: show it at the end of a range from 0
+        if (lo == 0) hi = 1;
+        else if (lo > 0) lo = 0;
+        else hi = 0;
+    }
+
+    // layout: margins from the labels, then square (or stretched) cells, centred
+    int W = c->w, H = c->h;
+    plot_fill_rect(c, (plot_rect){0, 0, W, H}, WHITE);
+    enum { CB_GAP = 16, CB_W = 16 };
+    int key = outline && o->outline_label;
+    int top = PAD + (o->title ? (int)FS_TITLE + PAD : 0) + (key ? (int)FS_TICK + 10 : 0) + 2;
+    int left = PAD + (o->ylabel ? (int)FS_LABEL + 8 : 0) + labels_widest(o->row_labels, rows) + 4 + TICK_LEN;
+    tickset ct;
+    ticks_linear(&ct, lo, hi, (H - top - 60) / 40);
+    int right = CB_GAP + CB_W + 1 + TICK_LEN + 3 + ticks_widest(&ct, FS_TICK)
+                + (o->cbar_label ? 8 + (int)FS_LABEL : 0) + PAD;
+    int xl_h = o->xlabel ? 8 + (int)FS_LABEL : 0;
+    int clw = labels_widest(o->col_labels, cols);
+    int col_h = (int)FS_TICK, rot = 0;
+    double cw, ch;
+    cell_size(W - left - right, H - top - (TICK_LEN + 4 + col_h + xl_h + PAD), rows, cols, o->stretch, &cw, &ch);
+    if (o->col_labels && clw + 8 > cw && cw >= FS_TICK) {   // words that do not fit: turn them
+        rot = 1;
+        col_h = clw;
+        cell_size(W - left - right, H - top - (TICK_LEN + 4 + col_h + xl_h + PAD), rows, cols, o->stretch, &cw, &ch);
+    }
+    int bottom = TICK_LEN + 4 + col_h + xl_h + PAD;
+    int gw = (int)lround(cw * cols), gh = (int)lround(ch * rows);
+    if (gw < cols || gh < rows || gw < 16 || gh < 16)
+        return err_set(err, "plot_heatmap_draw: a %dx%d canvas is too small for %d x %d cells and their labels",
+                       W, H, rows, cols);
+    int ox = (W - (left + gw + right)) / 2, oy = (H - (top + gh + bottom)) / 2;
+    plot_axes ax = {.area = {(ox > 0 ? ox : 0) + left, (oy > 0 ? oy : 0) + top, gw, gh},
+                    .x_lo = 0, .x_hi = cols, .y_lo = rows, .y_hi = 0, .v_lo = lo, .v_hi = hi};
+    plot_rect a = ax.area;
+    ax.cbar = (plot_rect){a.x + a.w + CB_GAP, a.y, CB_W, a.h};
+#define CELL_X(j) (a.x + (int)lround((j) * cw))
+#define CELL_Y(i) (a.y + (int)lround((i) * ch))
+
+    // cells, then their values when the cells are big enough to hold them
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++) {
+            float v = m[(size_t)i * cols + j];
+            plot_rgb col = isfinite(v) ? plot_cmap_rgb(o->cmap, (v - lo) / (hi - lo)) : PLOT_NAN_RGB;
+            plot_fill_rect(c, (plot_rect){CELL_X(j), CELL_Y(i), CELL_X(j + 1) - CELL_X(j),
+                                          CELL_Y(i + 1) - CELL_Y(i)}, col);
+        }
+    if (o->annotate) {
+        const char *fmt = o->annot_fmt ? o->annot_fmt : "%.2g";
+        char buf[32];
+        int vw = 1;
+        for (size_t i = 0; i < (size_t)rows * cols; i++)
+            if (isfinite(m[i])) {
+                snprintf(buf, sizeof buf, fmt, (double)m[i]);
+                int w = text_w(buf, FS_TICK);
+                if (w > vw) vw = w;
+            }
+        float fs = (float)fmin(FS_TICK, fmin(ch * 0.5, FS_TICK * (cw - 4) / vw));
+        for (int i = 0; fs >= 8.5f && i < rows; i++)   // smaller would not be read
+            for (int j = 0; j < cols; j++) {
+                float v = m[(size_t)i * cols + j];
+                if (!isfinite(v)) continue;
+                plot_rgb bg = plot_cmap_rgb(o->cmap, (v - lo) / (hi - lo));
+                int light = 0.299 * bg.r + 0.587 * bg.g + 0.114 * bg.b > 140;
+                snprintf(buf, sizeof buf, fmt, (double)v);
+                text_draw(c, (CELL_X(j) + CELL_X(j + 1)) / 2.0, (CELL_Y(i) + CELL_Y(i + 1)) / 2.0, buf, fs,
+                          light ? INK : WHITE, PLOT_ALIGN_CENTER, PLOT_ALIGN_MIDDLE, 0);
+            }
+    }
+    frame_draw(c, a, FRAME);
+
+    // outline: 2 px straddling the block's border, drawn over the frame
+    plot_rgb olc = plot_outline_rgb(o->cmap);
+    if (outline) {
+        int x0 = CELL_X(ol->col), x1 = CELL_X(ol->col + ol->n_cols);
+        int y0 = CELL_Y(ol->row), y1 = CELL_Y(ol->row + ol->n_rows);
+        plot_fill_rect(c, (plot_rect){x0 - 1, y0 - 1, x1 - x0 + 2, 2}, olc);
+        plot_fill_rect(c, (plot_rect){x0 - 1, y1 - 1, x1 - x0 + 2, 2}, olc);
+        plot_fill_rect(c, (plot_rect){x0 - 1, y0 - 1, 2, y1 - y0 + 2}, olc);
+        plot_fill_rect(c, (plot_rect){x1 - 1, y0 - 1, 2, y1 - y0 + 2}, olc);
+    }
+
+    // row and column labels at cell centres, every k-th when crowded
+    char buf[16];
+    int rstep = nice_stride((FS_TICK + 6) / ch);
+    for (int i = 0; i < rows; i += rstep) {
+        int y = (CELL_Y(i) + CELL_Y(i + 1)) / 2;
+        plot_fill_rect(c, (plot_rect){a.x - 1 - TICK_LEN, y, TICK_LEN, 1}, FRAME);
+        text_draw(c, a.x - 1 - TICK_LEN - 4, y + 0.5, label_at(o->row_labels, i, buf, sizeof buf),
+                  FS_TICK, INK, PLOT_ALIGN_RIGHT, PLOT_ALIGN_MIDDLE, 0);
+    }
+    int cstep = nice_stride(rot ? (FS_TICK + 6) / cw : (clw + 8) / cw);
+    for (int j = 0; j < cols; j += cstep) {
+        int x = (CELL_X(j) + CELL_X(j + 1)) / 2;
+        plot_fill_rect(c, (plot_rect){x, a.y + a.h + 1, 1, TICK_LEN}, FRAME);
+        text_draw(c, x + 0.5, a.y + a.h + 1 + TICK_LEN + 3, label_at(o->col_labels, j, buf, sizeof buf),
+                  FS_TICK, INK, PLOT_ALIGN_CENTER, PLOT_ALIGN_TOP, rot);
+    }
+
+    // colour bar: the map top (hi) to bottom (lo), with its own ticks
+    plot_rect cb = ax.cbar;
+    for (int y = 0; y < cb.h; y++)
+        plot_fill_rect(c, (plot_rect){cb.x, cb.y + y, cb.w, 1},
+                       plot_cmap_rgb(o->cmap, 1 - (y + 0.5) / cb.h));
+    frame_draw(c, cb, FRAME);
+    plot_axes cax = {.area = cb, .x_lo = 0, .x_hi = 1, .y_lo = lo, .y_hi = hi};
+    int cbw = 0;
+    for (int i = 0; i < ct.n; i++) {
+        int row = tick_px(axis_row(&cax, ct.v[i]), cb.y, cb.h);
+        plot_fill_rect(c, (plot_rect){cb.x + cb.w + 1, row, TICK_LEN, 1}, FRAME);
+        plot_rect tb = text_draw(c, cb.x + cb.w + 1 + TICK_LEN + 3, row + 0.5, ct.s[i], FS_TICK, INK,
+                                 PLOT_ALIGN_LEFT, PLOT_ALIGN_MIDDLE, 0);
+        if (tb.w > cbw) cbw = tb.w;
+    }
+    if (o->cbar_label)
+        text_draw(c, cb.x + cb.w + 1 + TICK_LEN + 3 + cbw + 8, cb.y + cb.h / 2.0, o->cbar_label,
+                  FS_LABEL, INK, PLOT_ALIGN_LEFT, PLOT_ALIGN_MIDDLE, 1);
+
+    // title, axis labels, and the outline's key above the grid's right end
+    int ty = (oy > 0 ? oy : 0) + PAD;
+    chrome_draw(c, a, ty, o->title, o->xlabel, a.y + a.h + 1 + TICK_LEN + 4 + col_h + 8,
+                o->ylabel, (ox > 0 ? ox : 0) + PAD);
+    if (key) {
+        int ky = a.y - 8 - (int)FS_TICK / 2;
+        plot_rect tb = text_draw(c, a.x + a.w, ky, o->outline_label, FS_TICK, INK,
+                                 PLOT_ALIGN_RIGHT, PLOT_ALIGN_MIDDLE, 0);
+        plot_rect sw = {tb.x - 8 - 18, ky - 5, 18, 11};
+        plot_fill_rect(c, sw, olc);
+        plot_fill_rect(c, (plot_rect){sw.x + 2, sw.y + 2, sw.w - 4, sw.h - 4}, WHITE);
+    }
+#undef CELL_X
+#undef CELL_Y
+    if (ax_out) *ax_out = ax;
+    return 0;
+}
+
+int plot_heatmap_png(const char *path, const float *m, int rows, int cols,
+                     const plot_heatmap_opts *o, char *err)
+{
+    plot_canvas c;
+    int w = o && o->width > 0 ? o->width : 640, h = o && o->height > 0 ? o->height : 560;
+    if (plot_canvas_init(&c, w, h, WHITE, err)) return -1;
+    int rc = plot_heatmap_draw(&c, m, rows, cols, o, NULL, err);
+    if (!rc) rc = plot_canvas_save_png(&c, path, err);
+    plot_canvas_free(&c);
+    return rc;
+}
+
+// ---------------------------------------------------------------- bar chart
+int plot_bar_draw(plot_canvas *c, const float *v, int n, const plot_bar_opts *o,
+                  plot_axes *ax_out, char *err)
+{
+    static const plot_bar_opts defaults = {0};
+    if (!o) o = &defaults;
+    if (!c || !c->px) return err_set(err, "plot_bar_draw: the canvas is empty");
+    if (!v || n < 1) return err_set(err, "plot_bar_draw: need n >= 1 values, got %s (n = %d)", v ? "data" : "NULL", n);
+    if (font_load(err)) return -1;
+
+    // range: from 0 to the data, with headroom on the side that has bars
+    // (more when highlighted bars carry their label above them)
+    int W = c->w, H = c->h, any_hl = 0;
+    int top = PAD + (o->title ? (int)FS_TITLE + PAD : 0) + 4;
+    double lo = 0, hi = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite(v[i])) {
+            lo = fmin(lo, v[i]); hi = fmax(hi, v[i]);
+            any_hl |= o->highlight && o->highlight[i];
+        }
+    if (hi == lo) hi = 1;
+    double span = hi - lo, room = any_hl ? fmax(0.05, (FS_TICK + 8) / fmax(H - top - 60.0, 40)) : 0.05;
+    if (hi > 0) hi += room * span;
+    if (lo < 0) lo -= room * span;
+    if (o->ymin < o->ymax) { lo = o->ymin; hi = o->ymax; }
+
+    // layout: y as in the line chart; x labels horizontal, turned, or every k-th
+    plot_fill_rect(c, (plot_rect){0, 0, W, H}, WHITE);
+    int xl_h = o->xlabel ? 8 + (int)FS_LABEL : 0;
+    tickset yt;
+    ticks_linear(&yt, lo, hi, (H - top - 60) / 45);
+    int left = PAD + (o->ylabel ? (int)FS_LABEL + 8 : 0) + ticks_widest(&yt, FS_TICK) + 4 + TICK_LEN;
+    int right = PAD + 6, aw = W - left - right;
+    double slot = (double)aw / n;
+    int lw = labels_widest(o->labels, n), rot = 0, step = 1;
+    if (lw + 6 > slot) {
+        if (o->labels && slot >= FS_TICK + 2) rot = 1;
+        else step = nice_stride((lw + 6) / slot);
+    }
+    int bottom = TICK_LEN + 4 + (rot ? lw : (int)FS_TICK) + xl_h + PAD, ah = H - top - bottom;
+    if (aw < 40 || ah < 40)
+        return err_set(err, "plot_bar_draw: a %dx%d canvas is too small for the labels", W, H);
+    plot_axes ax = {.area = {left, top, aw, ah}, .x_lo = -0.5, .x_hi = n - 0.5, .y_lo = lo, .y_hi = hi};
+    plot_rect a = ax.area;
+
+    ygrid_draw(c, &ax, &yt);
+    for (int i = 0; i < n; i++) {
+        if (!isfinite(v[i])) continue;
+        double xl, xr, yt0, yb0;
+        plot_axes_px(&ax, i - 0.4, fmax(v[i], 0), &xl, &yt0);
+        plot_axes_px(&ax, i + 0.4, fmin(v[i], 0), &xr, &yb0);
+        int x0 = (int)lround(xl), x1 = (int)lround(xr), y0 = (int)lround(yt0), y1 = (int)lround(yb0);
+        if (x1 <= x0) x1 = x0 + 1;
+        if (y0 < a.y) y0 = a.y;
+        if (y1 > a.y + a.h) y1 = a.y + a.h;
+        int hl = o->highlight && o->highlight[i];
+        plot_fill_rect(c, (plot_rect){x0, y0, x1 - x0, y1 - y0}, hl ? plot_palette(3) : plot_palette(0));
+        if (hl) {   // name the highlighted bar where it stands out
+            char buf[16];
+            int up = v[i] >= 0;
+            text_draw(c, (xl + xr) / 2, up ? y0 - 3 : y1 + 3, label_at(o->labels, i, buf, sizeof buf),
+                      FS_TICK, plot_palette(3), PLOT_ALIGN_CENTER, up ? PLOT_ALIGN_BOTTOM : PLOT_ALIGN_TOP, 0);
+        }
+    }
+    if (lo < 0 && hi > 0) {   // the zero line when bars go both ways
+        double py;
+        plot_axes_px(&ax, 0, 0, NULL, &py);
+        plot_fill_rect(c, (plot_rect){a.x, (int)lround(py), a.w, 1}, FRAME);
+    }
+    frame_draw(c, a, FRAME);
+    yticks_draw(c, &ax, &yt);
+    char buf[16];
+    for (int i = 0; i < n; i += step) {
+        double px;
+        plot_axes_px(&ax, i, lo, &px, NULL);
+        int x = (int)floor(px);
+        plot_fill_rect(c, (plot_rect){x, a.y + a.h + 1, 1, TICK_LEN}, FRAME);
+        text_draw(c, x + 0.5, a.y + a.h + 1 + TICK_LEN + 3, label_at(o->labels, i, buf, sizeof buf),
+                  FS_TICK, INK, PLOT_ALIGN_CENTER, PLOT_ALIGN_TOP, rot);
+    }
+    chrome_draw(c, a, PAD, o->title, o->xlabel, H - PAD - (int)FS_LABEL, o->ylabel, PAD);
+    if (ax_out) *ax_out = ax;
+    return 0;
+}
+
+int plot_bar_png(const char *path, const float *v, int n, const plot_bar_opts *o, char *err)
+{
+    plot_canvas c;
+    int w = o && o->width > 0 ? o->width : 720, h = o && o->height > 0 ? o->height : 400;
+    if (plot_canvas_init(&c, w, h, WHITE, err)) return -1;
+    int rc = plot_bar_draw(&c, v, n, o, NULL, err);
+    if (!rc) rc = plot_canvas_save_png(&c, path, err);
+    plot_canvas_free(&c);
+    return rc;
+}
