@@ -33,7 +33,6 @@ int args_parse(const char *cmd, const char *synopsis, const arg_t *args, int n_a
         const char *v = argv[++i];
         char *end;
         errno = 0;
-        char err[ERR_MAX];
         switch (a->kind) {
         case ARG_STR: *(const char **)a->dst = v; break;
         case ARG_INT: {
@@ -48,11 +47,25 @@ int args_parse(const char *cmd, const char *synopsis, const arg_t *args, int n_a
             *(float *)a->dst = x;
             break;
         }
-        case ARG_SET:
-            if (cli_apply_set((RunConfig *)a->dst, v, err)) { fprintf(stderr, "arithlab %s: --set: %s\n", cmd, err); return -1; }
+        case ARG_SET: {
+            set_list_t *l = a->dst;
+            if (l->n >= (int)(sizeof(l->items) / sizeof(l->items[0]))) { fprintf(stderr, "arithlab %s: too many --set\n", cmd); return -1; }
+            l->items[l->n++] = v;
             break;
+        }
         case ARG_FLAG: break;
         }
     }
+    return 0;
+}
+
+int args_apply_sets(const char *cmd, RunConfig *rc, const set_list_t *sets)
+{
+    char err[ERR_MAX];
+    for (int i = 0; i < sets->n; i++)
+        if (cli_apply_set(rc, sets->items[i], err)) {
+            fprintf(stderr, "arithlab %s: --set %s: %s\n", cmd, sets->items[i], err);
+            return -1;
+        }
     return 0;
 }

@@ -7,12 +7,18 @@
 
 typedef enum { ARG_STR, ARG_INT, ARG_FLOAT, ARG_FLAG, ARG_SET } arg_kind_t;
 
+// --set values, collected in order and applied after any config file
+typedef struct { const char *items[128]; int n; } set_list_t;
+
 typedef struct {
     const char *flag;     // "--out"
     arg_kind_t kind;
-    void *dst;            // char**, int*, float*, int* (flag), RunConfig* (--set)
+    void *dst;            // char**, int*, float*, int* (flag), set_list_t* (--set)
     const char *help;
 } arg_t;
+
+// apply collected --set values; -1 after printing an error naming the key
+int args_apply_sets(const char *cmd, RunConfig *rc, const set_list_t *sets);
 
 // parse argv[1..]; positional arguments (if any) go to *positional (at most one).
 // Returns 0, 1 when --help was printed, or -1 after printing an error to stderr.

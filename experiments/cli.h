@@ -6,6 +6,7 @@
 
 #include "../model/model.h"
 #include "../model/optim.h"
+#include "../tasks/task.h"
 
 typedef struct {
     int steps;            // optimizer steps
@@ -19,9 +20,18 @@ typedef struct {
 } TrainOpts;
 
 typedef struct {
+    int per_cell;         // problems per (len a, len b) cell of the accuracy grid
+    int max_len;          // grid covers lengths 1..max_len (0 = task.max_len)
+    int batch_size;       // problems decoded together
+    int n_during_train;   // problems in each periodic evaluation during training
+} EvalOpts;
+
+typedef struct {
     ModelConfig model;
     AdamWConfig optim;
     TrainOpts train;
+    TaskConfig task;
+    EvalOpts eval;
 } RunConfig;
 
 void run_config_default(RunConfig *rc);
@@ -31,8 +41,17 @@ int run_config_set(RunConfig *rc, const char *dotted_key, const char *value, cha
 int run_config_load_ini(RunConfig *rc, const char *path, char *err);
 // write the resolved config as INI (every key, with its help as a comment)
 int run_config_write_ini(const RunConfig *rc, const char *path, char *err);
+// the same INI text in a malloc'd string (stored in checkpoints), and back
+char *run_config_to_string(const RunConfig *rc);
+int run_config_load_string(RunConfig *rc, const char *text, const char *origin, char *err);
+// the run config stored in a checkpoint's metadata ("arithlab.config"); -1 + err
+int run_config_from_checkpoint(RunConfig *rc, const char *ckpt_path, char *err);
 // print every key with default and help (for --help)
 void run_config_print_keys(FILE *f);
+
+// fill automatic values (vocab_size, block_size, seq_len from the task) and check
+// that the sections agree; -1 + err naming the key
+int run_config_resolve(RunConfig *rc, char *err);
 
 // apply "--set section.key=value" arguments; returns 0 or -1 + err
 int cli_apply_set(RunConfig *rc, const char *arg, char *err);

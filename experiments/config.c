@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <ini.h>
 #include "cli.h"
+#include "../model/checkpoint.h"
 
 typedef enum { K_INT, K_FLOAT, K_U64, K_STR } key_type_t;
 
@@ -22,10 +23,11 @@ typedef struct {
 #define M(f) offsetof(RunConfig, model.f)
 #define O(f) offsetof(RunConfig, optim.f)
 #define R(f) offsetof(RunConfig, train.f)
+#define E(f) offsetof(RunConfig, eval.f)
 
 static const key_t_ KEYS[] = {
-    {"model", "vocab_size", K_INT, M(vocab_size), 0, 2, 1 << 20, "32", "vocabulary size (set from the task when it has one)"},
-    {"model", "block_size", K_INT, M(block_size), 0, 1, 65536, "64", "maximum sequence length (context)"},
+    {"model", "vocab_size", K_INT, M(vocab_size), 0, 0, 1 << 20, "0", "vocabulary size (0 = the task vocabulary's)"},
+    {"model", "block_size", K_INT, M(block_size), 0, 0, 65536, "0", "maximum sequence length (0 = what the task and evaluation need)"},
     {"model", "n_layer", K_INT, M(n_layer), 0, 1, 256, "2", "transformer blocks"},
     {"model", "n_head", K_INT, M(n_head), 0, 1, 256, "4", "attention heads (must divide n_embd)"},
     {"model", "n_embd", K_INT, M(n_embd), 0, 1, 16384, "128", "residual stream width d"},
@@ -51,8 +53,14 @@ static const key_t_ KEYS[] = {
     {"train", "weight_decay", K_FLOAT, O(weight_decay), 0, 0, 10, "0.1", "decoupled weight decay (matmul weights)"},
     {"train", "decay_all", K_INT, O(decay_all), 0, 0, 1, "0", "1: decay biases, LayerNorm and embeddings too"},
     {"train", "grad_clip", K_FLOAT, O(grad_clip), 0, 0, 1e9, "1.0", "global gradient-norm clip (0 = off)"},
+    {"eval", "per_cell", K_INT, E(per_cell), 0, 1, 1e7, "100", "problems per (len a, len b) cell of the accuracy grid"},
+    {"eval", "max_len", K_INT, E(max_len), 0, 0, TASK_MAX_DIGITS, "0", "grid covers operand lengths 1..max_len (0 = task.max_len)"},
+    {"eval", "batch_size", K_INT, E(batch_size), 0, 1, 65536, "256", "problems decoded together"},
+    {"eval", "n_during_train", K_INT, E(n_during_train), 0, 0, 1e7, "256", "problems per periodic evaluation while training"},
 };
 #define N_KEYS (int)(sizeof(KEYS) / sizeof(KEYS[0]))
+
+static void write_ini(const RunConfig *rc, FILE *f, int with_help);
 
 static const key_t_ *find_key(const char *section, const char *key)
 {
@@ -117,12 +125,18 @@ void run_config_default(RunConfig *rc)
     model_config_default(&rc->model);
     adamw_config_default(&rc->optim);
     for (int i = 0; i < N_KEYS; i++) set_value(rc, &KEYS[i], KEYS[i].def, NULL);
+    task_config_default(&rc->task);
 }
 
 static int set_in_section(RunConfig *rc, const char *section, const char *key, const char *value, char *err)
 {
+    if (!strcmp(section, "task")) {
+        char inner[ERR_MAX];
+        if (task_config_set(&rc->task, key, value, inner)) return err_set(err, "[task] %s", inner);
+        return 0;
+    }
     if (!section_known(section))
-        return err_set(err, "unknown section [%s]: accepted [model], [train]", section);
+        return err_set(err, "unknown section [%s]: accepted [model], [task], [train], [eval]", section);
     const key_t_ *k = find_key(section, key);
     if (!k) {
         char keys[1024];
@@ -172,6 +186,27 @@ int run_config_load_ini(RunConfig *rc, const char *path, char *err)
     return 0;
 }
 
+char *run_config_to_string(const RunConfig *rc)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return NULL;
+    write_ini(rc, f, 0);
+    fclose(f);
+    return buf;
+}
+
+int run_config_load_string(RunConfig *rc, const char *text, const char *origin, char *err)
+{
+    char inner[ERR_MAX] = "";
+    ini_ctx_t ctx = {rc, inner, 0};
+    int r = ini_parse_string(text, on_ini_line, &ctx);
+    if (ctx.failed) return err_set(err, "%s:%d: %s", origin, r, inner);
+    if (r) return err_set(err, "%s:%d: not a 'key = value' line or a [section] header", origin, r);
+    return 0;
+}
+
 static void format_value(const RunConfig *rc, const key_t_ *k, char *buf, size_t n)
 {
     const void *src = (const char *)rc + k->offset;
@@ -183,17 +218,25 @@ static void format_value(const RunConfig *rc, const key_t_ *k, char *buf, size_t
     }
 }
 
-int run_config_write_ini(const RunConfig *rc, const char *path, char *err)
+static void write_ini(const RunConfig *rc, FILE *f, int with_help)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) return err_set(err, "%s: cannot write: %s", path, strerror(errno));
     const char *section = "";
     for (int i = 0; i < N_KEYS; i++) {
         char val[128];
         if (strcmp(section, KEYS[i].section)) fprintf(f, "%s[%s]\n", i ? "\n" : "", section = KEYS[i].section);
         format_value(rc, &KEYS[i], val, sizeof(val));
-        fprintf(f, "; %s\n%s = %s\n", KEYS[i].help, KEYS[i].key, val);
+        if (with_help) fprintf(f, "; %s\n", KEYS[i].help);
+        fprintf(f, "%s = %s\n", KEYS[i].key, val);
     }
+    fprintf(f, "\n[task]\n");
+    task_config_write(&rc->task, f);
+}
+
+int run_config_write_ini(const RunConfig *rc, const char *path, char *err)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return err_set(err, "%s: cannot write: %s", path, strerror(errno));
+    write_ini(rc, f, 1);
     if (fclose(f)) return err_set(err, "%s: write failed: %s", path, strerror(errno));
     return 0;
 }
@@ -205,4 +248,25 @@ void run_config_print_keys(FILE *f)
         snprintf(name, sizeof(name), "%s.%s", KEYS[i].section, KEYS[i].key);
         fprintf(f, "  %-22s %-10s %s\n", name, KEYS[i].def, KEYS[i].help);
     }
+    int n;
+    const TaskConfigKey *tk = task_config_keys(&n);
+    for (int i = 0; i < n; i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "task.%s", tk[i].name);
+        fprintf(f, "  %-22s %-10s %s\n", name, tk[i].def, tk[i].help);
+    }
+}
+
+int run_config_from_checkpoint(RunConfig *rc, const char *ckpt_path, char *err)
+{
+    TrainState *st = malloc(sizeof(TrainState));
+    if (!st) return err_set(err, "out of memory");
+    int r = ckpt_read_state(ckpt_path, st, err);
+    const char *text = r ? NULL : ckpt_meta_get(st, "arithlab.config");
+    if (!r && !text) r = err_set(err, "%s: no run configuration in its metadata (key arithlab.config): "
+                                 "was it written by arithlab train?", ckpt_path);
+    run_config_default(rc);
+    if (!r) r = run_config_load_string(rc, text, ckpt_path, err);
+    free(st);
+    return r;
 }

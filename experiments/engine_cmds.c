@@ -17,13 +17,17 @@ int cmd_init(int argc, char **argv)
     run_config_default(&rc);
     const char *out = NULL;
     int seed = 1;
+    set_list_t sets = {0};
     arg_t args[] = {
         {"--out", ARG_STR, &out, "checkpoint file to write (.safetensors)"},
         {"--seed", ARG_INT, &seed, "init seed (default 1)"},
-        {"--set", ARG_SET, &rc, "section.key=value, e.g. model.n_layer=2 (repeatable)"},
+        {"--set", ARG_SET, &sets, "section.key=value, e.g. model.n_layer=2 (repeatable)"},
     };
     int r = args_parse("init", "--out FILE [--seed N] [--set model.KEY=VALUE ...]", args, 3, argc, argv, NULL);
     if (r) return r < 0 ? 2 : 0;
+    if (args_apply_sets("init", &rc, &sets)) return 2;
+    if (rc.model.block_size == 0) rc.model.block_size = 64;
+    if (rc.model.vocab_size == 0) rc.model.vocab_size = task_vocab_size();
     if (!out) return fail("init", "--out FILE is required"), 2;
     char err[ERR_MAX];
     Model m;

@@ -1,3 +1,278 @@
-// train.c: `arithlab train` (placeholder until the task module lands).
+// train.c: `arithlab train`: a run directory from a config: resolved config,
+// metrics.csv, log.txt, checkpoints (atomic), periodic and final evaluation.
+// Ctrl-C saves a checkpoint and stops; --resume DIR continues bit-exactly.
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <omp.h>
 #include "args.h"
-int cmd_train(int argc, char **argv) { fprintf(stderr, "arithlab train: not yet available\n"); return 1; }
+#include "../model/checkpoint.h"
+#include "../tasks/eval.h"
+#include "../model/ops.h"
+
+static volatile sig_atomic_t g_interrupted = 0;
+static void on_sigint(int sig) { (void)sig; g_interrupted = 1; }
+
+typedef struct {
+    FILE *log;        // log.txt in the run directory
+    int tty;          // stdout is a terminal: progress bar instead of lines
+} Out;
+
+static void say(Out *o, const char *fmt, ...)
+{
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (o->tty) fputs("\r\033[K", stdout);
+    fputs(line, stdout);
+    fflush(stdout);
+    if (o->log) { fputs(line, o->log); fflush(o->log); }
+}
+
+static int mkdir_p(const char *path, char *err)
+{
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, 0755) && errno != EEXIST) return err_set(err, "%s: cannot create: %s", buf, strerror(errno));
+            *p = '/';
+        }
+    if (mkdir(buf, 0755) && errno != EEXIST) return err_set(err, "%s: cannot create: %s", buf, strerror(errno));
+    return 0;
+}
+
+// fill the automatic values (vocab, context) and check that the keys fit together
+int run_config_resolve(RunConfig *rc, char *err)
+{
+    char inner[ERR_MAX];
+    if (task_config_validate(&rc->task, inner)) return err_set(err, "[task] %s", inner);
+    if (rc->model.vocab_size == 0) rc->model.vocab_size = task_vocab_size();
+    if (rc->model.vocab_size < task_vocab_size())
+        return err_set(err, "model.vocab_size = %d is smaller than the task vocabulary (%d)", rc->model.vocab_size, task_vocab_size());
+    if (rc->eval.max_len == 0) rc->eval.max_len = rc->task.max_len;
+    TaskConfig longest = rc->task;
+    longest.max_len = rc->eval.max_len > rc->task.max_len ? rc->eval.max_len : rc->task.max_len;
+    if (task_config_validate(&longest, inner))
+        return err_set(err, "eval.max_len = %d does not fit the task: %s", rc->eval.max_len, inner);
+    int train_need = task_max_tokens(&rc->task) - 1, eval_need = task_max_tokens(&longest) - 1;
+    if (rc->model.block_size == 0) rc->model.block_size = eval_need > train_need ? eval_need : train_need;
+    if (rc->model.block_size < train_need)
+        return err_set(err, "model.block_size = %d is too small: the task's longest training sequence needs %d", rc->model.block_size, train_need);
+    if (rc->train.seq_len == 0) rc->train.seq_len = train_need;
+    if (rc->train.seq_len > rc->model.block_size || rc->train.seq_len < train_need)
+        return err_set(err, "train.seq_len = %d must be between the task's longest sequence (%d) and model.block_size (%d)",
+                       rc->train.seq_len, train_need, rc->model.block_size);
+    if (rc->optim.warmup_steps > rc->train.steps && rc->train.steps > 0) rc->optim.warmup_steps = rc->train.steps;
+    rc->optim.total_steps = rc->train.steps;
+    if (model_config_validate(&rc->model, err)) return -1;
+    return 0;
+}
+
+// keep the rows of metrics.csv up to `step` (a resumed run rewrites what came after)
+static void metrics_truncate(const char *path, long step)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    char *keep = NULL, line[1024];
+    size_t len = 0;
+    FILE *mem = open_memstream(&keep, &len);
+    while (fgets(line, sizeof(line), f))
+        if (line[0] < '0' || line[0] > '9' || atol(line) <= step) fputs(line, mem);
+    fclose(f);
+    fclose(mem);
+    if ((f = fopen(path, "w"))) { fwrite(keep, 1, len, f); fclose(f); }
+    free(keep);
+}
+
+static int save(const char *dir, const Model *m, const RunConfig *rc, long step, uint64_t data_rng, char *err)
+{
+    TrainState *st = calloc(1, sizeof(TrainState));
+    char *cfg = run_config_to_string(rc), path[4096];
+    int r = -1;
+    if (!st || !cfg) err_set(err, "out of memory saving a checkpoint");
+    else {
+        *st = (TrainState){.step = step, .rng = m->rng, .data_rng = data_rng, .data_pos = step * rc->train.batch_size};
+        if (ckpt_meta_set(st, "arithlab.config", cfg)) err_set(err, "run configuration too long for the checkpoint metadata");
+        else {
+            snprintf(path, sizeof(path), "%s/ckpt.safetensors", dir);
+            r = ckpt_save(m, st, 1, path, err);
+        }
+    }
+    free(st);
+    free(cfg);
+    return r;
+}
+
+static double quick_eval(Model *ev, const Model *m, const RunConfig *rc, char *err)
+{
+    int n = rc->eval.n_during_train;
+    if (n <= 0) return -1.0;
+    TaskExample *ex = malloc(sizeof(TaskExample) * n);
+    if (!ex) return err_set(err, "eval: out of memory"), -2.0;
+    TaskConfig tc = rc->task;
+    tc.space_prob = 0.0;
+    tc.hint_random_start = 0;
+    uint64_t rng = rng_seed(rc->train.seed ^ 0x5EEDu);   // the same problems at every evaluation
+    for (int i = 0; i < n; i++)
+        if (task_generate(&tc, &rng, tc.train_frac < 1.0 ? TASK_SPLIT_TEST : TASK_SPLIT_ANY, &ex[i], err)) { free(ex); return -2.0; }
+    memcpy(ev->params, m->params, sizeof(float) * m->n_params);
+    long ok = eval_examples(ev, &tc, ex, n, 1, NULL, NULL, NULL, err);
+    free(ex);
+    return ok < 0 ? -2.0 : (double)ok / n;
+}
+
+static void progress(Out *o, long step, long total, float loss, double tok_s, double eta_s)
+{
+    if (!o->tty) return;
+    int width = 30, fill = total ? (int)(width * step / total) : width;
+    char bar[64];
+    for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+    bar[width] = 0;
+    printf("\r\033[K[%s] %ld/%ld loss %.4f %.0f tok/s eta %.0fs", bar, step, total, loss, tok_s, eta_s);
+    fflush(stdout);
+}
+
+int cmd_train(int argc, char **argv)
+{
+    RunConfig rc;
+    run_config_default(&rc);
+    const char *out_dir = NULL, *resume = NULL, *config = NULL;
+    set_list_t sets = {0};
+    arg_t args[] = {
+        {"--out", ARG_STR, &out_dir, "run directory (default runs/train)"},
+        {"--resume", ARG_STR, &resume, "continue the run in this directory from its checkpoint"},
+        {"--set", ARG_SET, &sets, "section.key=value, overriding the config file (repeatable)"},
+    };
+    int r = args_parse("train", "[CONFIG.ini] [--set section.key=value ...] [--out DIR] [--resume DIR]",
+                       args, 3, argc, argv, &config);
+    if (r) return r < 0 ? 2 : 0;
+    char err[ERR_MAX], path[4096];
+    if (resume) {
+        if (config) { fprintf(stderr, "arithlab train: give either CONFIG.ini or --resume DIR, not both\n"); return 2; }
+        out_dir = resume;
+        snprintf(path, sizeof(path), "%s/config.ini", resume);
+        if (run_config_load_ini(&rc, path, err)) { fprintf(stderr, "arithlab train: --resume: %s\n", err); return 2; }
+    } else if (config && run_config_load_ini(&rc, config, err)) {
+        fprintf(stderr, "arithlab train: %s\n", err);
+        return 2;
+    }
+    if (args_apply_sets("train", &rc, &sets)) return 2;
+    if (run_config_resolve(&rc, err)) { fprintf(stderr, "arithlab train: %s\n", err); return 2; }
+    if (!out_dir) out_dir = "runs/train";
+    if (mkdir_p(out_dir, err)) { fprintf(stderr, "arithlab train: %s\n", err); return 1; }
+    snprintf(path, sizeof(path), "%s/config.ini", out_dir);
+    if (run_config_write_ini(&rc, path, err)) { fprintf(stderr, "arithlab train: %s\n", err); return 1; }
+
+    Out o = {0};
+    o.tty = isatty(STDOUT_FILENO);
+    snprintf(path, sizeof(path), "%s/log.txt", out_dir);
+    o.log = fopen(path, resume ? "a" : "w");
+    if (!o.log) { fprintf(stderr, "arithlab train: %s: cannot write: %s\n", path, strerror(errno)); return 1; }
+
+    int threads = rc.train.threads > 0 ? rc.train.threads : omp_get_num_procs();
+    int B = rc.train.batch_size, T = rc.train.seq_len;
+    Model m, ev;
+    long step = 0;
+    uint64_t data_rng = rng_seed(rc.train.seed * 0x9E37u + 17);
+    if (resume) {
+        static TrainState st;
+        snprintf(path, sizeof(path), "%s/ckpt.safetensors", out_dir);
+        if (ckpt_build_model(&m, &st, 1, path, B, T, err)) { fprintf(stderr, "arithlab train: --resume: %s\n", err); fclose(o.log); return 1; }
+        step = st.step;
+        data_rng = st.data_rng;
+        m.rng = st.rng;
+        say(&o, "resuming %s at step %ld\n", out_dir, step);
+    } else if (model_build(&m, &rc.model, B, T, rc.train.seed, err)) {
+        fprintf(stderr, "arithlab train: %s\n", err);
+        fclose(o.log);
+        return 2;
+    }
+    model_set_threads(&m, threads);
+    int evB = rc.eval.batch_size;
+    if (model_build(&ev, &m.cfg, evB, m.cfg.block_size, 0, err)) { fprintf(stderr, "arithlab train: eval model: %s\n", err); return 1; }
+
+    snprintf(path, sizeof(path), "%s/metrics.csv", out_dir);
+    if (resume) metrics_truncate(path, step);
+    FILE *metrics = fopen(path, resume ? "a" : "w");
+    if (!metrics) { fprintf(stderr, "arithlab train: %s: cannot write: %s\n", path, strerror(errno)); return 1; }
+    if (!resume) fprintf(metrics, "step,loss,lr,grad_norm,tokens_per_s,eval_accuracy\n");
+
+    say(&o, "run %s: %s task, format %s, lengths %d..%d; model %d layers, d=%d, %d heads, %zu parameters; "
+            "batch %d x %d tokens, %d steps, %d threads (BLIS kernels: %s)\n",
+        out_dir, task_kind_name(rc.task.task), task_format_name(rc.task.format), rc.task.min_len, rc.task.max_len,
+        m.cfg.n_layer, m.cfg.n_embd, m.cfg.n_head, m.n_params, B, T, rc.train.steps, threads, ops_blis_kernels());
+
+    struct sigaction sa = {0};
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    int *x = malloc(sizeof(int) * B * T), *y = malloc(sizeof(int) * B * T);
+    int status = 0;
+    double t_start = time_s(), tok_s = 0.0;
+    long steps_timed = 0;
+    m.training = 1;
+    while (step < rc.train.steps && !g_interrupted) {
+        double t0 = time_s();
+        if (task_fill_batch(&rc.task, &data_rng, TASK_SPLIT_TRAIN, B, T, x, y, NULL, err)) {
+            fprintf(stderr, "arithlab train: data: %s\n", err);
+            status = 1;
+            break;
+        }
+        float lr = adamw_lr(&rc.optim, (int)step);
+        model_forward(&m, x, y, B, T);
+        model_zero_grad(&m);
+        model_backward(&m);
+        float gnorm = model_update(&m, &rc.optim, lr, (int)step + 1);
+        step++;
+        double dt = time_s() - t0;
+        tok_s = (double)B * T / dt;
+        steps_timed++;
+        double eval_acc = -1.0;
+        int last = step == rc.train.steps;
+        if ((rc.train.eval_every && step % rc.train.eval_every == 0) || last) {
+            eval_acc = quick_eval(&ev, &m, &rc, err);
+            if (eval_acc < -1.5) { fprintf(stderr, "arithlab train: eval: %s\n", err); status = 1; break; }
+        }
+        fprintf(metrics, "%ld,%.6f,%.6g,%.4f,%.0f,", step, m.loss, lr, gnorm, tok_s);
+        if (eval_acc >= 0) fprintf(metrics, "%.4f", eval_acc);
+        fputc('\n', metrics);
+        fflush(metrics);
+        double elapsed = time_s() - t_start, eta = elapsed / steps_timed * (rc.train.steps - step);
+        if (step % rc.train.log_every == 0 || step == 1 || last || eval_acc >= 0) {
+            char acc[64] = "";
+            if (eval_acc >= 0) snprintf(acc, sizeof(acc), " | exact match %.1f%%", 100.0 * eval_acc);
+            if (o.tty) fputs("\r\033[K", stdout);
+            if (o.tty && !(eval_acc >= 0) && !last) progress(&o, step, rc.train.steps, m.loss, tok_s, eta);
+            else say(&o, "step %6ld/%d  loss %.4f  lr %.2e  %.0f tok/s  %.0fs left%s\n", step, rc.train.steps, m.loss, lr, tok_s, eta, acc);
+            if (!o.tty) { /* say() already printed */ }
+            else if (o.log) fprintf(o.log, "step %6ld/%d  loss %.4f  lr %.2e  %.0f tok/s%s\n", step, rc.train.steps, m.loss, lr, tok_s, acc);
+        }
+        if (rc.train.ckpt_every && step % rc.train.ckpt_every == 0 && !last &&
+            save(out_dir, &m, &rc, step, data_rng, err)) {
+            fprintf(stderr, "arithlab train: %s\n", err);
+            status = 1;
+            break;
+        }
+    }
+    if (save(out_dir, &m, &rc, step, data_rng, err)) { fprintf(stderr, "arithlab train: %s\n", err); status = 1; }
+    if (g_interrupted) {
+        say(&o, "\ninterrupted at step %ld: checkpoint saved; continue with: arithlab train --resume %s\n", step, out_dir);
+        status = status ? status : 130;
+    } else if (!status) {
+        say(&o, "done: %ld steps in %.1fs; checkpoint %s/ckpt.safetensors\n", step, time_s() - t_start, out_dir);
+    }
+    free(x); free(y);
+    fclose(metrics);
+    if (o.log) fclose(o.log);
+    model_free(&ev);
+    model_free(&m);
+    return status;
+}

@@ -629,6 +629,16 @@ int ckpt_read_config(const char *path, ModelConfig *cfg, char *err)
     return rc;
 }
 
+int ckpt_read_state(const char *path, TrainState *st, char *err)
+{
+    CkptFile f;
+    if (ckpt_file_open(path, &f, err) != 0) return -1;
+    uint64_t model_rng = 0;
+    int rc = ckpt_parse_state(path, f.meta, st, &model_rng, err);
+    ckpt_file_close(&f);
+    return rc;
+}
+
 int ckpt_load(Model *m, TrainState *st, int want_optimizer, const char *path, char *err)
 {
     CkptFile f;

@@ -11,16 +11,16 @@
 #include <stddef.h>
 #include "model.h"
 
-#define CKPT_MAX_META 64
+#define CKPT_MAX_META 32
 
 typedef struct {
     int64_t step;            // optimizer steps taken
-    uint64_t rng;            // model RNG state (the model's own is saved separately)
+    uint64_t rng;            // the training loop's RNG (the model's m->rng is saved as "model.rng")
     uint64_t data_rng;       // data generator RNG state
     int64_t data_pos;        // examples consumed
     int n_meta;              // extra key/value pairs (e.g. the resolved run config)
     char meta_key[CKPT_MAX_META][64];
-    char meta_val[CKPT_MAX_META][1024];
+    char meta_val[CKPT_MAX_META][4096];
 } TrainState;
 
 // 0 on success; -1 with err naming the problem (the old file, if any, is untouched)
@@ -30,11 +30,13 @@ int ckpt_read_config(const char *path, ModelConfig *cfg, char *err);
 // load parameters (and moments, if present and want_optimizer) into a built model whose
 // config matches; fills st if non-NULL. -1 + err on any inconsistency.
 int ckpt_load(Model *m, TrainState *st, int want_optimizer, const char *path, char *err);
+// read only the training state and extra metadata (e.g. the run config); -1 + err
+int ckpt_read_state(const char *path, TrainState *st, char *err);
 // convenience: read config, build (B_max,T_max), load. -1 + err.
 int ckpt_build_model(Model *m, TrainState *st, int want_optimizer, const char *path, int B_max, int T_max, char *err);
 // value of a metadata key in st, or NULL
 const char *ckpt_meta_get(const TrainState *st, const char *key);
-// add or replace a metadata key; -1 if full or too long
+// add or replace a metadata key; -1 if full, too long, or a reserved key (format, model.*, train.*)
 int ckpt_meta_set(TrainState *st, const char *key, const char *val);
 
 #endif

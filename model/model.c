@@ -258,6 +258,7 @@ void model_free(Model *m)
     free(m->lp); free(m->dlp); free(m->la);
     free(m->acts); free(m->scratch);
     free(m->inputs); free(m->targets);
+    free(m->kcache); free(m->vcache);
     memset(m, 0, sizeof(*m));
 }
 
@@ -276,30 +277,37 @@ double model_flops_forward(const ModelConfig *c, int B, int T)
 }
 
 // ---------------------------------------------------------------- attention
-// qkv is (B,T,3C) with q,k,v side by side; att is (B,NH,T,T); out is (B,T,C)
-static void attention_forward(Model *m, const pos_shape_t *s, int layer, float *out,
-                              float *att, const float *qkv)
+// q is in qkv (B,T,3C); keys and values of batch row b start at kb + b*kv_bstride,
+// vb + b*kv_bstride with row stride kv_rstride (the qkv itself in training, the
+// cache when decoding); att is (B,NH,T,T_kv); out is (B,T,C). Query row t sits
+// at position t0+t and sees keys 0..t0+t.
+static void attention_forward(Model *m, const pos_shape_t *s, int layer, float *out, float *att,
+                              const float *qkv, const float *kb, const float *vb,
+                              size_t kv_bstride, int kv_rstride)
 {
-    int B = s->B, T = s->T, C = s->C, NH = s->NH, HS = s->HS;
+    int B = s->B, T = s->T, C = s->C, NH = s->NH, HS = s->HS, TK = s->T_kv, t0 = s->t0;
     float scale = 1.0f / sqrtf((float)HS);
     rntm_t *one = ops_rntm_one();
     #pragma omp parallel for collapse(2) schedule(static)
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++) {
-            const float *q = qkv + (size_t)b * T * 3 * C + h * HS, *k = q + C, *v = q + 2 * C;
-            float *pre = att + ((size_t)b * NH + h) * T * T;
-            ops_gemm(one, 0, 1, T, T, HS, scale, q, 3 * C, k, 3 * C, 0.0f, pre, T);
+            const float *q = qkv + (size_t)b * T * 3 * C + h * HS;
+            const float *k = kb + b * kv_bstride + h * HS, *v = vb + b * kv_bstride + h * HS;
+            float *pre = att + ((size_t)b * NH + h) * T * TK;
+            ops_gemm(one, 0, 1, T, TK, HS, scale, q, 3 * C, k, kv_rstride, 0.0f, pre, TK);
             for (int i = 0; i < m->n_pos; i++)
                 if (m->pos[i].vt->bias_forward) m->pos[i].vt->bias_forward(&m->pos[i], s, layer, b, h, q, pre);
-            for (int t = 0; t < T; t++) {   // causal softmax of row t over 0..t
-                float *row = pre + (size_t)t * T, mx = row[0], sum = 0.0f;
-                for (int j = 1; j <= t; j++) mx = row[j] > mx ? row[j] : mx;
-                for (int j = 0; j <= t; j++) { row[j] = expf(row[j] - mx); sum += row[j]; }
+            for (int t = 0; t < T; t++) {   // causal softmax of row t over keys 0..t0+t
+                float *row = pre + (size_t)t * TK, mx = row[0], sum = 0.0f;
+                int last = t0 + t;
+                for (int j = 1; j <= last; j++) mx = row[j] > mx ? row[j] : mx;
+                for (int j = 0; j <= last; j++) { row[j] = expf(row[j] - mx); sum += row[j]; }
                 float inv = 1.0f / sum;
-                for (int j = 0; j <= t; j++) row[j] *= inv;
-                for (int j = t + 1; j < T; j++) row[j] = 0.0f;
+                for (int j = 0; j <= last; j++) row[j] *= inv;
+                for (int j = last + 1; j < TK; j++) row[j] = 0.0f;
             }
-            ops_gemm(one, 0, 0, T, HS, T, 1.0f, pre, T, v, 3 * C, 0.0f, out + (size_t)b * T * C + h * HS, C);
+            ops_gemm(one, 0, 0, T, HS, TK, 1.0f, pre, TK, v, kv_rstride, 0.0f,
+                     out + (size_t)b * T * C + h * HS, C);
         }
 }
 
@@ -347,22 +355,16 @@ static void matmul_residual_forward(float *out, const float *inp, const float *w
 }
 
 // ---------------------------------------------------------------- forward
-static pos_shape_t shape_of(Model *m, int B, int T)
-{
-    const ModelConfig *c = &m->cfg;
-    return (pos_shape_t){B, T, c->n_embd, c->n_head, c->n_embd / c->n_head, m->training, &m->rng};
-}
-
-void model_forward(Model *m, const int *tokens, const int *targets, int B, int T)
+// The forward of a chunk of T positions starting at t0. With cache == 0 it is
+// the training forward (t0 = 0, keys and values read from qkv); with cache == 1
+// the chunk's keys and values are appended to the KV cache, and attention reads
+// positions 0..t0+T-1 from there.
+static void forward_chunk(Model *m, const int *tokens, const int *tokens_full, int stride,
+                          int B, int T, int t0, int cache)
 {
     const ModelConfig *c = &m->cfg;
     int C = c->n_embd, H = c->mlp_hidden, V = c->vocab_size, N = B * T;
-    // callers check shapes and token ranges at the boundary; here they are invariants
-    if (B > m->B_max || T > m->T_max) { fprintf(stderr, "model_forward: batch (%d,%d) exceeds (%d,%d)\n", B, T, m->B_max, m->T_max); abort(); }
-    m->B = B; m->T = T;
-    memcpy(m->inputs, tokens, sizeof(int) * N);
-    if (targets) memcpy(m->targets, targets, sizeof(int) * N);
-    pos_shape_t s = shape_of(m, B, T);
+    pos_shape_t s = {B, T, C, c->n_head, C / c->n_head, t0, t0 + T, tokens_full, stride, m->training, &m->rng};
 
     encoder_forward(m->encoded, tokens, m->wte, B, T, C);
     for (int i = 0; i < m->n_pos; i++)
@@ -380,7 +382,21 @@ void model_forward(Model *m, const int *tokens, const int *targets, int B, int T
         matmul_forward(a->qkv, att_in, p->qkvw, p->qkvb, N, C, 3 * C);
         for (int i = 0; i < m->n_pos; i++)
             if (m->pos[i].vt->qk_forward) m->pos[i].vt->qk_forward(&m->pos[i], &s, l, a->qkv);
-        attention_forward(m, &s, l, a->atty, a->att, a->qkv);
+        if (!cache) {
+            attention_forward(m, &s, l, a->atty, a->att, a->qkv, a->qkv + C, a->qkv + 2 * C,
+                              (size_t)T * 3 * C, 3 * C);
+        } else {
+            size_t bstride = (size_t)m->T_max * C, lsize = (size_t)m->B_max * bstride;
+            float *kc = m->kcache + l * lsize, *vc = m->vcache + l * lsize;
+            #pragma omp parallel for
+            for (int bt = 0; bt < N; bt++) {
+                int b = bt / T, t = bt % T;
+                const float *row = a->qkv + (size_t)bt * 3 * C;
+                memcpy(kc + b * bstride + (size_t)(t0 + t) * C, row + C, sizeof(float) * C);
+                memcpy(vc + b * bstride + (size_t)(t0 + t) * C, row + 2 * C, sizeof(float) * C);
+            }
+            attention_forward(m, &s, l, a->atty, a->att, a->qkv, kc, vc, bstride, C);
+        }
         if (!c->post_ln) {
             matmul_residual_forward(a->res2, a->atty, p->attprojw, p->attprojb, x, N, C, C);
             layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, p->ln2w, p->ln2b, N, C);
@@ -399,8 +415,45 @@ void model_forward(Model *m, const int *tokens, const int *targets, int B, int T
     }
     layernorm_forward(m->lnf, m->lnf_mean, m->lnf_rstd, x, m->lnfw, m->lnfb, N, C);
     matmul_forward(m->logits, m->lnf, m->lm_head, NULL, N, C, V);
-    if (targets) m->loss = crossentropy_forward(m->logits, m->losses, targets, N, V, &m->n_loss_tokens);
+}
+
+static void check_batch(const Model *m, int B, int T, int t0)
+{
+    // callers check shapes and token ranges at the boundary; here they are invariants
+    if (B < 1 || T < 1 || B > m->B_max || t0 + T > m->T_max || (size_t)B * T > (size_t)m->B_max * m->T_max) {
+        fprintf(stderr, "arithlab: internal error: batch (B=%d, T=%d, t0=%d) exceeds the model's (%d, %d)\n",
+                B, T, t0, m->B_max, m->T_max);
+        abort();
+    }
+}
+
+void model_forward(Model *m, const int *tokens, const int *targets, int B, int T)
+{
+    check_batch(m, B, T, 0);
+    int N = B * T;
+    m->B = B; m->T = T;
+    memcpy(m->inputs, tokens, sizeof(int) * N);
+    if (targets) memcpy(m->targets, targets, sizeof(int) * N);
+    forward_chunk(m, tokens, tokens, T, B, T, 0, 0);
+    if (targets) m->loss = crossentropy_forward(m->logits, m->losses, targets, N, m->cfg.vocab_size, &m->n_loss_tokens);
     else { m->loss = -1.0f; m->n_loss_tokens = 0; }
+}
+
+int model_forward_cached(Model *m, const int *tokens_full, int stride, int B, int t0, int T)
+{
+    check_batch(m, B, T, t0);
+    if (!m->kcache) {
+        size_t n = (size_t)m->cfg.n_layer * m->B_max * m->T_max * m->cfg.n_embd;
+        m->kcache = arena(n);
+        m->vcache = arena(n);
+        if (!m->kcache || !m->vcache) return -1;
+    }
+    // the chunk's tokens, contiguous (B,T), for the embedding
+    for (int b = 0; b < B; b++) memcpy(m->inputs + (size_t)b * T, tokens_full + (size_t)b * stride + t0, sizeof(int) * T);
+    m->B = B; m->T = T;
+    forward_chunk(m, m->inputs, tokens_full, stride, B, T, t0, 1);
+    m->loss = -1.0f;
+    return 0;
 }
 
 // ---------------------------------------------------------------- backward
@@ -411,7 +464,7 @@ void model_backward(Model *m)
     const ModelConfig *c = &m->cfg;
     int B = m->B, T = m->T, C = c->n_embd, H = c->mlp_hidden, V = c->vocab_size, N = B * T;
     if (m->loss < 0) { fprintf(stderr, "model_backward: needs a forward with targets\n"); abort(); }
-    pos_shape_t s = shape_of(m, B, T);
+    pos_shape_t s = {B, T, C, c->n_head, C / c->n_head, 0, T, m->inputs, T, m->training, &m->rng};
 
     // the loss: dlogits overwrite the probabilities in place
     float *dlogits = m->logits;

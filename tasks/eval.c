@@ -1,0 +1,184 @@
+#define _GNU_SOURCE
+// eval.c: exact-match evaluation: greedy decoding of batches of prompts that
+// share a length (so every row sits at the same position and one KV-cached
+// step serves the batch), answer parsing, and the report's tables.
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include "eval.h"
+
+int eval_report_init(EvalReport *r, int max_len, int train_max_len, char *err)
+{
+    memset(r, 0, sizeof(*r));
+    r->max_len = max_len;
+    r->train_max_len = train_max_len;
+    r->n = calloc((size_t)max_len * max_len, sizeof(long));
+    r->correct = calloc((size_t)max_len * max_len, sizeof(long));
+    if (!r->n || !r->correct) { eval_report_free(r); return err_set(err, "eval: out of memory"); }
+    return 0;
+}
+
+void eval_report_free(EvalReport *r)
+{
+    free(r->n);
+    free(r->correct);
+    r->n = r->correct = NULL;
+}
+
+static int prompt_len(const TaskExample *e) { return e->answer_start; }
+
+static int cmp_by_prompt_len(const void *a, const void *b, void *ctx)
+{
+    const TaskExample *ex = ctx;
+    int i = *(const int *)a, j = *(const int *)b;
+    int d = prompt_len(&ex[i]) - prompt_len(&ex[j]);
+    return d ? d : i - j;
+}
+
+// the digit-by-digit comparison, aligned at the least significant digit
+static void score_digits(EvalReport *r, const char *want, const char *got)
+{
+    int nw = (int)strlen(want), ng = (int)strlen(got);
+    for (int i = 0; i < nw && i < TASK_MAX_ANSWER; i++) {
+        r->digit_n[i]++;
+        if (i < ng && got[ng - 1 - i] == want[nw - 1 - i]) r->digit_correct[i]++;
+    }
+}
+
+static void score(EvalReport *r, const TaskConfig *tc, const TaskExample *e, int ok, const char *got,
+                  const TaskSet *train_set)
+{
+    if (!r) return;
+    int la = e->len_a, lb = e->len_b;
+    if (la >= 1 && lb >= 1 && la <= r->max_len && lb <= r->max_len) {
+        r->n[(size_t)(la - 1) * r->max_len + lb - 1]++;
+        r->correct[(size_t)(la - 1) * r->max_len + lb - 1] += ok;
+    }
+    int in_dist = la <= r->train_max_len && lb <= r->train_max_len && la >= tc->min_len && lb >= tc->min_len;
+    if (in_dist) { r->in_n++; r->in_correct += ok; }
+    else { r->out_n++; r->out_correct += ok; }
+    if (e->n_carries >= 0 && e->n_carries < EVAL_MAX_CARRIES) {
+        r->carry_n[e->n_carries]++;
+        r->carry_correct[e->n_carries] += ok;
+    }
+    score_digits(r, e->answer, got);
+    uint64_t key = task_problem_key(e->problem);
+    if ((train_set && task_set_has(train_set, key)) || (tc->train_frac < 1.0 && task_split_of(tc, key) == TASK_SPLIT_TRAIN))
+        r->overlap++;
+}
+
+long eval_examples(Model *m, const TaskConfig *tc, const TaskExample *ex, int n, int use_cache,
+                   EvalReport *r, const TaskSet *train_set, char (*got)[TASK_MAX_ANSWER], char *err)
+{
+    int S = m->T_max, Bmax = m->B_max;
+    int *order = malloc(sizeof(int) * (n ? n : 1));
+    int *seq = malloc(sizeof(int) * (size_t)Bmax * S), *n_gen = malloc(sizeof(int) * Bmax);
+    if (!order || !seq || !n_gen) { free(order); free(seq); free(n_gen); return err_set(err, "eval: out of memory"); }
+    for (int i = 0; i < n; i++) order[i] = i;
+    qsort_r(order, n, sizeof(int), cmp_by_prompt_len, (void *)ex);
+    long n_correct = 0;
+    for (int start = 0; start < n;) {
+        int P = prompt_len(&ex[order[start]]), B = 0, max_new = 0;
+        while (start + B < n && B < Bmax && prompt_len(&ex[order[start + B]]) == P) {
+            const TaskExample *e = &ex[order[start + B]];
+            int need = e->n_tokens - e->answer_start + 1;   // a cap only: one more than the true answer
+            max_new = need > max_new ? need : max_new;
+            B++;
+        }
+        if (P + 1 > S) { free(order); free(seq); free(n_gen); return err_set(err, "eval: prompt of %d tokens does not fit the model's context %d (model.block_size)", P, S); }
+        for (int b = 0; b < B; b++) {
+            memset(seq + (size_t)b * S, 0, sizeof(int) * S);
+            memcpy(seq + (size_t)b * S, ex[order[start + b]].tokens, sizeof(int) * P);
+        }
+        if (model_generate_greedy(m, seq, S, B, P, max_new, TASK_EOS, n_gen, use_cache, err)) {
+            free(order); free(seq); free(n_gen);
+            return -1;
+        }
+        for (int b = 0; b < B; b++) {
+            const TaskExample *e = &ex[order[start + b]];
+            char ans[TASK_MAX_ANSWER], perr[ERR_MAX];
+            int ok = 0;
+            if (task_parse_answer(tc, seq + (size_t)b * S + P, n_gen[b], ans, sizeof(ans), perr)) {
+                ans[0] = 0;
+                if (r) r->malformed++;
+            } else {
+                ok = !strcmp(ans, e->answer);
+            }
+            n_correct += ok;
+            score(r, tc, e, ok, ans, train_set);
+            if (got) snprintf(got[order[start + b]], TASK_MAX_ANSWER, "%s", ans);
+        }
+        start += B;
+    }
+    free(order); free(seq); free(n_gen);
+    return n_correct;
+}
+
+int eval_grid(Model *m, const TaskConfig *tc_in, int per_cell, uint64_t seed, EvalReport *r,
+              const TaskSet *train_set, char *err)
+{
+    TaskConfig tc = *tc_in;
+    tc.space_prob = 0.0;     // evaluation prompts are written without random spaces
+    tc.hint_random_start = 0;
+    TaskExample *ex = malloc(sizeof(TaskExample) * (size_t)per_cell);
+    if (!ex) return err_set(err, "eval: out of memory for %d examples", per_cell);
+    uint64_t rng = rng_seed(seed ^ 0xE7A1u);
+    for (int la = 1; la <= r->max_len; la++)
+        for (int lb = 1; lb <= r->max_len; lb++) {
+            int k = 0;
+            char gerr[ERR_MAX];
+            for (int i = 0; i < per_cell; i++) {
+                // prefer problems of the test split: a few redraws, then take what comes
+                int tries = 0;
+                do {
+                    if (task_generate_sized(&tc, &rng, la, lb, -1, &ex[k], gerr)) goto next_cell;
+                } while (tc.train_frac < 1.0 && ++tries < 16 &&
+                         task_split_of(&tc, task_problem_key(ex[k].problem)) == TASK_SPLIT_TRAIN);
+                k++;
+            }
+        next_cell:
+            if (k && eval_examples(m, &tc, ex, k, 1, r, train_set, NULL, err) < 0) { free(ex); return -1; }
+        }
+    free(ex);
+    return 0;
+}
+
+static FILE *open_in(const char *dir, const char *name, char *err)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f) err_set(err, "%s: cannot write: %s", path, strerror(errno));
+    return f;
+}
+
+int eval_write_csv(const EvalReport *r, const char *dir, char *err)
+{
+    FILE *f = open_in(dir, "accuracy_grid.csv", err);
+    if (!f) return -1;
+    fprintf(f, "len_a,len_b,n,correct,accuracy,in_distribution\n");
+    for (int a = 1; a <= r->max_len; a++)
+        for (int b = 1; b <= r->max_len; b++) {
+            long n = r->n[(size_t)(a - 1) * r->max_len + b - 1], c = r->correct[(size_t)(a - 1) * r->max_len + b - 1];
+            if (n) fprintf(f, "%d,%d,%ld,%ld,%.4f,%d\n", a, b, n, c, (double)c / n, a <= r->train_max_len && b <= r->train_max_len);
+        }
+    fclose(f);
+    if (!(f = open_in(dir, "accuracy_by_digit.csv", err))) return -1;
+    fprintf(f, "digit_from_right,n,correct,accuracy\n");
+    for (int i = 0; i < TASK_MAX_ANSWER; i++)
+        if (r->digit_n[i]) fprintf(f, "%d,%ld,%ld,%.4f\n", i, r->digit_n[i], r->digit_correct[i], (double)r->digit_correct[i] / r->digit_n[i]);
+    fclose(f);
+    if (!(f = open_in(dir, "accuracy_by_carries.csv", err))) return -1;
+    fprintf(f, "carries,n,correct,accuracy\n");
+    for (int i = 0; i < EVAL_MAX_CARRIES; i++)
+        if (r->carry_n[i]) fprintf(f, "%d,%ld,%ld,%.4f\n", i, r->carry_n[i], r->carry_correct[i], (double)r->carry_correct[i] / r->carry_n[i]);
+    fclose(f);
+    return 0;
+}
+
+void eval_print_summary(const EvalReport *r, FILE *f)
+{
+    if (r->in_n) fprintf(f, "in-distribution (lengths <= %d): %.2f%% of %ld\n", r->train_max_len, 100.0 * r->in_correct / r->in_n, r->in_n);
+    if (r->out_n) fprintf(f, "out-of-distribution (longer): %.2f%% of %ld\n", 100.0 * r->out_correct / r->out_n, r->out_n);
+    fprintf(f, "evaluated problems that may also have been trained on: %ld; malformed answers: %ld\n", r->overlap, r->malformed);
+}

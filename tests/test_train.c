@@ -1,0 +1,116 @@
+// test_train.c: `arithlab train` as a user meets it: config errors stop the
+// run before it starts, Ctrl-C saves a checkpoint, and a resumed run ends with
+// the same checkpoint bits as one that was never stopped.
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+// run a shell command, capture stderr+stdout into out; returns the exit status
+static int run(const char *cmd, char *out, size_t cap)
+{
+    char full[8192];
+    snprintf(full, sizeof(full), "%s 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    cr_assert(p, "popen failed");
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    rewind(f);
+    char *b = malloc(*len ? *len : 1);
+    if (fread(b, 1, *len, f) != *len) { free(b); b = NULL; }
+    fclose(f);
+    return b;
+}
+
+static const char *TINY = "--set model.n_layer=1 --set model.n_embd=32 --set model.n_head=2 --set train.batch_size=16 "
+                          "--set task.format=reversed --set task.max_len=3 --set eval.n_during_train=16 --set train.threads=2";
+
+static void expect_config_error(const char *args, const char *needle)
+{
+    char cmd[1024], out[8192];
+    snprintf(cmd, sizeof(cmd), "%s train --out /tmp/arithlab_test_cfgerr %s", ARITHLAB_BIN, args);
+    int rc = run(cmd, out, sizeof(out));
+    cr_expect_eq(rc, 2, "exit %d for %s: %s", rc, args, out);
+    cr_expect(strstr(out, needle) != NULL, "message for '%s' lacks '%s': %s", args, needle, out);
+}
+
+Test(train_config, unknown_key_names_the_key_and_what_is_accepted)
+{
+    expect_config_error("--set train.stepz=3", "unknown key 'stepz' in [train]: accepted steps");
+}
+Test(train_config, unknown_section_is_rejected)
+{
+    expect_config_error("--set optimizer.lr=3", "unknown section [optimizer]");
+}
+Test(train_config, wrong_type_and_range_are_rejected)
+{
+    expect_config_error("--set train.steps=many", "train.steps = 'many' is not a number");
+    expect_config_error("--set train.steps=2.5", "must be a whole number");
+    expect_config_error("--set model.tied=2", "model.tied = 2 is out of range: accepted 0..1");
+    expect_config_error("--set task.format=backwards", "format");
+}
+Test(train_config, config_file_errors_name_file_and_line)
+{
+    FILE *f = fopen("/tmp/arithlab_test_bad.ini", "w");
+    fputs("[train]\nsteps = 10\n[model]\nn_layers = 2\n", f);
+    fclose(f);
+    expect_config_error("/tmp/arithlab_test_bad.ini", "/tmp/arithlab_test_bad.ini:4: unknown key 'n_layers' in [model]");
+}
+Test(train_config, a_context_too_short_for_the_task_is_refused)
+{
+    expect_config_error("--set model.block_size=8 --set task.max_len=5", "model.block_size = 8 is too small");
+}
+
+Test(train, resumed_run_ends_with_the_same_checkpoint_bits, .timeout = 240)
+{
+    char cmd[2048], out[16384];
+    system("rm -rf /tmp/arithlab_test_full /tmp/arithlab_test_stop");
+    snprintf(cmd, sizeof(cmd), "%s train --out /tmp/arithlab_test_full --set train.steps=300 --set train.ckpt_every=50 %s",
+             ARITHLAB_BIN, TINY);
+    cr_assert_eq(run(cmd, out, sizeof(out)), 0, "%s", out);
+
+    // the same run, interrupted with SIGINT part way, then resumed
+    pid_t pid = fork();
+    if (pid == 0) {
+        freopen("/dev/null", "w", stdout);
+        execl(ARITHLAB_BIN, ARITHLAB_BIN, "train", "--out", "/tmp/arithlab_test_stop", "--set", "train.steps=300",
+              "--set", "train.ckpt_every=50", "--set", "model.n_layer=1", "--set", "model.n_embd=32", "--set", "model.n_head=2",
+              "--set", "train.batch_size=16", "--set", "task.format=reversed", "--set", "task.max_len=3",
+              "--set", "eval.n_during_train=16", "--set", "train.threads=2", (char *)NULL);
+        _exit(127);
+    }
+    usleep(1200 * 1000);
+    kill(pid, SIGINT);
+    int st;
+    waitpid(pid, &st, 0);
+    int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    cr_expect(code == 130 || code == 0, "interrupted run exited %d", code);
+    FILE *log = fopen("/tmp/arithlab_test_stop/log.txt", "r");
+    cr_assert(log);
+    fclose(log);
+    snprintf(cmd, sizeof(cmd), "%s train --resume /tmp/arithlab_test_stop", ARITHLAB_BIN);
+    cr_assert_eq(run(cmd, out, sizeof(out)), 0, "%s", out);
+
+    size_t la = 0, lb = 0;
+    char *a = slurp("/tmp/arithlab_test_full/ckpt.safetensors", &la), *b = slurp("/tmp/arithlab_test_stop/ckpt.safetensors", &lb);
+    cr_assert(a && b);
+    cr_expect(la == lb && memcmp(a, b, la) == 0, "checkpoints differ (%zu vs %zu bytes)", la, lb);
+    free(a); free(b);
+    // the metrics of the resumed run match too (the tokens/s column aside)
+    system("cut -d, -f1-4,6 /tmp/arithlab_test_full/metrics.csv > /tmp/arithlab_test_a.csv;"
+           "cut -d, -f1-4,6 /tmp/arithlab_test_stop/metrics.csv > /tmp/arithlab_test_b.csv");
+    cr_expect_eq(system("cmp -s /tmp/arithlab_test_a.csv /tmp/arithlab_test_b.csv"), 0, "metrics differ");
+}
