@@ -61,5 +61,7 @@ int cmd_replay(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_solve(int argc, char **argv);
 
 #endif

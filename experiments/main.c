@@ -7,6 +7,8 @@ typedef struct { const char *name; int (*run)(int, char **); const char *help; }
 
 static const command_t COMMANDS[] = {
     {"train", cmd_train, "train a model on a generated task, writing a run directory"},
+    {"eval", cmd_eval, "accuracy grid over (len a, len b) of a trained model, as CSV and PNG"},
+    {"solve", cmd_solve, "answer one problem in ordinary notation, e.g. \"128+367\""},
     {"init", cmd_init, "write a randomly initialised checkpoint"},
     {"logits", cmd_logits, "run the forward pass on a .npy of token ids, write logits as .npy"},
     {"replay", cmd_replay, "one batch: logits, loss, gradients and K AdamW steps, for checking against PyTorch"},

@@ -12,6 +12,7 @@
 #include "../model/checkpoint.h"
 #include "../tasks/eval.h"
 #include "../model/ops.h"
+#include "report.h"
 
 static volatile sig_atomic_t g_interrupted = 0;
 static void on_sigint(int sig) { (void)sig; g_interrupted = 1; }
@@ -268,6 +269,22 @@ int cmd_train(int argc, char **argv)
         status = status ? status : 130;
     } else if (!status) {
         say(&o, "done: %ld steps in %.1fs; checkpoint %s/ckpt.safetensors\n", step, time_s() - t_start, out_dir);
+        // the final evaluation grid and the pictures
+        snprintf(path, sizeof(path), "%s/eval", out_dir);
+        memcpy(ev.params, m.params, sizeof(float) * m.n_params);
+        say(&o, "evaluating on lengths 1..%d, %d problems per (len a, len b)\n", rc.eval.max_len, rc.eval.per_cell);
+        if (report_eval(&ev, &rc, path, o.log ? o.log : stdout, err)) { fprintf(stderr, "arithlab train: eval: %s\n", err); status = 1; }
+        else {
+            FILE *sf;
+            char line[512];
+            snprintf(path, sizeof(path), "%s/eval/summary.txt", out_dir);
+            if ((sf = fopen(path, "r"))) { while (fgets(line, sizeof(line), sf)) fputs(line, stdout); fclose(sf); }
+        }
+    }
+    fflush(metrics);
+    if (!status || status == 130) {
+        if (report_curves(out_dir, err)) fprintf(stderr, "arithlab train: plots: %s\n", err);
+        else say(&o, "wrote %s/loss.png, %s/accuracy.png, %s/eval/accuracy_grid.png\n", out_dir, out_dir, out_dir);
     }
     free(x); free(y);
     fclose(metrics);

@@ -17,7 +17,8 @@ int model_generate_greedy(Model *m, int *seq, int S, int B, int P, int max_new, 
     int V = m->cfg.vocab_size;
     if (B < 1 || B > m->B_max) return err_set(err, "decode: batch %d outside 1..%d", B, m->B_max);
     if (P < 1 || P >= S) return err_set(err, "decode: prompt length %d must be in 1..%d", P, S - 1);
-    if (S > m->T_max) return err_set(err, "decode: sequence length %d exceeds the model's context %d", S, m->T_max);
+    // the last token is only generated, never fed: S tokens need S-1 positions
+    if (S - 1 > m->T_max) return err_set(err, "decode: sequences of %d tokens exceed the model's context %d", S, m->T_max);
     int end = P + max_new < S ? P + max_new : S;
     int *done = calloc(B, sizeof(int)), *buf = use_cache ? NULL : malloc(sizeof(int) * (size_t)B * S);
     if (!done || (!use_cache && !buf)) { free(done); free(buf); return err_set(err, "decode: out of memory"); }

@@ -70,7 +70,7 @@ static void score(EvalReport *r, const TaskConfig *tc, const TaskExample *e, int
 long eval_examples(Model *m, const TaskConfig *tc, const TaskExample *ex, int n, int use_cache,
                    EvalReport *r, const TaskSet *train_set, char (*got)[TASK_MAX_ANSWER], char *err)
 {
-    int S = m->T_max, Bmax = m->B_max;
+    int S = m->T_max + 1, Bmax = m->B_max;
     int *order = malloc(sizeof(int) * (n ? n : 1));
     int *seq = malloc(sizeof(int) * (size_t)Bmax * S), *n_gen = malloc(sizeof(int) * Bmax);
     if (!order || !seq || !n_gen) { free(order); free(seq); free(n_gen); return err_set(err, "eval: out of memory"); }

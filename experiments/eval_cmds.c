@@ -1,0 +1,159 @@
+// eval_cmds.c: `arithlab eval` (accuracy grid of a trained model, and the
+// speed of cached against uncached decoding) and `arithlab solve` (one problem
+// in ordinary notation).
+#include <stdlib.h>
+#include <string.h>
+#include <omp.h>
+#include "args.h"
+#include "report.h"
+#include "../model/checkpoint.h"
+
+static int build_eval_model(const char *cmd, const char *ckpt, Model *m, int B)
+{
+    char err[ERR_MAX];
+    ModelConfig cfg;
+    if (ckpt_read_config(ckpt, &cfg, err) || ckpt_build_model(m, NULL, 0, ckpt, B, cfg.block_size, err)) {
+        fprintf(stderr, "arithlab %s: %s\n", cmd, err);
+        return 1;
+    }
+    model_set_threads(m, omp_get_num_procs());
+    return 0;
+}
+
+// problems/s of the same problems with and without the cache; answers must agree
+static int speed(Model *m, const RunConfig *rc, int n)
+{
+    char err[ERR_MAX];
+    TaskConfig tc = rc->task;
+    tc.space_prob = 0.0;
+    TaskExample *ex = malloc(sizeof(TaskExample) * n);
+    char (*a)[TASK_MAX_ANSWER] = malloc((size_t)n * TASK_MAX_ANSWER), (*b)[TASK_MAX_ANSWER] = malloc((size_t)n * TASK_MAX_ANSWER);
+    uint64_t rng = rng_seed(77);
+    int L = rc->eval.max_len ? rc->eval.max_len : tc.max_len;
+    for (int i = 0; i < n; i++) {   // every length up to the grid's, in turn
+        int la = 1 + i % L, lb = 1 + (i / L) % L;
+        if (task_generate_sized(&tc, &rng, la, lb, -1, &ex[i], err) && task_generate(&tc, &rng, TASK_SPLIT_ANY, &ex[i], err)) {
+            fprintf(stderr, "arithlab eval: %s\n", err);
+            return 1;
+        }
+    }
+    double t0 = time_s();
+    long ca = eval_examples(m, &tc, ex, n, 1, NULL, NULL, a, err);
+    double t1 = time_s();
+    long cb = ca < 0 ? -1 : eval_examples(m, &tc, ex, n, 0, NULL, NULL, b, err);
+    double t2 = time_s();
+    if (ca < 0 || cb < 0) { fprintf(stderr, "arithlab eval: %s\n", err); return 1; }
+    int same = 1;
+    for (int i = 0; i < n; i++) same &= !strcmp(a[i], b[i]);
+    printf("decoding %d problems (lengths 1..%d, batch %d): with KV cache %.1f problems/s, "
+           "full recomputation %.1f problems/s, speed-up %.2fx; answers identical: %s\n",
+           n, L, m->B_max, n / (t1 - t0), n / (t2 - t1), (t2 - t1) / (t1 - t0), same ? "yes" : "NO");
+    free(ex); free(a); free(b);
+    return same ? 0 : 1;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    const char *ckpt = NULL, *run_dir = NULL, *out = NULL;
+    int do_speed = 0, n_speed = 512;
+    set_list_t sets = {0};
+    arg_t args[] = {
+        {"--run", ARG_STR, &run_dir, "run directory (uses DIR/ckpt.safetensors, writes DIR/eval)"},
+        {"--checkpoint", ARG_STR, &ckpt, "checkpoint written by arithlab train"},
+        {"--out", ARG_STR, &out, "directory for the CSVs and the accuracy grid PNG"},
+        {"--set", ARG_SET, &sets, "override e.g. eval.max_len=10, eval.per_cell=50 (repeatable)"},
+        {"--speed", ARG_FLAG, &do_speed, "also time decoding with the KV cache against full recomputation"},
+        {"--speed-n", ARG_INT, &n_speed, "problems for --speed (default 512)"},
+    };
+    int r = args_parse("eval", "--run DIR | --checkpoint FILE [--out DIR] [--set eval.KEY=VALUE ...] [--speed]",
+                       args, 6, argc, argv, NULL);
+    if (r) return r < 0 ? 2 : 0;
+    char path[4096], outbuf[4096], err[ERR_MAX];
+    if (run_dir && !ckpt) { snprintf(path, sizeof(path), "%s/ckpt.safetensors", run_dir); ckpt = path; }
+    if (!ckpt) { fprintf(stderr, "arithlab eval: --run DIR or --checkpoint FILE is required\n"); return 2; }
+    if (!out) { snprintf(outbuf, sizeof(outbuf), "%s/eval", run_dir ? run_dir : "."); out = outbuf; }
+    RunConfig rc;
+    if (run_config_from_checkpoint(&rc, ckpt, err)) { fprintf(stderr, "arithlab eval: %s\n", err); return 2; }
+    if (args_apply_sets("eval", &rc, &sets)) return 2;
+    Model m;
+    if (build_eval_model("eval", ckpt, &m, rc.eval.batch_size)) return 1;
+    // the grid's longest problems must fit the context the model was trained with
+    TaskConfig longest = rc.task;
+    longest.max_len = rc.eval.max_len > longest.max_len ? rc.eval.max_len : longest.max_len;
+    if (task_max_tokens(&longest) - 1 > m.cfg.block_size) {
+        fprintf(stderr, "arithlab eval: eval.max_len = %d needs sequences of %d tokens, but the model's block_size is %d\n",
+                rc.eval.max_len, task_max_tokens(&longest) - 1, m.cfg.block_size);
+        model_free(&m);
+        return 2;
+    }
+    printf("evaluating %s: %s %s, lengths 1..%d, %d problems per cell\n", ckpt, task_kind_name(rc.task.task),
+           task_format_name(rc.task.format), rc.eval.max_len ? rc.eval.max_len : rc.task.max_len, rc.eval.per_cell);
+    r = report_eval(&m, &rc, out, stdout, err);
+    if (r) fprintf(stderr, "arithlab eval: %s\n", err);
+    else printf("wrote %s/accuracy_grid.csv, accuracy_by_digit.csv, accuracy_by_carries.csv, accuracy_grid.png\n", out);
+    if (!r && do_speed) r = speed(&m, &rc, n_speed);
+    model_free(&m);
+    return r ? 1 : 0;
+}
+
+int cmd_solve(int argc, char **argv)
+{
+    const char *ckpt = NULL, *problem = NULL;
+    int show = 0;
+    arg_t args[] = {
+        {"--checkpoint", ARG_STR, &ckpt, "checkpoint written by arithlab train"},
+        {"--show-tokens", ARG_FLAG, &show, "also print the prompt and the generated text"},
+    };
+    int r = args_parse("solve", "--checkpoint FILE \"128+367\"", args, 2, argc, argv, &problem);
+    if (r) return r < 0 ? 2 : 0;
+    if (!ckpt || !problem) { fprintf(stderr, "arithlab solve: usage: arithlab solve --checkpoint FILE \"128+367\"\n"); return 2; }
+    char err[ERR_MAX];
+    RunConfig rc;
+    if (run_config_from_checkpoint(&rc, ckpt, err)) { fprintf(stderr, "arithlab solve: %s\n", err); return 2; }
+    TaskConfig tc = rc.task;
+    tc.space_prob = 0.0;
+    tc.hint_random_start = 0;
+    TaskExample *ex = malloc(sizeof(TaskExample));
+    int P;
+    if (task_prompt(&tc, problem, ex->tokens, TASK_MAX_TOKENS, &P, err)) {
+        fprintf(stderr, "arithlab solve: '%s': %s\n", problem, err);
+        free(ex);
+        return 2;
+    }
+    Model m;
+    if (build_eval_model("solve", ckpt, &m, 1)) { free(ex); return 1; }
+    // the longest answer this task can give for these operands, plus the end token
+    char want[TASK_MAX_ANSWER];
+    TaskExample *full = malloc(sizeof(TaskExample));
+    int need = P + 8, S = m.cfg.block_size + 1;
+    if (!task_example_from_problem(&tc, problem, full, err)) need = full->n_tokens;
+    if (need > S) {
+        fprintf(stderr, "arithlab solve: '%s' needs %d tokens with its answer, more than the model's context of %d "
+                        "(model.block_size); the model was trained on operands of up to %d digits\n",
+                problem, need, m.cfg.block_size, rc.task.max_len);
+        model_free(&m); free(ex); free(full);
+        return 2;
+    }
+    int *seq = calloc(S, sizeof(int)), n_gen = 0;
+    memcpy(seq, ex->tokens, sizeof(int) * P);
+    r = model_generate_greedy(&m, seq, S, 1, P, S - P, TASK_EOS, &n_gen, 1, err);
+    char got[TASK_MAX_ANSWER];
+    if (!r && show) {
+        char text[TASK_MAX_TOKENS * 6];
+        if (!task_decode(seq, P + n_gen, text, sizeof(text), err)) printf("model text: %s\n", text);
+    }
+    if (!r && task_parse_answer(&tc, seq + P, n_gen, got, sizeof(got), err)) {
+        fprintf(stderr, "arithlab solve: the model's output did not parse as an answer: %s\n", err);
+        r = 3;
+    } else if (!r) {
+        printf("%s = %s", problem, got);
+        if (!task_answer(&tc, problem, want, sizeof(want), err))
+            printf(strcmp(got, want) ? "   (wrong: the answer is %s)" : "   (correct)", want);
+        printf("\n");
+    } else {
+        fprintf(stderr, "arithlab solve: %s\n", err);
+    }
+    model_free(&m);
+    free(ex); free(full); free(seq);
+    return r;
+}

@@ -1,0 +1,109 @@
+// report.c: the pictures and tables of a run directory.
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "report.h"
+#include "../probes/plot.h"
+
+int report_curves(const char *run_dir, char *err)
+{
+    char path[4096], line[1024];
+    snprintf(path, sizeof(path), "%s/metrics.csv", run_dir);
+    FILE *f = fopen(path, "r");
+    if (!f) return err_set(err, "%s: cannot read: %s", path, strerror(errno));
+    size_t cap = 1024, n = 0, n_acc = 0;
+    float *step = malloc(cap * sizeof(float)), *loss = malloc(cap * sizeof(float));
+    float *acc_step = malloc(cap * sizeof(float)), *acc = malloc(cap * sizeof(float));
+    while (step && loss && acc_step && acc && fgets(line, sizeof(line), f)) {
+        if (line[0] < '0' || line[0] > '9') continue;     // header
+        if (n == cap || n_acc == cap) {
+            cap *= 2;
+            step = realloc(step, cap * sizeof(float)); loss = realloc(loss, cap * sizeof(float));
+            acc_step = realloc(acc_step, cap * sizeof(float)); acc = realloc(acc, cap * sizeof(float));
+            if (!step || !loss || !acc_step || !acc) break;
+        }
+        // step,loss,lr,grad_norm,tokens_per_s,eval_accuracy
+        char *fields[6] = {0}, *save = NULL, *p = line;
+        for (int i = 0; i < 6; i++) {
+            fields[i] = p;
+            char *comma = strchr(p, ',');
+            if (!comma) { p = p + strlen(p); if (i < 5) { fields[i + 1] = p; } continue; }
+            *comma = 0;
+            p = comma + 1;
+        }
+        (void)save;
+        step[n] = (float)atof(fields[0]);
+        loss[n] = (float)atof(fields[1]);
+        if (fields[5] && fields[5][0] && fields[5][0] != '\n') {
+            acc_step[n_acc] = step[n];
+            acc[n_acc++] = 100.0f * (float)atof(fields[5]);
+        }
+        n++;
+    }
+    fclose(f);
+    int r = 0;
+    if (!step || !loss || !acc_step || !acc) r = err_set(err, "out of memory reading %s", path);
+    else if (n) {
+        plot_series s = {"training loss", step, loss, (int)n, NULL};
+        plot_line_opts o = {.width = 900, .height = 540, .title = "Training loss (answer tokens)",
+                            .xlabel = "step", .ylabel = "cross-entropy (nats/token)", .logy = 1};
+        snprintf(path, sizeof(path), "%s/loss.png", run_dir);
+        r = plot_line_png(path, &s, 1, &o, err);
+        if (!r && n_acc) {
+            plot_series a = {"exact match", acc_step, acc, (int)n_acc, NULL};
+            plot_line_opts oa = {.width = 900, .height = 540, .title = "Exact-match accuracy during training",
+                                 .xlabel = "step", .ylabel = "accuracy (%)", .ymin = 0, .ymax = 100};
+            snprintf(path, sizeof(path), "%s/accuracy.png", run_dir);
+            r = plot_line_png(path, &a, 1, &oa, err);
+        }
+    }
+    free(step); free(loss); free(acc_step); free(acc);
+    return r;
+}
+
+int report_eval(Model *m, const RunConfig *rc, const char *out_dir, FILE *out, char *err)
+{
+    if (mkdir(out_dir, 0755) && errno != EEXIST) return err_set(err, "%s: cannot create: %s", out_dir, strerror(errno));
+    EvalReport r;
+    int L = rc->eval.max_len ? rc->eval.max_len : rc->task.max_len;
+    if (eval_report_init(&r, L, rc->task.max_len, err)) return -1;
+    double t0 = time_s();
+    int rcode = eval_grid(m, &rc->task, rc->eval.per_cell, rc->train.seed, &r, NULL, err);
+    double dt = time_s() - t0;
+    if (!rcode) rcode = eval_write_csv(&r, out_dir, err);
+    if (!rcode) {
+        // the grid as a heatmap; rows = len a, cols = len b; NaN where no problem was drawn
+        float *acc = malloc(sizeof(float) * L * L);
+        char **labels = malloc(sizeof(char *) * L), *lab = malloc((size_t)L * 12);
+        for (int i = 0; i < L; i++) { labels[i] = lab + 12 * i; snprintf(labels[i], 12, "%d", i + 1); }
+        for (int i = 0; i < L * L; i++) acc[i] = r.n[i] ? 100.0f * r.correct[i] / r.n[i] : NAN;
+        char title[256], path[4096];
+        snprintf(title, sizeof(title), "Exact match (%%), %s %s, %d per cell", task_kind_name(rc->task.task),
+                 task_format_name(rc->task.format), rc->eval.per_cell);
+        int in = rc->task.max_len < L ? rc->task.max_len : L;
+        plot_heatmap_opts o = {.width = 760, .height = 680, .title = title, .xlabel = "length of b (digits)",
+                               .ylabel = "length of a (digits)", .cbar_label = "accuracy (%)", .cmap = PLOT_CMAP_VIRIDIS,
+                               .vmin = 0, .vmax = 100, .row_labels = (const char *const *)labels,
+                               .col_labels = (const char *const *)labels, .annotate = L <= 16, .annot_fmt = "%.0f",
+                               .outline = {0, 0, in, in}, .outline_label = "trained lengths"};
+        snprintf(path, sizeof(path), "%s/accuracy_grid.png", out_dir);
+        rcode = plot_heatmap_png(path, acc, L, L, &o, err);
+        free(acc); free(labels); free(lab);
+    }
+    if (!rcode) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/summary.txt", out_dir);
+        FILE *f = fopen(path, "w");
+        if (!f) rcode = err_set(err, "%s: cannot write: %s", path, strerror(errno));
+        else {
+            eval_print_summary(&r, f);
+            fprintf(f, "evaluation took %.1fs\n", dt);
+            fclose(f);
+        }
+        eval_print_summary(&r, out);
+    }
+    eval_report_free(&r);
+    return rcode;
+}

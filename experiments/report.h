@@ -1,0 +1,15 @@
+// report.h: what a run directory shows a person: loss and accuracy curves
+// from metrics.csv, and the evaluation's tables and accuracy-grid heatmap.
+#ifndef ARITHLAB_REPORT_H
+#define ARITHLAB_REPORT_H
+
+#include "cli.h"
+#include "../tasks/eval.h"
+
+// loss.png (log-y) and, if the run was evaluated, accuracy.png, from DIR/metrics.csv
+int report_curves(const char *run_dir, char *err);
+// grid evaluation of the model per rc->eval into out_dir: CSVs, accuracy_grid.png,
+// summary.txt; prints the summary to f. -1 + err.
+int report_eval(Model *m, const RunConfig *rc, const char *out_dir, FILE *f, char *err);
+
+#endif

@@ -1,0 +1,257 @@
+// config.c: the task keys of a run's INI file, as one table (name, type,
+// default, help, where it is stored, what it accepts); setting a key from its
+// text, checking the keys against each other, and writing them back out.
+#include <ctype.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include "task_internal.h"
+
+static const char *const KIND_NAMES[] = { "add", "sub", "mul", "sort", "modadd", NULL };
+static const char *const FORMAT_NAMES[] = {
+    "plain", "reversed", "reverse_all", "scratch_simple", "scratch_detailed", "scratch_mul", NULL,
+};
+
+#define OFF(field) offsetof(TaskConfig, field)
+
+static const TaskConfigKey KEYS[] = {
+    { "task", TASK_KEY_ENUM, "add",
+      "what to learn: add, sub (a >= b), mul, sort (keys by value), modadd (a+b mod modulus)",
+      OFF(task), 0, 0, KIND_NAMES },
+    { "min_len", TASK_KEY_INT, "1", "shortest operand drawn, in digits (sort: the longest number's)",
+      OFF(min_len), 1, TASK_MAX_DIGITS, NULL },
+    { "max_len", TASK_KEY_INT, "3", "longest operand drawn; every (len_a, len_b) pair is drawn equally often",
+      OFF(max_len), 1, TASK_MAX_DIGITS, NULL },
+    { "format", TASK_KEY_ENUM, "plain",
+      "plain, reversed ($a+b=rev$), reverse_all, scratch_simple, scratch_detailed (add), scratch_mul (mul)",
+      OFF(format), 0, 0, FORMAT_NAMES },
+    { "pad_width", TASK_KEY_INT, "0", "zero-pad every number to this many digits (0: off)",
+      OFF(pad_width), 0, 2 * TASK_MAX_DIGITS, NULL },
+    { "space_prob", TASK_KEY_FLOAT, "0", "probability of a space before each prompt token",
+      OFF(space_prob), 0, 1, NULL },
+    { "index_hints", TASK_KEY_BOOL, "0", "write a place letter (a = units) before every digit",
+      OFF(index_hints), 0, 1, NULL },
+    { "hint_random_start", TASK_KEY_BOOL, "0", "letter the places from a random letter per problem (z wraps to a)",
+      OFF(hint_random_start), 0, 1, NULL },
+    { "balance_carries", TASK_KEY_BOOL, "0", "add/sub: draw the number of carries (borrows) uniformly first",
+      OFF(balance_carries), 0, 1, NULL },
+    { "modulus", TASK_KEY_INT, "97", "modadd: the modulus p", OFF(modulus), 2, 100000, NULL },
+    { "sort_min_count", TASK_KEY_INT, "2", "sort: fewest keyed numbers in a list",
+      OFF(sort_min_count), 1, TASK_MAX_KEYS, NULL },
+    { "sort_count", TASK_KEY_INT, "5", "sort: most keyed numbers in a list", OFF(sort_count), 1, TASK_MAX_KEYS, NULL },
+    { "train_frac", TASK_KEY_FLOAT, "1", "fraction of all problems in the train split; the rest form the test split",
+      OFF(train_frac), 0, 1, NULL },
+    { "split_seed", TASK_KEY_INT, "0", "which problems fall in the train split", OFF(split_seed), 0, 2147483647, NULL },
+};
+#define N_KEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
+
+const TaskConfigKey *task_config_keys(int *n)
+{
+    *n = N_KEYS;
+    return KEYS;
+}
+
+const char *task_kind_name(int kind) { return kind >= 0 && kind < TASK_N_KINDS ? KIND_NAMES[kind] : "?"; }
+const char *task_format_name(int format) { return format >= 0 && format < TASK_N_FORMATS ? FORMAT_NAMES[format] : "?"; }
+
+// ---------------------------------------------------------------- setting keys
+
+// "a|b|c" from a NULL-terminated word list
+static void join(const char *const *words, const char *sep, char *out, size_t cap)
+{
+    out[0] = 0;
+    for (int i = 0; words[i]; i++) {
+        if (i) strncat(out, sep, cap - strlen(out) - 1);
+        strncat(out, words[i], cap - strlen(out) - 1);
+    }
+}
+
+// value without surrounding whitespace, in buf
+static const char *trimmed(const char *value, char *buf, size_t cap)
+{
+    while (isspace((unsigned char)*value)) value++;
+    size_t n = strlen(value);
+    while (n && isspace((unsigned char)value[n - 1])) n--;
+    if (n >= cap) n = cap - 1;
+    memcpy(buf, value, n);
+    buf[n] = 0;
+    return buf;
+}
+
+static int parse_bool(const char *v, int *out)
+{
+    static const char *const yes[] = { "1", "true", "yes", "on" }, *const no[] = { "0", "false", "no", "off" };
+    for (int i = 0; i < 4; i++) {
+        if (!strcmp(v, yes[i])) { *out = 1; return 0; }
+        if (!strcmp(v, no[i])) { *out = 0; return 0; }
+    }
+    return -1;
+}
+
+int task_config_set(TaskConfig *cfg, const char *key, const char *value, char *err)
+{
+    const TaskConfigKey *k = NULL;
+    for (int i = 0; i < N_KEYS; i++)
+        if (!strcmp(KEYS[i].name, key)) k = &KEYS[i];
+    if (!k) {
+        char names[512] = "";
+        for (int i = 0; i < N_KEYS; i++) {
+            if (i) strncat(names, ", ", sizeof names - strlen(names) - 1);
+            strncat(names, KEYS[i].name, sizeof names - strlen(names) - 1);
+        }
+        return err_set(err, "unknown task key '%s'; the task keys are: %s", key, names);
+    }
+    char v[128];
+    trimmed(value, v, sizeof v);
+    void *field = (char *)cfg + k->offset;
+    char *end;
+    switch (k->type) {
+    case TASK_KEY_ENUM:
+        for (int i = 0; k->choices[i]; i++)
+            if (!strcmp(v, k->choices[i])) {
+                *(int *)field = i;
+                return 0;
+            }
+        {
+            char words[256];
+            join(k->choices, "|", words, sizeof words);
+            return err_set(err, "task key '%s' accepts %s, not '%s'", k->name, words, v);
+        }
+    case TASK_KEY_INT: {
+        long x = strtol(v, &end, 10);
+        if (!*v || *end || x < k->min || x > k->max)
+            return err_set(err, "task key '%s' accepts an integer in [%.0f, %.0f], not '%s'", k->name, k->min, k->max, v);
+        *(int *)field = (int)x;
+        return 0;
+    }
+    case TASK_KEY_FLOAT: {
+        double x = strtod(v, &end);
+        if (!*v || *end || !(x >= k->min && x <= k->max))
+            return err_set(err, "task key '%s' accepts a number in [%g, %g], not '%s'", k->name, k->min, k->max, v);
+        *(double *)field = x;
+        return 0;
+    }
+    case TASK_KEY_BOOL:
+        if (parse_bool(v, (int *)field))
+            return err_set(err, "task key '%s' accepts 0|1|true|false|yes|no|on|off, not '%s'", k->name, v);
+        return 0;
+    }
+    return err_set(err, "task key '%s' has an unknown type", k->name);
+}
+
+void task_config_default(TaskConfig *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    for (int i = 0; i < N_KEYS; i++) task_config_set(cfg, KEYS[i].name, KEYS[i].def, NULL);
+}
+
+void task_config_write(const TaskConfig *cfg, FILE *f)
+{
+    for (int i = 0; i < N_KEYS; i++) {
+        const TaskConfigKey *k = &KEYS[i];
+        const void *field = (const char *)cfg + k->offset;
+        switch (k->type) {
+        case TASK_KEY_ENUM: fprintf(f, "%s = %s\n", k->name, k->choices[*(const int *)field]); break;
+        case TASK_KEY_FLOAT: fprintf(f, "%s = %.17g\n", k->name, *(const double *)field); break;
+        default: fprintf(f, "%s = %d\n", k->name, *(const int *)field); break;
+        }
+    }
+}
+
+// ---------------------------------------------------------------- checks across keys
+
+static int digits_of(long v)
+{
+    int d = 1;
+    while (v >= 10) { v /= 10; d++; }
+    return d;
+}
+
+// the most digits an operand (sort: a number) and an answer of this config can have
+static void widest(const TaskConfig *c, int *w_op, int *w_ans)
+{
+    int L = c->max_len;
+    switch (c->task) {
+    case TASK_ADD: *w_op = L; *w_ans = L + 1; break;
+    case TASK_SUB: *w_op = L; *w_ans = L; break;
+    case TASK_MUL: *w_op = L; *w_ans = 2 * L; break;
+    case TASK_MODADD: *w_op = *w_ans = digits_of(c->modulus - 1); break;
+    default: *w_op = L; *w_ans = 0; break;   // sort answers are keys
+    }
+}
+
+int task_max_tokens(const TaskConfig *c)
+{
+    if (task__format_is_scratch(c->format)) {
+        // all nines maximizes every line of every scratchpad (two-digit column sums, longest products)
+        char problem[2 * TASK_MAX_DIGITS + 2];
+        memset(problem, '9', (size_t)c->max_len);
+        problem[c->max_len] = task__op_char(c->task);
+        memset(problem + c->max_len + 1, '9', (size_t)c->max_len);
+        problem[2 * c->max_len + 1] = 0;
+        TaskExample *ex = malloc(sizeof *ex);
+        int n = ex && !task_example_from_problem(c, problem, ex, NULL) ? ex->n_tokens : TASK_MAX_TOKENS + 1;
+        free(ex);
+        return n;
+    }
+    int w_op, w_ans, per_digit = c->index_hints ? 2 : 1;
+    widest(c, &w_op, &w_ans);
+    if (c->pad_width > 0) w_op = w_ans = c->pad_width;
+    int prompt, answer;   // tokens from the first operand through '=', and after it
+    if (c->task == TASK_SORT) {
+        int n = c->sort_count;
+        prompt = n * (2 + w_op * per_digit) + (n - 1) + 1;
+        answer = 2 * n - 1;
+    } else {
+        prompt = 2 * w_op * per_digit + 2;
+        answer = w_ans * per_digit;
+    }
+    int spaces = c->space_prob > 0 ? prompt - 1 : 0;
+    int dollars = c->format == TASK_FMT_REVERSED ? 2 : 0;
+    return 1 + prompt + spaces + answer + dollars + 1;
+}
+
+int task_config_validate(const TaskConfig *c, char *err)
+{
+    if (c->task < 0 || c->task >= TASK_N_KINDS) return err_set(err, "task key 'task' is not set to a known task");
+    if (c->format < 0 || c->format >= TASK_N_FORMATS) return err_set(err, "task key 'format' is not set to a known format");
+    if (c->min_len > c->max_len)
+        return err_set(err, "task keys: min_len=%d is larger than max_len=%d", c->min_len, c->max_len);
+    if (!task__format_allows(c->format, c->task)) {
+        char ok[256] = "";
+        for (int f = 0; f < TASK_N_FORMATS; f++)
+            if (task__format_allows(f, c->task)) {
+                if (*ok) strncat(ok, "|", sizeof ok - strlen(ok) - 1);
+                strncat(ok, FORMAT_NAMES[f], sizeof ok - strlen(ok) - 1);
+            }
+        return err_set(err, "task key 'format': %s is not defined for task=%s, which accepts %s",
+                       FORMAT_NAMES[c->format], KIND_NAMES[c->task], ok);
+    }
+    if (task__format_is_scratch(c->format) && (c->pad_width || c->index_hints || c->space_prob > 0))
+        return err_set(err, "task key 'format': %s takes no pad_width, index_hints or space_prob "
+                       "(they apply to plain, reversed and reverse_all)", FORMAT_NAMES[c->format]);
+    if (c->hint_random_start && !c->index_hints)
+        return err_set(err, "task key 'hint_random_start': needs index_hints=1");
+    if (c->balance_carries && c->task != TASK_ADD && c->task != TASK_SUB)
+        return err_set(err, "task key 'balance_carries': applies to task=add and task=sub, not %s", KIND_NAMES[c->task]);
+    if (c->task == TASK_SORT && c->sort_min_count > c->sort_count)
+        return err_set(err, "task keys: sort_min_count=%d is larger than sort_count=%d", c->sort_min_count, c->sort_count);
+    if (!(c->train_frac > 0))
+        return err_set(err, "task key 'train_frac': 0 leaves no training problems; use a value in (0, 1]");
+
+    int w_op, w_ans;
+    widest(c, &w_op, &w_ans);
+    int w = w_op > w_ans ? w_op : w_ans;
+    if (c->pad_width > 0 && c->pad_width < w)
+        return err_set(err, "task key 'pad_width': %d is narrower than the widest number task=%s writes (%d digits)",
+                       c->pad_width, KIND_NAMES[c->task], w);
+    int places = c->pad_width > 0 ? c->pad_width : w;
+    if (c->index_hints && places > 26)
+        return err_set(err, "task key 'index_hints': numbers of up to %d digits need more than the 26 place letters",
+                       places);
+    int n = task_max_tokens(c);
+    if (n > TASK_MAX_TOKENS)
+        return err_set(err, "task keys: format=%s with max_len=%d makes sequences of more than %d tokens; lower max_len",
+                       FORMAT_NAMES[c->format], c->max_len, TASK_MAX_TOKENS);
+    return 0;
+}
