@@ -1,0 +1,92 @@
+// test_cli.c: the engine-facing subcommands as other tools call them:
+// init, logits (checked against the in-process forward), bench, --help.
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include "model/checkpoint.h"
+#include "model/npy.h"
+
+static int run(const char *cmd, char *out, size_t cap)
+{
+    char full[4096];
+    snprintf(full, sizeof(full), "%s 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    cr_assert(p);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(cli, logits_match_the_in_process_forward)
+{
+    char cmd[2048], out[8192], err[ERR_MAX];
+    snprintf(cmd, sizeof(cmd), "%s init --out /tmp/arithlab_cli.safetensors --seed 3 --set model.vocab_size=13 "
+             "--set model.block_size=10 --set model.n_embd=24 --set model.n_head=3 --set model.n_layer=2", ARITHLAB_BIN);
+    cr_assert_eq(run(cmd, out, sizeof(out)), 0, "%s", out);
+    int32_t tok[2 * 7];
+    for (int i = 0; i < 14; i++) tok[i] = (i * 5 + 1) % 13;
+    int64_t shape[2] = {2, 7};
+    cr_assert_eq(npy_write_i32("/tmp/arithlab_cli_tok.npy", tok, 2, shape, err), 0, "%s", err);
+    snprintf(cmd, sizeof(cmd), "%s logits --checkpoint /tmp/arithlab_cli.safetensors --tokens /tmp/arithlab_cli_tok.npy "
+             "--out /tmp/arithlab_cli_logits.npy", ARITHLAB_BIN);
+    cr_assert_eq(run(cmd, out, sizeof(out)), 0, "%s", out);
+    NpyArray a;
+    cr_assert_eq(npy_read("/tmp/arithlab_cli_logits.npy", &a, err), 0, "%s", err);
+    cr_assert_eq(a.ndim, 3);
+    cr_assert(a.shape[0] == 2 && a.shape[1] == 7 && a.shape[2] == 13);
+    Model m;
+    cr_assert_eq(ckpt_build_model(&m, NULL, 0, "/tmp/arithlab_cli.safetensors", 2, 7, err), 0, "%s", err);
+    int t[14];
+    for (int i = 0; i < 14; i++) t[i] = tok[i];
+    model_forward(&m, t, NULL, 2, 7);
+    cr_expect(memcmp(a.data, m.logits, sizeof(float) * 2 * 7 * 13) == 0, "logits differ from the in-process forward");
+    model_free(&m);
+    npy_free(&a);
+}
+
+Test(cli, logits_rejects_ids_outside_the_vocabulary)
+{
+    char cmd[2048], out[8192], err[ERR_MAX];
+    snprintf(cmd, sizeof(cmd), "%s init --out /tmp/arithlab_cli2.safetensors --set model.vocab_size=5 --set model.block_size=8",
+             ARITHLAB_BIN);
+    cr_assert_eq(run(cmd, out, sizeof(out)), 0, "%s", out);
+    int32_t tok[4] = {1, 2, 9, 0};
+    int64_t shape[2] = {1, 4};
+    cr_assert_eq(npy_write_i32("/tmp/arithlab_cli_bad.npy", tok, 2, shape, err), 0);
+    snprintf(cmd, sizeof(cmd), "%s logits --checkpoint /tmp/arithlab_cli2.safetensors --tokens /tmp/arithlab_cli_bad.npy "
+             "--out /tmp/arithlab_cli_x.npy", ARITHLAB_BIN);
+    cr_expect_eq(run(cmd, out, sizeof(out)), 1, "%s", out);
+    cr_expect(strstr(out, "id 9") && strstr(out, "[0, 5)"), "%s", out);
+}
+
+Test(cli, bench_prints_one_csv_line_per_config)
+{
+    char cmd[1024], out[8192];
+    snprintf(cmd, sizeof(cmd), "%s bench --config tiny --steps 1 --threads 2 --csv", ARITHLAB_BIN);
+    cr_assert_eq(run(cmd, out, sizeof(out)), 0, "%s", out);
+    int commas = 0;
+    for (char *p = out; *p; p++) commas += *p == ',';
+    cr_expect(strncmp(out, "tiny,", 5) == 0 && commas == 6, "%s", out);
+    double ms = atof(out + 5);
+    cr_expect(ms > 0, "%s", out);
+}
+
+Test(cli, every_subcommand_has_help_and_unknown_ones_fail)
+{
+    const char *cmds[] = {"train", "eval", "solve", "init", "logits", "replay", "bench"};
+    char cmd[1024], out[16384];
+    for (int i = 0; i < 7; i++) {
+        snprintf(cmd, sizeof(cmd), "%s %s --help", ARITHLAB_BIN, cmds[i]);
+        cr_expect_eq(run(cmd, out, sizeof(out)), 0, "%s --help: %s", cmds[i], out);
+        cr_expect(strstr(out, "usage: arithlab") != NULL, "%s --help: %s", cmds[i], out);
+    }
+    snprintf(cmd, sizeof(cmd), "%s frobnicate", ARITHLAB_BIN);
+    cr_expect_eq(run(cmd, out, sizeof(out)), 2);
+    cr_expect(strstr(out, "unknown command 'frobnicate'") != NULL, "%s", out);
+    snprintf(cmd, sizeof(cmd), "%s train --bogus", ARITHLAB_BIN);
+    cr_expect_eq(run(cmd, out, sizeof(out)), 2);
+    cr_expect(strstr(out, "unknown argument '--bogus'") != NULL, "%s", out);
+}
