@@ -19,7 +19,7 @@ static void absolute_embed_forward(pos_scheme_t *p, const pos_shape_t *s, float 
     #pragma omp parallel for
     for (int bt = 0; bt < s->B * T; bt++) {
         float *row = x + (size_t)bt * C;
-        const float *pe = wpe + (size_t)(bt % T) * C;
+        const float *pe = wpe + (size_t)(s->t0 + bt % T) * C;
         #pragma omp simd
         for (int c = 0; c < C; c++) row[c] += pe[c];
     }

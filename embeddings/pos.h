@@ -15,9 +15,15 @@
 typedef struct pos_scheme pos_scheme_t;
 struct ModelConfig;
 
-// what a hook sees of the model; filled by the model before each call
+// what a hook sees of the model; filled by the model before each call.
+// A forward may process a chunk of T positions starting at absolute position
+// t0 (key/value-cached decoding): row t of the chunk is position t0 + t, and
+// attention logits are (T, T_kv) with T_kv = t0 + T keys. In training t0 = 0.
 typedef struct {
-    int B, T, C, NH, HS;     // batch, time, channels, heads, head size
+    int B, T, C, NH, HS;     // batch, chunk length, channels, heads, head size
+    int t0, T_kv;            // absolute position of the chunk's first row; keys visible
+    const int *tokens_full;  // (B, tokens_stride): every token of each row, positions 0..t0+T-1
+    int tokens_stride;
     int training;            // 1 in a training forward, 0 at evaluation
     uint64_t *rng;           // the model's RNG (for per-batch random draws)
 } pos_shape_t;
@@ -37,23 +43,24 @@ typedef struct {
     int (*init)(pos_scheme_t *p, const struct ModelConfig *cfg, char *err);
     void (*free)(pos_scheme_t *p);
 
-    // (a) x (B,T,C) += position embedding; tokens (B,T)
+    // (a) x (B,T,C) += position embedding; tokens (B,T) of the chunk
     void (*embed_forward)(pos_scheme_t *p, const pos_shape_t *s, float *x, const int *tokens);
     // dx (B,T,C) is the gradient at the embedding sum; accumulate into p->dw
     void (*embed_backward)(pos_scheme_t *p, const pos_shape_t *s, const float *dx, const int *tokens);
 
-    // (b) qkv (B,T,3C) after the QKV projection: rotate q and k in place
+    // (b) qkv (B,T,3C) after the QKV projection: rotate q and k in place (positions t0+t)
     void (*qk_forward)(pos_scheme_t *p, const pos_shape_t *s, int layer, float *qkv);
     // dqkv (B,T,3C) w.r.t. the rotated q,k: replace by the gradient w.r.t. the unrotated ones
     void (*qk_backward)(pos_scheme_t *p, const pos_shape_t *s, int layer, float *dqkv);
 
-    // (c) preatt (T,T) of batch b, head h, row-major, before scaling is NOT applied:
-    // the engine has already multiplied q.k by 1/sqrt(HS); the hook adds its bias.
+    // (c) preatt (T, T_kv) of batch b, head h, row-major: the engine has already
+    // multiplied q.k by 1/sqrt(HS); the hook adds its bias (query t0+i, key j).
     // q points at (b, t=0, head h) of qkv with row stride 3C. Called inside an
-    // OpenMP loop over (b,h): must only read parameters.
+    // OpenMP loop over (b,h): must only read parameters. Entries j > t0+i are
+    // masked afterwards whatever the hook writes there.
     void (*bias_forward)(pos_scheme_t *p, const pos_shape_t *s, int layer, int b, int h,
                          const float *q, float *preatt);
-    // dpreatt (B,NH,T,T): gradient w.r.t. the biased logits; called once per layer,
+    // dpreatt (B,NH,T,T): gradient w.r.t. the biased logits (training: t0 = 0); once per layer,
     // serially (the hook may use its own OpenMP). May add to dqkv's q part.
     void (*bias_backward)(pos_scheme_t *p, const pos_shape_t *s, int layer,
                           const float *qkv, const float *dpreatt, float *dqkv);

@@ -36,12 +36,19 @@ static const struct { const char *key; size_t off; int lo, hi; } ckpt_cfg_ints[]
     { "model.mlp_hidden", offsetof(ModelConfig, mlp_hidden), 0, INT_MAX },
     { "model.tied",       offsetof(ModelConfig, tied),       0, 1 },
     { "model.post_ln",    offsetof(ModelConfig, post_ln),    0, 1 },
+    { "model.rope_base",  offsetof(ModelConfig, rope_base),  1, INT_MAX },
+    { "model.abacus_k",   offsetof(ModelConfig, abacus_k),   0, INT_MAX },
+    { "model.abacus_max", offsetof(ModelConfig, abacus_max), 1, INT_MAX },
+    { "model.rel_max",    offsetof(ModelConfig, rel_max),    1, INT_MAX },
+    { "model.t5_buckets", offsetof(ModelConfig, t5_buckets), 1, INT_MAX },
+    { "model.n_loops",    offsetof(ModelConfig, n_loops),    1, INT_MAX },
 };
 #define CKPT_N_CFG_INTS (sizeof ckpt_cfg_ints / sizeof ckpt_cfg_ints[0])
 
 static const char *const ckpt_reserved[] = {
     "format", "model.vocab_size", "model.block_size", "model.n_layer", "model.n_head",
     "model.n_embd", "model.mlp_hidden", "model.tied", "model.post_ln", "model.position",
+    "model.rope_base", "model.abacus_k", "model.abacus_max", "model.rel_max", "model.t5_buckets", "model.n_loops",
     "model.rng", "train.step", "train.rng", "train.data_rng", "train.data_pos",
 };
 #define CKPT_N_RESERVED (sizeof ckpt_reserved / sizeof ckpt_reserved[0])

@@ -21,6 +21,12 @@ void model_config_default(ModelConfig *cfg)
     cfg->tied = 0;
     cfg->post_ln = 0;
     snprintf(cfg->position, sizeof(cfg->position), "absolute");
+    cfg->rope_base = 10000;
+    cfg->abacus_k = 100;
+    cfg->abacus_max = 256;
+    cfg->rel_max = 32;
+    cfg->t5_buckets = 32;
+    cfg->n_loops = 1;
 }
 
 int model_config_validate(ModelConfig *cfg, char *err)
@@ -35,6 +41,12 @@ int model_config_validate(ModelConfig *cfg, char *err)
         {"model.mlp_hidden", cfg->mlp_hidden, 1, 1 << 16},
         {"model.tied", cfg->tied, 0, 1},
         {"model.post_ln", cfg->post_ln, 0, 1},
+        {"model.rope_base", cfg->rope_base, 1, 1 << 30},
+        {"model.abacus_k", cfg->abacus_k, 0, 1 << 16},
+        {"model.abacus_max", cfg->abacus_max, 1, 1 << 16},
+        {"model.rel_max", cfg->rel_max, 1, 1 << 16},
+        {"model.t5_buckets", cfg->t5_buckets, 1, 1 << 12},
+        {"model.n_loops", cfg->n_loops, 1, 64},
     };
     for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++)
         if (r[i].v < r[i].lo || r[i].v > r[i].hi)

@@ -20,6 +20,14 @@ typedef struct ModelConfig {
     int tied;            // 1: lm_head shares wte
     int post_ln;         // 1: post-LayerNorm blocks (x = LN(x + f(x)))
     char position[64];   // position scheme spec, e.g. "absolute" or "abacus+rope"
+    // options of the position schemes (each scheme reads the ones it needs)
+    int rope_base;       // RoPE frequency base
+    int abacus_k;        // Abacus: random offset drawn from [0, abacus_k] per training batch
+    int abacus_max;      // Abacus: digit indices (offset included) must stay below this
+    int rel_max;         // Shaw/T5/FIRE: relative distances are clipped at this
+    int t5_buckets;      // T5: number of log-spaced distance buckets
+    // looped transformer: the n_layer blocks are applied n_loops times
+    int n_loops;
 } ModelConfig;
 
 void model_config_default(ModelConfig *cfg);
