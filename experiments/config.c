@@ -42,8 +42,8 @@ static const key_t_ KEYS[] = {
     {"model", "rel_max", K_INT, M(rel_max), 0, 1, 65536, "32", "Shaw/T5/FIRE: largest relative distance told apart"},
     {"model", "t5_buckets", K_INT, M(t5_buckets), 0, 1, 4096, "32", "T5: log-spaced relative-distance buckets"},
     {"model", "n_loops", K_INT, M(n_loops), 0, 1, 64, "1", "looped transformer: apply the n_layer blocks this many times"},
-    {"train", "steps", K_INT, R(steps), 0, 0, 1e9, "300", "optimizer steps"},
-    {"train", "batch_size", K_INT, R(batch_size), 0, 1, 1 << 20, "32", "sequences per step"},
+    {"train", "steps", K_INT, R(steps), 0, 0, 1e9, "2000", "optimizer steps"},
+    {"train", "batch_size", K_INT, R(batch_size), 0, 1, 1 << 20, "64", "sequences per step"},
     {"train", "seq_len", K_INT, R(seq_len), 0, 0, 65536, "0", "training sequence length (0 = block_size)"},
     {"train", "seed", K_U64, R(seed), 0, 0, 0, "1", "seed of model init and data"},
     {"train", "threads", K_INT, R(threads), 0, 0, 1024, "0", "compute threads (0 = all cores)"},
@@ -52,7 +52,7 @@ static const key_t_ KEYS[] = {
     {"train", "eval_every", K_INT, R(eval_every), 0, 0, 1e9, "0", "steps between evaluations (0 = at the end only)"},
     {"train", "lr", K_FLOAT, O(lr), 0, 0, 10, "0.001", "peak learning rate"},
     {"train", "min_lr", K_FLOAT, O(min_lr), 0, 0, 10, "0.0001", "learning rate at the end of the cosine decay"},
-    {"train", "warmup_steps", K_INT, O(warmup_steps), 0, 0, 1e9, "30", "linear warm-up steps"},
+    {"train", "warmup_steps", K_INT, O(warmup_steps), 0, 0, 1e9, "100", "linear warm-up steps"},
     {"train", "beta1", K_FLOAT, O(beta1), 0, 0, 0.999999, "0.9", "AdamW beta1"},
     {"train", "beta2", K_FLOAT, O(beta2), 0, 0, 0.999999, "0.99", "AdamW beta2"},
     {"train", "eps", K_FLOAT, O(eps), 0, 1e-12, 1, "1e-8", "AdamW epsilon"},
@@ -131,7 +131,12 @@ void run_config_default(RunConfig *rc)
     model_config_default(&rc->model);
     adamw_config_default(&rc->optim);
     for (int i = 0; i < N_KEYS; i++) set_value(rc, &KEYS[i], KEYS[i].def, NULL);
+    // the task defaults are the quickstart's: reversed addition of 1..5 digits,
+    // zero-padded so that every digit keeps its position (see README)
     task_config_default(&rc->task);
+    rc->task.format = TASK_FMT_REVERSED;
+    rc->task.max_len = 5;
+    rc->task.pad_width = 6;
 }
 
 static int set_in_section(RunConfig *rc, const char *section, const char *key, const char *value, char *err)
@@ -254,13 +259,28 @@ void run_config_print_keys(FILE *f)
         snprintf(name, sizeof(name), "%s.%s", KEYS[i].section, KEYS[i].key);
         fprintf(f, "  %-22s %-10s %s\n", name, KEYS[i].def, KEYS[i].help);
     }
-    int n;
-    const TaskConfigKey *tk = task_config_keys(&n);
-    for (int i = 0; i < n; i++) {
-        char name[64];
-        snprintf(name, sizeof(name), "task.%s", tk[i].name);
-        fprintf(f, "  %-22s %-10s %s\n", name, tk[i].def, tk[i].help);
+    // the task's defaults as arithlab train uses them (the quickstart's), read back from its writer
+    RunConfig rc;
+    run_config_default(&rc);
+    char *text = NULL, *save = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem) return;
+    task_config_write(&rc.task, mem);
+    fclose(mem);
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char key[64], val[64];
+        if (sscanf(line, "%63s = %63s", key, val) != 2) continue;
+        int n;
+        const TaskConfigKey *tk = task_config_keys(&n);
+        for (int i = 0; i < n; i++)
+            if (!strcmp(tk[i].name, key)) {
+                char name[80];
+                snprintf(name, sizeof(name), "task.%s", key);
+                fprintf(f, "  %-22s %-10s %s\n", name, val, tk[i].help);
+            }
     }
+    free(text);
 }
 
 int run_config_from_checkpoint(RunConfig *rc, const char *ckpt_path, char *err)
