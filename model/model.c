@@ -152,6 +152,9 @@ float rng_normal(uint64_t *s)
 }
 
 // ---------------------------------------------------------------- activations
+// a looped model applies its n_layer blocks n_loops times: n_passes block applications
+static int n_passes(const ModelConfig *c) { return c->n_layer * (c->n_loops > 1 ? c->n_loops : 1); }
+
 static size_t layout_acts(Model *m, float *base)
 {
     // with base == NULL only counts; the same walk assigns pointers otherwise
@@ -161,8 +164,9 @@ static size_t layout_acts(Model *m, float *base)
 #define TAKE(ptr, n) do { if (base) (ptr) = base + off; off += ((n) + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; } while (0)
     float *dummy;
     TAKE(m->encoded, BT * C);
-    for (int l = 0; l < c->n_layer; l++) {
-        LayerActs *a = base ? &m->la[l] : &(LayerActs){0};
+    for (int p = 0; p < n_passes(c); p++) {
+        LayerActs *a = base ? &m->la[p] : &(LayerActs){0};
+        if (p > 0 && p % c->n_layer == 0) TAKE(a->inj, BT * C);   // input injection of a loop
         if (!c->post_ln) { TAKE(a->ln1, BT * C); TAKE(a->ln2, BT * C); }
         else { TAKE(a->sum1, BT * C); TAKE(a->sum2, BT * C); }
         TAKE(a->ln1_mean, BT); TAKE(a->ln1_rstd, BT);
@@ -193,6 +197,7 @@ static size_t layout_scratch(Model *m, float *base)
     TAKE(m->dfch, BT * H);
     TAKE(m->dpreatt, B * NH * T * T);
     TAKE(m->dlnf, BT * C);
+    if (c->n_loops > 1) TAKE(m->denc, BT * C);
 #undef TAKE
     return off;
 }
@@ -223,7 +228,7 @@ int model_build(Model *m, const ModelConfig *cfg_in, int B_max, int T_max, uint6
     m->v = arena(m->n_params);
     m->lp = calloc(m->cfg.n_layer, sizeof(LayerParams));
     m->dlp = calloc(m->cfg.n_layer, sizeof(LayerParams));
-    m->la = calloc(m->cfg.n_layer, sizeof(LayerActs));
+    m->la = calloc(n_passes(&m->cfg), sizeof(LayerActs));
     m->B_max = B_max;
     m->T_max = T_max;
     m->n_acts = layout_acts(m, NULL);
@@ -285,7 +290,7 @@ double model_flops_forward(const ModelConfig *c, int B, int T)
     double C = c->n_embd, H = c->mlp_hidden ? c->mlp_hidden : 4 * c->n_embd, BT = (double)B * T;
     double per_layer = 2.0 * BT * (3 * C * C + C * C + 2 * C * H)   // projections
                      + 2.0 * 2.0 * B * (double)T * T * C;            // q k^T and att v, full T x T
-    return c->n_layer * per_layer + 2.0 * BT * C * c->vocab_size;    // + LM head
+    return n_passes(c) * per_layer + 2.0 * BT * C * c->vocab_size;    // + LM head; a loop counts per pass
 }
 
 // ---------------------------------------------------------------- attention
@@ -383,9 +388,14 @@ static void forward_chunk(Model *m, const int *tokens, const int *tokens_full, i
         if (m->pos[i].vt->embed_forward) m->pos[i].vt->embed_forward(&m->pos[i], &s, m->encoded, tokens);
 
     float *x = m->encoded;
-    for (int l = 0; l < c->n_layer; l++) {
+    for (int pass = 0; pass < n_passes(c); pass++) {
+        int l = pass % c->n_layer;       // the block whose weights this pass uses
         LayerParams *p = &m->lp[l];
-        LayerActs *a = &m->la[l];
+        LayerActs *a = &m->la[pass];
+        if (a->inj) {                    // a new loop: inject the embedded input (Abacus paper)
+            residual_forward(a->inj, x, m->encoded, (size_t)N * C);
+            x = a->inj;
+        }
         const float *att_in = x;
         if (!c->post_ln) {
             layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, x, p->ln1w, p->ln1b, N, C);
@@ -399,7 +409,7 @@ static void forward_chunk(Model *m, const int *tokens, const int *tokens_full, i
                               (size_t)T * 3 * C, 3 * C);
         } else {
             size_t bstride = (size_t)m->T_max * C, lsize = (size_t)m->B_max * bstride;
-            float *kc = m->kcache + l * lsize, *vc = m->vcache + l * lsize;
+            float *kc = m->kcache + pass * lsize, *vc = m->vcache + pass * lsize;
             #pragma omp parallel for
             for (int bt = 0; bt < N; bt++) {
                 int b = bt / T, t = bt % T;
@@ -455,7 +465,7 @@ int model_forward_cached(Model *m, const int *tokens_full, int stride, int B, in
 {
     check_batch(m, B, T, t0);
     if (!m->kcache) {
-        size_t n = (size_t)m->cfg.n_layer * m->B_max * m->T_max * m->cfg.n_embd;
+        size_t n = (size_t)n_passes(&m->cfg) * m->B_max * m->T_max * m->cfg.n_embd;
         m->kcache = arena(n);
         m->vcache = arena(n);
         if (!m->kcache || !m->vcache) return -1;
@@ -481,15 +491,18 @@ void model_backward(Model *m)
     // the loss: dlogits overwrite the probabilities in place
     float *dlogits = m->logits;
     crossentropy_backward(dlogits, m->logits, m->targets, N, V, m->n_loss_tokens);
-    const float *x_last = c->n_layer ? m->la[c->n_layer - 1].res3 : m->encoded;
+    int P = n_passes(c);
+    const float *x_last = m->la[P - 1].res3;
     matmul_backward(m->dlnf, m->dlm_head, NULL, dlogits, m->lnf, m->lm_head, N, C, V, 0);
     layernorm_backward(m->dres, m->dlnfw, m->dlnfb, m->dlnf, x_last, m->lnfw, m->lnf_mean, m->lnf_rstd, N, C, 0);
 
     // m->dres holds the gradient w.r.t. the current layer's output
-    for (int l = c->n_layer - 1; l >= 0; l--) {
+    if (m->denc) memset(m->denc, 0, sizeof(float) * (size_t)N * C);
+    for (int pass = P - 1; pass >= 0; pass--) {
+        int l = pass % c->n_layer;
         LayerParams *p = &m->lp[l], *dp = &m->dlp[l];
-        LayerActs *a = &m->la[l];
-        const float *x = l ? m->la[l - 1].res3 : m->encoded;
+        LayerActs *a = &m->la[pass];
+        const float *x = a->inj ? a->inj : pass ? m->la[pass - 1].res3 : m->encoded;
         if (!c->post_ln) {
             // MLP: res3 = res2 + fcproj(gelu(fc(ln2(res2))))
             matmul_backward(m->dfch, dp->fcprojw, dp->fcprojb, m->dres, a->fch_gelu, p->fcprojw, N, H, C, 0);
@@ -516,7 +529,10 @@ void model_backward(Model *m)
                 if (m->pos[i].vt->qk_backward) m->pos[i].vt->qk_backward(&m->pos[i], &s, l, m->dqkv);
             matmul_backward(m->dres, dp->qkvw, dp->qkvb, m->dqkv, x, p->qkvw, N, C, 3 * C, 1);
         }
+        // inj = previous output + encoded: the gradient flows to both
+        if (a->inj) residual_forward(m->denc, m->denc, m->dres, (size_t)N * C);
     }
+    if (m->denc) residual_forward(m->dres, m->dres, m->denc, (size_t)N * C);
     encoder_backward(m->dwte, m->dres, m->inputs, B, T, C, V);
     for (int i = 0; i < m->n_pos; i++)
         if (m->pos[i].vt->embed_backward) m->pos[i].vt->embed_backward(&m->pos[i], &s, m->dres, m->inputs);

@@ -64,6 +64,9 @@ typedef struct {
     float *res3;                        // (B,T,C) block output
     // post-LN only: the normalized outputs are the residuals; these hold the pre-LN sums
     float *sum1, *sum2;                 // (B,T,C)
+    // looped models: at the first pass of every loop but the first, the block input
+    // is the previous output plus the embedded input (input injection)
+    float *inj;                         // (B,T,C) or NULL
 } LayerActs;
 
 typedef struct Model {
@@ -85,7 +88,7 @@ typedef struct Model {
     size_t n_acts;
     float *acts;
     float *encoded;                     // (B,T,C) embeddings + positions
-    LayerActs *la;
+    LayerActs *la;                      // one per pass: n_layer * n_loops
     float *lnf, *lnf_mean, *lnf_rstd;   // (B,T,C), (B,T), (B,T)
     float *logits;                      // (B,T,V) logits, then probs after a loss forward
     float *losses;                      // (B,T) per-token loss (0 where masked)
@@ -93,6 +96,7 @@ typedef struct Model {
     size_t n_scratch;
     float *scratch;
     float *dres, *dbuf_c, *dbuf_c2, *dqkv, *dfch, *dpreatt, *dlnf;
+    float *denc;                        // looped models: gradient at the embeddings via injections
 
     float *kcache, *vcache;             // (L, B_max, T_max, C) each; allocated at the first cached forward
     int *inputs, *targets;              // copies of the last forward's batch (B_max*T_max)

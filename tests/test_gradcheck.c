@@ -183,3 +183,11 @@ Test(gradcheck, tied_head_model_matches_finite_differences)
     c.tied = 1;
     check_model(c, "tied");
 }
+
+Test(gradcheck, looped_model_with_input_injection_matches_finite_differences)
+{
+    ModelConfig c = small_config();
+    c.n_layer = 1;
+    c.n_loops = 3;
+    check_model(c, "looped");
+}

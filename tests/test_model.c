@@ -123,11 +123,38 @@ Test(determinism, one_and_two_threads_give_bit_identical_losses)
 }
 
 // ---------------------------------------------------------------- decoding
-Test(decode, cached_logits_equal_full_forward_logits)
+static void cached_equals_full(ModelConfig c);
+
+Test(decode, cached_logits_equal_full_forward_logits) { cached_equals_full(tiny_config()); }
+
+Test(decode, cached_logits_equal_full_forward_logits_in_a_looped_model)
+{
+    ModelConfig c = tiny_config();
+    c.n_layer = 1;
+    c.n_loops = 3;
+    cached_equals_full(c);
+}
+
+Test(model, a_loop_counts_parameters_once_and_flops_per_pass)
+{
+    char err[ERR_MAX];
+    Model a, b;
+    ModelConfig c = tiny_config();
+    cr_assert_eq(model_build(&a, &c, 1, 4, 1, err), 0, "%s", err);
+    c.n_loops = 4;
+    cr_assert_eq(model_build(&b, &c, 1, 4, 1, err), 0, "%s", err);
+    cr_expect_eq(a.n_params, b.n_params);
+    ModelConfig c1 = tiny_config();
+    double head = 2.0 * 2 * 8 * c.n_embd * c.vocab_size;
+    cr_expect_float_eq(model_flops_forward(&c, 2, 8) - head, 4 * (model_flops_forward(&c1, 2, 8) - head), 1.0);
+    model_free(&a);
+    model_free(&b);
+}
+
+static void cached_equals_full(ModelConfig c)
 {
     char err[ERR_MAX];
     Model m, ref;
-    ModelConfig c = tiny_config();
     cr_assert_eq(model_build(&m, &c, 3, 16, 5, err), 0, "%s", err);
     cr_assert_eq(model_build(&ref, &c, 3, 16, 5, err), 0, "%s", err);
     int tok[3 * 16];
