@@ -64,7 +64,7 @@ static int run_one(const bench_cfg_t *bc, int steps, int threads, double peak, i
         model_forward(&m, x, y, bc->B, bc->T);
         model_zero_grad(&m);
         model_backward(&m);
-        model_update(&m, &oc, 3e-4f, s + 1);
+        model_update(&m, &oc, 3e-4f, s + 1, model_grad_norm(&m));
         if (s >= warmup) ms[s - warmup] = (time_s() - t0) * 1e3;
     }
     qsort(ms, steps, sizeof(double), cmp_double);

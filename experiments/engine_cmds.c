@@ -147,7 +147,7 @@ int cmd_replay(int argc, char **argv)
             r = ckpt_save(g, NULL, 0, path, err);
             free(g);
         }
-        model_update(&m, &oc, oc.lr, s + 1);
+        model_update(&m, &oc, oc.lr, s + 1, model_grad_norm(&m));
     }
     int64_t n = steps + 1;
     snprintf(path, sizeof(path), "%s/losses.npy", out);

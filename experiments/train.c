@@ -2,6 +2,7 @@
 // metrics.csv, log.txt, checkpoints (atomic), periodic and final evaluation.
 // Ctrl-C saves a checkpoint and stops; --resume DIR continues bit-exactly.
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,8 +231,23 @@ int cmd_train(int argc, char **argv)
         float lr = adamw_lr(&rc.optim, (int)step);
         model_forward(&m, x, y, B, T);
         model_zero_grad(&m);
-        model_backward(&m);
-        float gnorm = model_update(&m, &rc.optim, lr, (int)step + 1);
+        if (isfinite(m.loss)) model_backward(&m);
+        float gnorm = isfinite(m.loss) ? model_grad_norm(&m) : NAN;
+        if (!isfinite(gnorm)) {
+            // stop before the update: parameters and the last checkpoint stay as they were
+            char where[256], kept[4200];
+            model_find_nonfinite(&m, where, sizeof(where));
+            snprintf(path, sizeof(path), "%s/ckpt.safetensors", out_dir);
+            if (access(path, F_OK) == 0) snprintf(kept, sizeof(kept), "the last good checkpoint (%s) is kept", path);
+            else snprintf(kept, sizeof(kept), "no checkpoint had been written yet");
+            say(&o, "\nstopped: at step %ld the %s is %s; first non-finite value in %s; %s. "
+                    "Try a lower train.lr or a train.grad_clip.\n", step + 1,
+                isfinite(m.loss) ? "gradient norm" : "loss", isnan(isfinite(m.loss) ? gnorm : m.loss) ? "NaN" : "infinite",
+                where, kept);
+            status = 1;
+            break;
+        }
+        model_update(&m, &rc.optim, lr, (int)step + 1, gnorm);
         step++;
         double dt = time_s() - t0;
         tok_s = (double)B * T / dt;
@@ -263,7 +279,7 @@ int cmd_train(int argc, char **argv)
             break;
         }
     }
-    if (save(out_dir, &m, &rc, step, data_rng, err)) { fprintf(stderr, "arithlab train: %s\n", err); status = 1; }
+    if (status != 1 && save(out_dir, &m, &rc, step, data_rng, err)) { fprintf(stderr, "arithlab train: %s\n", err); status = 1; }
     if (g_interrupted) {
         say(&o, "\ninterrupted at step %ld: checkpoint saved; continue with: arithlab train --resume %s\n", step, out_dir);
         status = status ? status : 130;

@@ -202,6 +202,27 @@ static size_t layout_scratch(Model *m, float *base)
     return off;
 }
 
+// memory this process may still take: MemAvailable, or the cgroup's limit if lower
+static double available_bytes(void)
+{
+    double avail = -1.0;
+    char line[256];
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (f) {
+        while (fgets(line, sizeof(line), f))
+            if (!strncmp(line, "MemAvailable:", 13)) { avail = atof(line + 13) * 1024.0; break; }
+        fclose(f);
+    }
+    if ((f = fopen("/sys/fs/cgroup/memory.max", "r"))) {
+        if (fgets(line, sizeof(line), f) && line[0] >= '0' && line[0] <= '9') {
+            double lim = atof(line);
+            if (avail < 0 || lim < avail) avail = lim;
+        }
+        fclose(f);
+    }
+    return avail;
+}
+
 static float *arena(size_t n)
 {
     float *p = NULL;
@@ -222,10 +243,6 @@ int model_build(Model *m, const ModelConfig *cfg_in, int B_max, int T_max, uint6
     if (pos_parse(m->cfg.position, &m->cfg, m->pos, &m->n_pos, err)) return -1;
     int first_layer, lnf, head;
     declare_all(m, &first_layer, &lnf, &head);
-    m->params = arena(m->n_params);
-    m->grads = arena(m->n_params);
-    m->m = arena(m->n_params);
-    m->v = arena(m->n_params);
     m->lp = calloc(m->cfg.n_layer, sizeof(LayerParams));
     m->dlp = calloc(m->cfg.n_layer, sizeof(LayerParams));
     m->la = calloc(n_passes(&m->cfg), sizeof(LayerActs));
@@ -233,6 +250,20 @@ int model_build(Model *m, const ModelConfig *cfg_in, int B_max, int T_max, uint6
     m->T_max = T_max;
     m->n_acts = layout_acts(m, NULL);
     m->n_scratch = layout_scratch(m, NULL);
+    // refuse up front what would only end in the kernel's OOM killer
+    double need = 4.0 * (4.0 * m->n_params + m->n_acts + m->n_scratch), avail = available_bytes();
+    if (avail > 0 && need > 0.9 * avail) {
+        model_free(m);
+        return err_set(err, "the model needs %.0f MiB for a batch of (%d, %d) (%.0f MiB parameters, gradients and "
+                       "AdamW moments; %.0f MiB activations), but only %.0f MiB of memory is available: lower "
+                       "train.batch_size, model.block_size or the model size",
+                       need / 1048576.0, B_max, T_max, 16.0 * m->n_params / 1048576.0,
+                       4.0 * (m->n_acts + m->n_scratch) / 1048576.0, avail / 1048576.0);
+    }
+    m->params = arena(m->n_params);
+    m->grads = arena(m->n_params);
+    m->m = arena(m->n_params);
+    m->v = arena(m->n_params);
     m->acts = arena(m->n_acts);
     m->scratch = arena(m->n_scratch);
     m->inputs = calloc((size_t)B_max * T_max, sizeof(int));
@@ -536,4 +567,48 @@ void model_backward(Model *m)
     encoder_backward(m->dwte, m->dres, m->inputs, B, T, C, V);
     for (int i = 0; i < m->n_pos; i++)
         if (m->pos[i].vt->embed_backward) m->pos[i].vt->embed_backward(&m->pos[i], &s, m->dres, m->inputs);
+}
+
+// ---------------------------------------------------------------- numerical faults
+static long first_bad(const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return (long)i;
+    return -1;
+}
+
+int model_find_nonfinite(const Model *m, char *where, size_t cap)
+{
+    const ModelConfig *c = &m->cfg;
+    size_t N = (size_t)m->B * m->T, C = c->n_embd, H = c->mlp_hidden;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const ParamInfo *p = &m->tensors[i];
+        long j = first_bad(m->params + p->offset, p->numel);
+        if (j >= 0) { snprintf(where, cap, "parameter %s (element %ld)", p->name, j); return 1; }
+    }
+    if (first_bad(m->encoded, N * C) >= 0) { snprintf(where, cap, "the input embeddings"); return 1; }
+    for (int pass = 0; pass < n_passes(c); pass++) {
+        const LayerActs *a = &m->la[pass];
+        struct { const char *what; const float *x; size_t n; } acts[] = {
+            {"the attention's q, k, v", a->qkv, N * 3 * C},
+            {"the attention output", a->atty, N * C},
+            {"the residual after attention", a->res2, N * C},
+            {"the MLP hidden layer", a->fch_gelu, N * H},
+            {"the block output", a->res3, N * C},
+        };
+        for (size_t k = 0; k < sizeof(acts) / sizeof(acts[0]); k++)
+            if (first_bad(acts[k].x, acts[k].n) >= 0) {
+                snprintf(where, cap, "%s of transformer.h.%d (pass %d)", acts[k].what, pass % c->n_layer, pass);
+                return 1;
+            }
+    }
+    if (first_bad(m->lnf, N * C) >= 0) { snprintf(where, cap, "the final LayerNorm output"); return 1; }
+    if (first_bad(m->logits, N * c->vocab_size) >= 0) { snprintf(where, cap, "the logits"); return 1; }
+    for (int i = 0; i < m->n_tensors; i++) {
+        const ParamInfo *p = &m->tensors[i];
+        long j = first_bad(m->grads + p->offset, p->numel);
+        if (j >= 0) { snprintf(where, cap, "the gradient of %s (element %ld)", p->name, j); return 1; }
+    }
+    snprintf(where, cap, "the loss itself (every parameter, activation and gradient is finite)");
+    return 0;
 }

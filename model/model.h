@@ -134,6 +134,9 @@ void model_backward(Model *m);
 ParamInfo *model_find_tensor(Model *m, const char *name);
 // forward FLOPs for one (B,T) batch, counting the GEMMs as computed (attention over full T x T)
 double model_flops_forward(const ModelConfig *cfg, int B, int T);
+// after a non-finite loss or gradient norm: name the first parameter, activation
+// (in forward order) or gradient holding a NaN or infinity; 0 if none does
+int model_find_nonfinite(const Model *m, char *where, size_t cap);
 // BLIS threads for big GEMMs and OpenMP threads for the rest
 void model_set_threads(Model *m, int n_threads);
 

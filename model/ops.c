@@ -249,12 +249,14 @@ float crossentropy_forward(float *logits, float *losses, const int *targets,
         float *p = logits + (size_t)n * V;
         float mx = p[0];
         for (int v = 1; v < V; v++) mx = p[v] > mx ? p[v] : mx;
+        int t = targets ? targets[n] : -1;
+        float target_logit = t >= 0 ? p[t] : 0.0f;
         float sum = 0.0f;
         for (int v = 0; v < V; v++) { p[v] = expf(p[v] - mx); sum += p[v]; }
         float inv = 1.0f / sum;
         for (int v = 0; v < V; v++) p[v] *= inv;
-        int t = targets ? targets[n] : -1;
-        losses[n] = t >= 0 ? -logf(p[t]) : 0.0f;
+        // log-softmax from the logits: finite even where the probability underflows
+        losses[n] = t >= 0 ? logf(sum) - (target_logit - mx) : 0.0f;
     }
     if (!targets) { *n_counted = 0; return 0.0f; }
     double total = 0.0;       // serial, fixed order

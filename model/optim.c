@@ -37,9 +37,8 @@ float model_grad_norm(const Model *m)
     return (float)sqrt(total);
 }
 
-float model_update(Model *m, const AdamWConfig *c, float lr, int t)
+float model_update(Model *m, const AdamWConfig *c, float lr, int t, float norm)
 {
-    float norm = model_grad_norm(m);
     // as torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when above
     float gscale = 1.0f;
     if (c->grad_clip > 0) {

@@ -21,8 +21,9 @@ void adamw_config_default(AdamWConfig *c);
 float adamw_lr(const AdamWConfig *c, int step);
 // global L2 norm of the gradient arena
 float model_grad_norm(const Model *m);
-// clip (if configured) and take one step with learning rate lr; t is the 1-based step count.
-// Returns the gradient norm before clipping.
-float model_update(Model *m, const AdamWConfig *c, float lr, int t);
+// clip to the global norm (if configured; norm = model_grad_norm(m), computed by the
+// caller, who checks it is finite) and take one step with learning rate lr; t is the
+// 1-based step count. Returns norm.
+float model_update(Model *m, const AdamWConfig *c, float lr, int t, float norm);
 
 #endif

@@ -35,12 +35,12 @@ Test(adamw, first_steps_match_hand_computed_values)
     m.params[nd->offset] = 0.5f;
     // step 1 by hand: m = 0.02, v = 4e-4, mhat/sqrt(vhat) = 1
     m.grads[wd->offset] = g[0]; m.grads[nd->offset] = g[0];
-    model_update(&m, &oc, lr, 1);
+    model_update(&m, &oc, lr, 1, model_grad_norm(&m));
     cr_expect_float_eq(m.params[wd->offset], 0.5f - 0.1f * (0.1f * 0.5f + 1.0f), 1e-6);   // 0.395
     cr_expect_float_eq(m.params[nd->offset], 0.5f - 0.1f, 1e-6);                           // 0.4
     // step 2, in the form torch.optim.AdamW writes it
     m.grads[wd->offset] = g[1]; m.grads[nd->offset] = g[1];
-    model_update(&m, &oc, lr, 2);
+    model_update(&m, &oc, lr, 2, model_grad_norm(&m));
     double mom = 0.9 * 0.02 + 0.1 * g[1], vel = 0.99 * 4e-4 + 0.01 * (double)g[1] * g[1];
     double bc1 = 1 - 0.9 * 0.9, bc2 = 1 - 0.99 * 0.99;
     double step = lr / bc1 * mom / (sqrt(vel) / sqrt(bc2) + 1e-8);
@@ -61,7 +61,7 @@ Test(adamw, clipping_scales_gradients_to_the_global_norm)
     oc.grad_clip = 1.0f; oc.weight_decay = 0;
     model_zero_grad(&m);
     m.grads[nd->offset] = 3.0f; m.grads[nd->offset + 1] = 4.0f;   // norm 5
-    float norm = model_update(&m, &oc, 0.0f, 1);                   // lr 0: only the moments move
+    float norm = model_update(&m, &oc, 0.0f, 1, model_grad_norm(&m));                   // lr 0: only the moments move
     cr_expect_float_eq(norm, 5.0f, 1e-5);
     // m = (1-beta1) * g * clip/(norm+1e-6)
     cr_expect_float_eq(m.m[nd->offset], (1 - oc.beta1) * 3.0f / (5.0f + 1e-6f), 1e-7);
@@ -99,7 +99,7 @@ static void loss_curve(int threads, int steps, float *out)
         model_forward(&m, x, y, 4, 12);
         model_zero_grad(&m);
         model_backward(&m);
-        model_update(&m, &oc, 3e-3f, s + 1);
+        model_update(&m, &oc, 3e-3f, s + 1, model_grad_norm(&m));
         out[s] = m.loss;
     }
     model_free(&m);

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <math.h>
+#include "model/checkpoint.h"
 
 // run a shell command, capture stderr+stdout into out; returns the exit status
 static int run(const char *cmd, char *out, size_t cap)
@@ -113,4 +115,42 @@ Test(train, resumed_run_ends_with_the_same_checkpoint_bits, .timeout = 240)
     system("cut -d, -f1-4,6 /tmp/arithlab_test_full/metrics.csv > /tmp/arithlab_test_a.csv;"
            "cut -d, -f1-4,6 /tmp/arithlab_test_stop/metrics.csv > /tmp/arithlab_test_b.csv");
     cr_expect_eq(system("cmp -s /tmp/arithlab_test_a.csv /tmp/arithlab_test_b.csv"), 0, "metrics differ");
+}
+
+Test(train, a_nan_stops_training_naming_step_and_tensor_and_keeps_the_checkpoint, .timeout = 120)
+{
+    char cmd[2048], out[16384], err[512];
+    system("rm -rf /tmp/arithlab_test_nan");
+    snprintf(cmd, sizeof(cmd), "%s train --out /tmp/arithlab_test_nan --set train.steps=40 --set train.eval_every=0 %s",
+             ARITHLAB_BIN, TINY);
+    cr_assert_eq(run(cmd, out, sizeof(out)), 0, "%s", out);
+    // plant a NaN in one weight of the checkpoint, keeping its training state and run config
+    const char *ck = "/tmp/arithlab_test_nan/ckpt.safetensors";
+    static TrainState st;
+    Model m;
+    cr_assert_eq(ckpt_build_model(&m, &st, 1, ck, 1, 1, err), 0, "%s", err);
+    ParamInfo *p = model_find_tensor(&m, "transformer.h.0.mlp.c_fc.weight");
+    cr_assert(p);
+    m.params[p->offset + 5] = NAN;
+    cr_assert_eq(ckpt_save(&m, &st, 1, ck, err), 0, "%s", err);
+    model_free(&m);
+    size_t la = 0, lb = 0;
+    char *before = slurp(ck, &la);
+    // resume for more steps: the first forward meets the NaN
+    snprintf(cmd, sizeof(cmd), "%s train --resume /tmp/arithlab_test_nan --set train.steps=80", ARITHLAB_BIN);
+    int rc = run(cmd, out, sizeof(out));
+    cr_expect_eq(rc, 1, "exit %d: %s", rc, out);
+    cr_expect(strstr(out, "at step 41") != NULL, "%s", out);
+    cr_expect(strstr(out, "parameter transformer.h.0.mlp.c_fc.weight (element 5)") != NULL, "%s", out);
+    char *after = slurp(ck, &lb);
+    cr_expect(la == lb && memcmp(before, after, la) == 0, "the last good checkpoint was changed");
+    free(before); free(after);
+}
+
+Test(train_config, a_model_too_big_for_memory_is_refused_with_the_estimate)
+{
+    expect_config_error("--set train.batch_size=200000 --set model.n_embd=1024 --set model.n_head=8",
+                        "of memory is available");
+    expect_config_error("--set train.batch_size=200000 --set model.n_embd=1024 --set model.n_head=8",
+                        "lower train.batch_size");
 }
