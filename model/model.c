@@ -349,7 +349,8 @@ static void attention_forward(Model *m, const pos_shape_t *s, int layer, float *
                 float *row = pre + (size_t)t * TK, mx = row[0], sum = 0.0f;
                 int last = t0 + t;
                 for (int j = 1; j <= last; j++) mx = row[j] > mx ? row[j] : mx;
-                for (int j = 0; j <= last; j++) { row[j] = expf(row[j] - mx); sum += row[j]; }
+                #pragma omp simd reduction(+:sum)
+                for (int j = 0; j <= last; j++) { row[j] = ops_expf(row[j] - mx); sum += row[j]; }
                 float inv = 1.0f / sum;
                 for (int j = 0; j <= last; j++) row[j] *= inv;
                 for (int j = last + 1; j < TK; j++) row[j] = 0.0f;

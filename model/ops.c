@@ -205,7 +205,7 @@ void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dou
 
 static inline float tanh_fast(float a)
 {
-    float e = expf(-2.0f * fabsf(a));
+    float e = ops_expf(-2.0f * fabsf(a));
     float t = (1.0f - e) / (1.0f + e);
     return a < 0.0f ? -t : t;
 }
@@ -252,7 +252,8 @@ float crossentropy_forward(float *logits, float *losses, const int *targets,
         int t = targets ? targets[n] : -1;
         float target_logit = t >= 0 ? p[t] : 0.0f;
         float sum = 0.0f;
-        for (int v = 0; v < V; v++) { p[v] = expf(p[v] - mx); sum += p[v]; }
+        #pragma omp simd reduction(+:sum)
+        for (int v = 0; v < V; v++) { p[v] = ops_expf(p[v] - mx); sum += p[v]; }
         float inv = 1.0f / sum;
         for (int v = 0; v < V; v++) p[v] *= inv;
         // log-softmax from the logits: finite even where the probability underflows

@@ -5,6 +5,31 @@
 #define ARITHLAB_OPS_H
 
 #include <blis.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+// exp(x) that vectorizes inside `omp simd` loops (glibc's expf does so only
+// under -ffast-math, which would also break NaN checks): Cody-Waite reduction
+// and the Cephes polynomial, about 1 ulp; inputs clamped to [-87.3, 88].
+static inline float ops_expf(float x)
+{
+    x = fminf(fmaxf(x, -87.3f), 88.0f);
+    float n = floorf(x * 1.44269504088896341f + 0.5f);
+    float r = x - n * 0.693359375f;
+    r = r + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof(scale));
+    return p * scale;
+}
 
 // BLIS run-time contexts: `par` for big GEMMs from serial code, `one` for
 // single-threaded GEMMs inside an OpenMP region (never nest BLIS threads).
