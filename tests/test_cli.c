@@ -90,3 +90,51 @@ Test(cli, every_subcommand_has_help_and_unknown_ones_fail)
     cr_expect_eq(run(cmd, out, sizeof(out)), 2);
     cr_expect(strstr(out, "unknown argument '--bogus'") != NULL, "%s", out);
 }
+
+// a briefly trained run to ask questions of (its answers need not be right)
+static const char *solve_ckpt(void)
+{
+    static int done = 0;
+    if (!done) {
+        char cmd[2048], out[16384];
+        snprintf(cmd, sizeof(cmd), "rm -rf /tmp/arithlab_cli_run && %s train --out /tmp/arithlab_cli_run --set train.steps=5 "
+                 "--set model.n_layer=1 --set model.n_embd=16 --set model.n_head=2 --set train.eval_every=0 "
+                 "--set eval.per_cell=2 --set task.max_len=3 --set task.pad_width=0", ARITHLAB_BIN);
+        cr_assert_eq(run(cmd, out, sizeof(out)), 0, "%s", out);
+        done = 1;
+    }
+    return "/tmp/arithlab_cli_run/ckpt.safetensors";
+}
+
+static void expect_solve_error(const char *problem, int code, const char *needle)
+{
+    char cmd[2048], out[16384];
+    snprintf(cmd, sizeof(cmd), "%s solve --checkpoint %s '%s'", ARITHLAB_BIN, solve_ckpt(), problem);
+    int rc = run(cmd, out, sizeof(out));
+    cr_expect_eq(rc, code, "'%s' exited %d: %s", problem, rc, out);
+    cr_expect(strstr(out, needle) != NULL, "'%s': message lacks '%s': %s", problem, needle, out);
+}
+
+Test(solve, answers_a_well_formed_problem_in_ordinary_notation, .timeout = 120)
+{
+    expect_solve_error("128+367", 0, "128+367 = ");
+}
+
+Test(solve, rejects_malformed_problems_with_clear_messages, .timeout = 120)
+{
+    expect_solve_error("12a+3", 2, "'a' at position 2 is not a digit");
+    expect_solve_error("12*3", 2, "uses '*', but this run's task add uses '+'");
+    expect_solve_error("12345678901234567890+1", 2, "more than the model's context");
+    expect_solve_error("", 2, "problem is empty");
+    expect_solve_error("1+", 2, "the second operand is missing");
+    expect_solve_error("01+2", 2, "leading zero");
+}
+
+Test(solve, rejects_a_checkpoint_without_a_run_config, .timeout = 60)
+{
+    char cmd[2048], out[8192];
+    snprintf(cmd, sizeof(cmd), "%s init --out /tmp/arithlab_cli3.safetensors && %s solve --checkpoint /tmp/arithlab_cli3.safetensors 1+2",
+             ARITHLAB_BIN, ARITHLAB_BIN);
+    cr_expect_eq(run(cmd, out, sizeof(out)), 2, "%s", out);
+    cr_expect(strstr(out, "no run configuration") != NULL, "%s", out);
+}
