@@ -82,7 +82,8 @@ const pos_vtable_t *pos_find(const char *name);
 const char *pos_names(void);
 // parse "abacus+rope" into up to POS_MAX schemes, call their init; -1 + err on failure
 int pos_parse(const char *spec, const struct ModelConfig *cfg, pos_scheme_t *out, int *n_out, char *err);
-// helper for init hooks: declare a parameter tensor
-void pos_declare(pos_scheme_t *p, const char *name, int ndim, const int *shape, int decay, float init_std);
+// helper for init hooks: declare a parameter tensor; -1 when the scheme already has
+// POS_MAX_PARAMS (give a tensor a leading layer dimension instead of one per layer)
+int pos_declare(pos_scheme_t *p, const char *name, int ndim, const int *shape, int decay, float init_std);
 
 #endif

@@ -7,9 +7,25 @@
 #include "../model/model.h"
 
 extern const pos_vtable_t pos_absolute;
+extern const pos_vtable_t pos_nope;
+extern const pos_vtable_t pos_sinusoidal;
+extern const pos_vtable_t pos_rope;
+extern const pos_vtable_t pos_alibi;
+extern const pos_vtable_t pos_t5;
+extern const pos_vtable_t pos_shaw;
+extern const pos_vtable_t pos_fire;
+extern const pos_vtable_t pos_abacus;
 
 static const pos_vtable_t *registry[] = {
     &pos_absolute,
+    &pos_nope,
+    &pos_sinusoidal,
+    &pos_rope,
+    &pos_alibi,
+    &pos_t5,
+    &pos_shaw,
+    &pos_fire,
+    &pos_abacus,
 };
 #define N_REGISTRY (int)(sizeof(registry) / sizeof(registry[0]))
 
@@ -31,15 +47,24 @@ const char *pos_names(void)
     return buf;
 }
 
-void pos_declare(pos_scheme_t *p, const char *name, int ndim, const int *shape, int decay, float init_std)
+int pos_declare(pos_scheme_t *p, const char *name, int ndim, const int *shape, int decay, float init_std)
 {
-    if (p->n_params >= POS_MAX_PARAMS) return;
+    if (p->n_params >= POS_MAX_PARAMS) return -1;
     pos_param_decl_t *d = &p->decl[p->n_params++];
     snprintf(d->name, sizeof(d->name), "%s", name);
     d->ndim = ndim;
     for (int i = 0; i < ndim; i++) d->shape[i] = shape[i];
     d->decay = decay;
     d->init_std = init_std;
+    return 0;
+}
+
+// undo the schemes set up so far (a later one failed)
+static void pos_free_all(pos_scheme_t *out, int *n_out)
+{
+    for (int i = 0; i < *n_out; i++)
+        if (out[i].vt->free) out[i].vt->free(&out[i]);
+    *n_out = 0;
 }
 
 int pos_parse(const char *spec, const struct ModelConfig *cfg, pos_scheme_t *out, int *n_out, char *err)
@@ -49,16 +74,19 @@ int pos_parse(const char *spec, const struct ModelConfig *cfg, pos_scheme_t *out
     *n_out = 0;
     for (char *save = NULL, *tok = strtok_r(buf, "+", &save); tok; tok = strtok_r(NULL, "+", &save)) {
         const pos_vtable_t *vt = pos_find(tok);
-        if (!vt) return err_set(err, "model.position: unknown scheme '%s' in '%s'; accepted: %s (combine with '+')",
-                                tok, spec, pos_names());
-        for (int i = 0; i < *n_out; i++)
-            if (out[i].vt == vt) return err_set(err, "model.position: scheme '%s' appears twice in '%s'", tok, spec);
-        if (*n_out >= POS_MAX) return err_set(err, "model.position: at most %d schemes in '%s'", POS_MAX, spec);
+        int dup = 0;
+        for (int i = 0; i < *n_out; i++) dup |= out[i].vt == vt;
+        if (!vt) err_set(err, "model.position: unknown scheme '%s' in '%s'; accepted: %s (combine with '+')",
+                         tok, spec, pos_names());
+        else if (dup) err_set(err, "model.position: scheme '%s' appears twice in '%s'; accepted: %s (each at most once, "
+                              "combined with '+')", tok, spec, pos_names());
+        else if (*n_out >= POS_MAX) err_set(err, "model.position: at most %d schemes in '%s'", POS_MAX, spec);
+        if (!vt || dup || *n_out >= POS_MAX) { pos_free_all(out, n_out); return -1; }
         pos_scheme_t *p = &out[(*n_out)++];
         memset(p, 0, sizeof(*p));
         p->vt = vt;
         p->block_size = cfg->block_size;
-        if (vt->init && vt->init(p, cfg, err)) return -1;
+        if (vt->init && vt->init(p, cfg, err)) { pos_free_all(out, n_out); return -1; }
     }
     return 0;
 }

@@ -118,7 +118,8 @@ void model_forward(Model *m, const int *tokens, const int *targets, int B, int T
 // Evaluation with a key/value cache: logits (B,T,V) of positions t0..t0+T-1 of
 // tokens_full (B rows, row stride `stride`), reusing the cached keys and values
 // of positions < t0 (from earlier calls, t0 = 0 first) and caching this chunk's.
-// -1 if the cache cannot be allocated.
+// -1 if the cache cannot be allocated. For evaluation only: with m->training set, a
+// scheme such as Abacus would draw a new random offset for every chunk.
 int model_forward_cached(Model *m, const int *tokens_full, int stride, int B, int t0, int T);
 // Greedy decoding of B prompts of one length P: seq is (B,S) with the prompts in
 // columns [0,P); generated tokens go to columns P.. until every row has produced
