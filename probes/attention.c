@@ -1,0 +1,362 @@
+// attention.c: what the attention heads look at. Head-averaged attention as a
+// graph across layers (raw, or rolled out after Abnar & Zuidema 2020,
+// "Quantifying Attention Flow in Transformers"), written as Graphviz DOT, JSON
+// and PNG; every head's pattern as a heatmap grid; and the "staircase" score
+// that finds the heads lining up the digits of one place.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cJSON.h>
+#include "probe.h"
+#include "plot.h"
+
+// ---------------------------------------------------------------- head means and rollout
+
+// att (NH, T, T) -> mean (T, T)
+void probe_attn_head_mean(const float *att, int NH, int T, float *mean)
+{
+    size_t TT = (size_t)T * T;
+    for (size_t i = 0; i < TT; i++) {
+        double s = 0.0;
+        for (int h = 0; h < NH; h++) s += att[h * TT + i];
+        mean[i] = (float)(s / NH);
+    }
+}
+
+// att_mean (L, T, T) -> rollout (L, T, T): R_l = ((A_l + I) / 2) R_{l-1}, R_0 = I
+void probe_attn_rollout(const float *att_mean, int L, int T, float *rollout)
+{
+    size_t TT = (size_t)T * T;
+    for (int l = 0; l < L; l++) {
+        const float *A = att_mean + l * TT, *Rp = l ? rollout + (l - 1) * TT : NULL;
+        float *R = rollout + l * TT;
+        for (int t = 0; t < T; t++)
+            for (int j = 0; j < T; j++) {
+                double s = 0.0;
+                for (int k = 0; k < T; k++) {
+                    double a = 0.5 * A[(size_t)t * T + k] + (t == k ? 0.5 : 0.0);
+                    s += a * (Rp ? Rp[(size_t)k * T + j] : (k == j));
+                }
+                R[(size_t)t * T + j] = (float)s;
+            }
+    }
+}
+
+// ---------------------------------------------------------------- the graph
+
+static int edge_push(probe_graph *g, int *cap, probe_edge e)
+{
+    if (g->n_edges == *cap) {
+        int nc = *cap ? 2 * *cap : 64;
+        probe_edge *p = realloc(g->edges, sizeof(probe_edge) * nc);
+        if (!p) return -1;
+        g->edges = p;
+        *cap = nc;
+    }
+    g->edges[g->n_edges++] = e;
+    return 0;
+}
+
+int probe_graph_build(const float *att_mean, int L, int T, float threshold, int rollout,
+                      probe_graph *g, char *err)
+{
+    memset(g, 0, sizeof(*g));
+    g->n_layer = L; g->T = T; g->rollout = rollout; g->threshold = threshold;
+    size_t TT = (size_t)T * T;
+    float *R = NULL;
+    if (rollout) {
+        if (!(R = malloc(sizeof(float) * L * TT))) return err_set(err, "out of memory for the rollout");
+        probe_attn_rollout(att_mean, L, T, R);
+    }
+    const float *W = rollout ? R : att_mean;
+    int cap = 0;
+    for (int l = 1; l <= L; l++)
+        for (int t = 0; t < T; t++)
+            for (int j = 0; j < T; j++) {
+                float w = W[(l - 1) * TT + (size_t)t * T + j];
+                if (w < threshold) continue;
+                probe_edge e = { rollout ? 0 : l - 1, j, l, t, w };
+                if (edge_push(g, &cap, e)) { free(R); probe_graph_free(g); return err_set(err, "out of memory for the graph"); }
+            }
+    free(R);
+    return 0;
+}
+
+void probe_graph_free(probe_graph *g)
+{
+    free(g->edges);
+    g->edges = NULL;
+    g->n_edges = 0;
+}
+
+static const char *layer_name(int l, char *buf, size_t cap)
+{
+    if (l == 0) snprintf(buf, cap, "input");
+    else snprintf(buf, cap, "after L%d", l - 1);
+    return buf;
+}
+
+// a DOT string literal's body: backslashes and quotes escaped
+static void dot_escaped(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"') fputc('\\', f);
+        fputc(*s, f);
+    }
+}
+
+void probe_graph_write_dot(const probe_graph *g, const char *const *tok_names, const char *title, FILE *f)
+{
+    char buf[32];
+    fprintf(f, "digraph attention {\n  rankdir=LR;\n  label=\"");
+    dot_escaped(f, title ? title : "");
+    fprintf(f, "\";\n  labelloc=t;\n  // mode: %s, edges with weight >= %g\n", g->rollout ? "rollout" : "attention",
+            (double)g->threshold);
+    fprintf(f, "  node [shape=box, fontname=\"DejaVu Sans\"];\n");
+    for (int l = 0; l <= g->n_layer; l++) {
+        fprintf(f, "  subgraph cluster_L%d {\n    label=\"%s\";\n    rank=same;\n", l, layer_name(l, buf, sizeof buf));
+        for (int t = 0; t < g->T; t++) {
+            fprintf(f, "    L%d_T%d [label=\"", l, t);
+            dot_escaped(f, tok_names[t]);
+            fprintf(f, "\"];\n");
+        }
+        fprintf(f, "  }\n");
+    }
+    for (int i = 0; i < g->n_edges; i++) {
+        const probe_edge *e = &g->edges[i];
+        fprintf(f, "  L%d_T%d -> L%d_T%d [weight=%.4f, penwidth=%.2f, label=\"%.2f\"];\n", e->from_layer, e->from_pos,
+                e->to_layer, e->to_pos, (double)e->weight, 0.5 + 4.0 * e->weight, (double)e->weight);
+    }
+    fprintf(f, "}\n");
+}
+
+char *probe_graph_json(const probe_graph *g, const char *const *tok_names, const char *title)
+{
+    cJSON *root = cJSON_CreateObject();
+    if (!root) return NULL;
+    char id[32], buf[32];
+    cJSON_AddStringToObject(root, "title", title ? title : "");
+    cJSON_AddStringToObject(root, "mode", g->rollout ? "rollout" : "attention");
+    cJSON_AddNumberToObject(root, "threshold", round(g->threshold * 1e4) / 1e4);
+    cJSON_AddNumberToObject(root, "n_layer", g->n_layer);
+    cJSON *toks = cJSON_AddArrayToObject(root, "tokens");
+    for (int t = 0; t < g->T; t++) cJSON_AddItemToArray(toks, cJSON_CreateString(tok_names[t]));
+    cJSON *nodes = cJSON_AddArrayToObject(root, "nodes");
+    for (int l = 0; l <= g->n_layer; l++)
+        for (int t = 0; t < g->T; t++) {
+            cJSON *n = cJSON_CreateObject();
+            snprintf(id, sizeof id, "L%d_T%d", l, t);
+            cJSON_AddStringToObject(n, "id", id);
+            cJSON_AddNumberToObject(n, "layer", l);
+            cJSON_AddStringToObject(n, "layer_name", layer_name(l, buf, sizeof buf));
+            cJSON_AddNumberToObject(n, "pos", t);
+            cJSON_AddStringToObject(n, "token", tok_names[t]);
+            cJSON_AddItemToArray(nodes, n);
+        }
+    cJSON *edges = cJSON_AddArrayToObject(root, "edges");
+    for (int i = 0; i < g->n_edges; i++) {
+        const probe_edge *e = &g->edges[i];
+        cJSON *o = cJSON_CreateObject();
+        snprintf(id, sizeof id, "L%d_T%d", e->from_layer, e->from_pos);
+        cJSON_AddStringToObject(o, "source", id);
+        snprintf(id, sizeof id, "L%d_T%d", e->to_layer, e->to_pos);
+        cJSON_AddStringToObject(o, "target", id);
+        cJSON_AddNumberToObject(o, "weight", round(e->weight * 1e4) / 1e4);
+        cJSON_AddItemToArray(edges, o);
+    }
+    char *s = cJSON_Print(root);
+    cJSON_Delete(root);
+    return s;
+}
+
+// ---------------------------------------------------------------- drawing the graph
+
+static const plot_rgb INK = {34, 34, 34}, EDGE = {31, 80, 160}, WHITE = {255, 255, 255};
+
+static int cmp_weight(const void *a, const void *b)
+{
+    float x = ((const probe_edge *)a)->weight, y = ((const probe_edge *)b)->weight;
+    return (x > y) - (x < y);
+}
+
+// pale and thin for weak edges, dark and thick for strong ones; plot_line has
+// no alpha, so weakness is drawn as a blend towards the white background
+static void edge_draw(plot_canvas *c, double x0, double y0, double x1, double y1, float w)
+{
+    double a = 0.15 + 0.85 * (w > 1 ? 1 : w);
+    plot_rgb col = { (uint8_t)(WHITE.r + (EDGE.r - WHITE.r) * a), (uint8_t)(WHITE.g + (EDGE.g - WHITE.g) * a),
+                     (uint8_t)(WHITE.b + (EDGE.b - WHITE.b) * a) };
+    plot_line(c, x0, y0, x1, y1, 0.6 + 3.4 * w, col);
+}
+
+enum { G_ROW = 22, G_TOP = 70, G_BOTTOM = 44, G_COL = 260, G_SIDE = 80, G_PANEL_GAP = 60 };
+
+int probe_graph_png(const probe_graph *g, const char *const *tok_names, const char *title,
+                    const char *path, char *err)
+{
+    int L = g->n_layer, T = g->T;
+    // raw: columns 0..L in one panel; rollout: L panels of two columns (input, after block l)
+    int n_panels = g->rollout ? L : 1, cols_per_panel = g->rollout ? 2 : L + 1;
+    int panel_w = (cols_per_panel - 1) * G_COL;
+    int W = 2 * G_SIDE + n_panels * panel_w + (n_panels - 1) * (G_PANEL_GAP + 2 * G_SIDE / 2);
+    int H = G_TOP + T * G_ROW + G_BOTTOM;
+    if (W < 480) W = 480;
+    plot_canvas c;
+    if (plot_canvas_init(&c, W, H, WHITE, err)) return -1;
+    int content_w = n_panels * panel_w + (n_panels - 1) * (G_PANEL_GAP + G_SIDE);
+    double x_start = (W - content_w) / 2.0;
+    plot_text_style st_title = { .size_px = 16, .color = INK, .halign = PLOT_ALIGN_CENTER, .valign = PLOT_ALIGN_TOP };
+    plot_text_style st_head = { .size_px = 13, .color = INK, .halign = PLOT_ALIGN_CENTER, .valign = PLOT_ALIGN_BOTTOM };
+    plot_text_style st_left = { .size_px = 12, .color = INK, .halign = PLOT_ALIGN_RIGHT, .valign = PLOT_ALIGN_MIDDLE };
+    plot_text_style st_right = st_left, st_note = { .size_px = 12, .color = {90, 90, 90}, .halign = PLOT_ALIGN_CENTER,
+                                                    .valign = PLOT_ALIGN_BOTTOM };
+    st_right.halign = PLOT_ALIGN_LEFT;
+    int r = plot_text(&c, W / 2.0, 10, title ? title : "", &st_title, NULL, err);
+
+    // x of column k of panel p
+#define COL_X(p, k) (x_start + (p) * (panel_w + G_PANEL_GAP + G_SIDE) + (k) * (double)G_COL)
+#define ROW_Y(t) (G_TOP + ((t) + 0.5) * G_ROW)
+    probe_edge *sorted = malloc(sizeof(probe_edge) * (g->n_edges ? g->n_edges : 1));
+    if (!sorted) { plot_canvas_free(&c); return err_set(err, "out of memory"); }
+    memcpy(sorted, g->edges, sizeof(probe_edge) * g->n_edges);
+    qsort(sorted, g->n_edges, sizeof(probe_edge), cmp_weight);   // strong edges drawn last, on top
+    for (int i = 0; i < g->n_edges; i++) {
+        const probe_edge *e = &sorted[i];
+        int p = g->rollout ? e->to_layer - 1 : 0;
+        int k0 = g->rollout ? 0 : e->from_layer, k1 = g->rollout ? 1 : e->to_layer;
+        edge_draw(&c, COL_X(p, k0), ROW_Y(e->from_pos), COL_X(p, k1), ROW_Y(e->to_pos), e->weight);
+    }
+    free(sorted);
+
+    char buf[64];
+    for (int p = 0; p < n_panels && !r; p++)
+        for (int k = 0; k < cols_per_panel && !r; k++) {
+            int layer = g->rollout ? (k ? p + 1 : 0) : k;
+            r = plot_text(&c, COL_X(p, k), G_TOP - 8, layer_name(layer, buf, sizeof buf), &st_head, NULL, err);
+            for (int t = 0; t < T && !r; t++) {
+                plot_line(&c, COL_X(p, k), ROW_Y(t), COL_X(p, k), ROW_Y(t), 7, INK);
+                if (k == 0) r = plot_text(&c, COL_X(p, k) - 8, ROW_Y(t), tok_names[t], &st_left, NULL, err);
+                if (!r && k == cols_per_panel - 1)
+                    r = plot_text(&c, COL_X(p, k) + 8, ROW_Y(t), tok_names[t], &st_right, NULL, err);
+            }
+        }
+#undef COL_X
+#undef ROW_Y
+    snprintf(buf, sizeof buf, "edges: %s >= %.2f; darker and thicker = larger",
+             g->rollout ? "rollout" : "attention", (double)g->threshold);
+    if (!r) r = plot_text(&c, W / 2.0, H - 10, buf, &st_note, NULL, err);
+    if (!r) r = plot_canvas_save_png(&c, path, err);
+    plot_canvas_free(&c);
+    return r;
+}
+
+// ---------------------------------------------------------------- every head's pattern
+
+int probe_attn_grid_png(const float *att, int L, int NH, int T, const char *const *tok_names,
+                        const char *title, const char *path, char *err)
+{
+    // about 19 px per token, so that the heatmap labels every token rather than every other one
+    int cell_h = 190 + 19 * T, cell_w = cell_h + 40, top = 36;
+    if (cell_h < 420) { cell_h = 420; cell_w = 460; }
+    plot_canvas grid, cell;
+    if (plot_canvas_init(&grid, NH * cell_w, top + L * cell_h, WHITE, err)) return -1;
+    if (plot_canvas_init(&cell, cell_w, cell_h, WHITE, err)) { plot_canvas_free(&grid); return -1; }
+    plot_text_style st = { .size_px = 16, .color = INK, .halign = PLOT_ALIGN_CENTER, .valign = PLOT_ALIGN_TOP };
+    int r = plot_text(&grid, grid.w / 2.0, 10, title ? title : "", &st, NULL, err);
+    char sub[64];
+    for (int l = 0; l < L && !r; l++)
+        for (int h = 0; h < NH && !r; h++) {
+            snprintf(sub, sizeof sub, "layer %d head %d", l, h);
+            plot_heatmap_opts o = { .title = sub, .xlabel = "key", .ylabel = "query", .cmap = PLOT_CMAP_VIRIDIS,
+                                    .vmin = 0, .vmax = 1, .row_labels = tok_names, .col_labels = tok_names };
+            r = plot_heatmap_draw(&cell, att + ((size_t)l * NH + h) * T * T, T, T, &o, NULL, err);
+            for (int y = 0; y < cell_h && !r; y++)   // blit the cell into the grid
+                memcpy(grid.px + 3 * ((size_t)(top + l * cell_h + y) * grid.w + h * cell_w),
+                       cell.px + 3 * (size_t)y * cell_w, 3 * (size_t)cell_w);
+        }
+    if (!r) r = plot_canvas_save_png(&grid, path, err);
+    plot_canvas_free(&cell);
+    plot_canvas_free(&grid);
+    return r;
+}
+
+// ---------------------------------------------------------------- staircase
+
+int probe_stair_init(probe_stair *s, int L, int NH, char *err)
+{
+    memset(s, 0, sizeof(*s));
+    s->L = L; s->NH = NH;
+    s->same = calloc((size_t)L * NH, sizeof(double));
+    s->prev = calloc((size_t)L * NH, sizeof(double));
+    if (!s->same || !s->prev) { probe_stair_free(s); return err_set(err, "out of memory"); }
+    return 0;
+}
+
+void probe_stair_free(probe_stair *s)
+{
+    free(s->same); free(s->prev);
+    s->same = s->prev = NULL;
+}
+
+// attention mass of row t of att (T, T) on the operand digits of place p (0 if none);
+// *n_keys gets how many there are
+static double place_mass(const float *att, int T, int t, const probe_places *pl, int p, int *n_keys)
+{
+    double m = 0.0;
+    *n_keys = 0;
+    if (p < 0) return 0.0;
+    int keys[2] = { pl->pos_a[p], pl->pos_b[p] };
+    for (int i = 0; i < 2; i++)
+        if (keys[i] >= 0 && keys[i] <= t) { m += att[(size_t)t * T + keys[i]]; (*n_keys)++; }
+    return m;
+}
+
+void probe_stair_add(probe_stair *s, const float *const *att, int T, const probe_places *pl)
+{
+    size_t TT = (size_t)T * T;
+    for (int p = 0; p < pl->n_ans; p++) {
+        int t = pl->pos_ans[p] - 1, ns = 0, np = 0;
+        if (t < 0 || t >= T) continue;
+        for (int l = 0; l < s->L; l++)
+            for (int h = 0; h < s->NH; h++) {
+                const float *a = att[l] + h * TT;
+                s->same[l * s->NH + h] += place_mass(a, T, t, pl, p, &ns);
+                s->prev[l * s->NH + h] += place_mass(a, T, t, pl, p - 1, &np);
+            }
+        if (ns) { s->n_same++; s->uni_same += ns / (double)(t + 1); }
+        if (np) { s->n_prev++; s->uni_prev += np / (double)(t + 1); }
+    }
+}
+
+void probe_stair_means(const probe_stair *s, float *same, float *prev, float *uni_same, float *uni_prev)
+{
+    for (int i = 0; i < s->L * s->NH; i++) {
+        same[i] = s->n_same ? (float)(s->same[i] / s->n_same) : NAN;
+        prev[i] = s->n_prev ? (float)(s->prev[i] / s->n_prev) : NAN;
+    }
+    *uni_same = s->n_same ? (float)(s->uni_same / s->n_same) : NAN;
+    *uni_prev = s->n_prev ? (float)(s->uni_prev / s->n_prev) : NAN;
+}
+
+int probe_staircase(Model *m, const TaskConfig *tc, const TaskExample *ex, int n, probe_stair *s, char *err)
+{
+    int B = m->B_max, L = m->cfg.n_layer, NH = m->cfg.n_head, r = 0;
+    int *inputs = malloc(sizeof(int) * B * m->T_max), *targets = malloc(sizeof(int) * B * m->T_max);
+    const float **att = malloc(sizeof(float *) * L);
+    if (!inputs || !targets || !att) r = err_set(err, "out of memory");
+    for (int s0 = 0; !r && s0 < n; s0 += B) {
+        int nb = n - s0 < B ? n - s0 : B, T = 0;
+        for (int b = 0; b < nb; b++) T = ex[s0 + b].n_tokens - 1 > T ? ex[s0 + b].n_tokens - 1 : T;
+        if (T > m->T_max) { r = err_set(err, "'%s' needs %d positions, the model holds %d", ex[s0].problem, T, m->T_max); break; }
+        if ((r = task_batch_from_examples(ex + s0, nb, T, inputs, targets, err))) break;
+        model_forward(m, inputs, NULL, nb, T);
+        for (int b = 0; b < nb && !r; b++) {
+            probe_places pl;
+            if ((r = probe_find_places(tc, &ex[s0 + b], &pl, err))) break;
+            for (int l = 0; l < L; l++) att[l] = m->la[l].att + (size_t)b * NH * T * T;
+            probe_stair_add(s, att, T, &pl);
+        }
+    }
+    free(inputs); free(targets); free(att);
+    return r;
+}

@@ -1,0 +1,188 @@
+// probe.h: what we read out of a trained model. Three probes, each a set of
+// functions on plain arrays (so tests can plant signals with known answers)
+// plus thin drivers that run a Model on task examples:
+//   Fourier    spectra of the digit embeddings and of the digit logits that each
+//              layer and component writes (logit lens), after Zhou et al. 2024,
+//              "Pre-trained LLMs use Fourier features to compute addition";
+//              an ablation that filters frequency bands out of one component.
+//   attention  head-averaged attention as a graph across layers (raw or rolled
+//              out, Abnar & Zuidema 2020) written as DOT, JSON and PNG, and a
+//              per-head "staircase" score: the attention an answer digit pays to
+//              the operand digits of its own place.
+//   linear     multinomial logistic regression (L2, standardized features,
+//              accelerated full-batch gradient descent) on the residual stream.
+// `arithlab probe fourier|attention|linear` (experiments/probe_cmds.c) drives
+// them and writes CSV, .npy and PNG. Functions that can fail return 0 or -1
+// with a message in err (ERR_MAX bytes).
+#ifndef ARITHLAB_PROBE_H
+#define ARITHLAB_PROBE_H
+
+#include <stdio.h>
+#include "../model/model.h"
+#include "../tasks/task.h"
+
+int cmd_probe(int argc, char **argv);   // the CLI, in experiments/probe_cmds.c
+
+// ================================================================ digit places
+// Where each digit place (0 = units) of the operands and the answer sits in an
+// example's tokens, for two-operand tasks (add, sub, mul, modadd) in the plain,
+// reversed and reverse_all formats, with or without padding, hints and spaces.
+// Padding zeros are places like any other. -1 where a number has no such place.
+#define PROBE_MAX_PLACES (TASK_MAX_ANSWER)
+typedef struct {
+    int n_a, n_b, n_ans;             // digits written for a, b and the answer
+    int pos_a[PROBE_MAX_PLACES];     // token index of a's digit at place p
+    int pos_b[PROBE_MAX_PLACES];
+    int pos_ans[PROBE_MAX_PLACES];   // the answer digit; it is predicted at pos_ans[p] - 1
+} probe_places;
+
+// -1 + err for sort, scratchpad formats, or tokens that do not read as a op b = c
+int probe_find_places(const TaskConfig *tc, const TaskExample *ex, probe_places *pl, char *err);
+// the carry (add) or borrow (sub) into place p of a op b, operands in ordinary
+// notation; 0 at place 0; -1 for other tasks
+int probe_carry_into(int task, const char *a, const char *b, int p);
+
+// ================================================================ Fourier
+// Orthonormal real Fourier basis over n = 0..N-1, one function per row of
+// basis (N, N): row 0 the constant 1/sqrt(N); rows 2k-1, 2k: sqrt(2/N) cos and
+// sin(2 pi k n / N) for k = 1..(N-1)/2; for even N the last row (-1)^n / sqrt(N)
+// (k = N/2, whose sine vanishes on integers). Frequencies k = 0..N/2.
+static inline int probe_fourier_n_freq(int N) { return N / 2 + 1; }
+void probe_fourier_basis(int N, float *basis);
+int probe_fourier_row_freq(int N, int row);                  // k of a basis row
+void probe_fourier_row_name(int N, int row, char *buf, size_t cap);   // "const", "cos 2", "sin 2", ...
+// x (N, C): channel c as a function of n. coef (N, C) = basis @ x. -1 if out of memory.
+int probe_fourier_project(const float *x, int N, int C, float *coef);
+// norm_k (n_freq): sqrt of the squared coefficients of frequency k summed over
+// its cos and sin rows and all channels; sum_k norm_k^2 = ||x||_F^2
+void probe_fourier_spectrum(const float *coef, int N, int C, float *norm_k);
+// Key frequencies among k >= 1 (the constant k = 0 says nothing about n): those
+// whose energy per basis function is at least `ratio` times the mean energy per
+// non-constant basis function, i.e. that hold `ratio` times the share of a flat
+// spectrum. share (n_freq, may be NULL) gets each k's share of the non-constant
+// energy (share[0] = 0). keys gets the key k in increasing order; returns their count.
+int probe_fourier_key_freqs(const float *norm_k, int N, float ratio, float *share, int *keys);
+
+// ---------------------------------------------------------------- logit lens
+// Components read at the answer positions, in this order: "embed" (the input
+// to layer 0), then for each layer l: "L<l> attn", "L<l> mlp", "L<l> resid".
+// The residual streams (embed, resid) go through the whole final LayerNorm and
+// the unembedding (the logit lens). The attention and MLP outputs are linear
+// pieces of the final residual: they are read by direct logit attribution,
+// the final LayerNorm's scale of the actual final residual at that position
+// (no bias), so that they add up with the other pieces to the final logits
+// instead of being blown up to unit variance on their own. Only pre-LN models
+// have attn/mlp rows (post-LN sums are not additive); post-LN models get embed
+// and resid rows.
+#define PROBE_MAX_COMPONENTS (1 + 3 * 64)
+typedef enum { PROBE_COMP_EMBED, PROBE_COMP_ATTN, PROBE_COMP_MLP, PROBE_COMP_RESID } probe_comp_kind;
+typedef struct {
+    int n_comp;
+    int kind[PROBE_MAX_COMPONENTS], layer[PROBE_MAX_COMPONENTS];
+    char name[PROBE_MAX_COMPONENTS][24];
+    int n_freq;                       // 6: the digit axis has N = 10
+    double *mag;                      // (n_comp, n_freq) mean |Fourier coefficient| of the digit logits
+    long *n_correct;                  // (n_comp) answer digits where the component's digit logits' argmax is right
+    long n_positions;                 // answer digits read
+    // band ablation (attn and mlp rows only): teacher-forced accuracy of the
+    // final digit logits when the component's low band (k = 1..low_max) or high
+    // band (k > low_max) is removed from its contribution; argmax over digits
+    int low_max;
+    long base_digits, base_seqs;      // correct digits / whole answers without ablation
+    long *abl_digits, *abl_seqs;      // (n_comp, 2): [0] low band removed, [1] high band removed
+    long final_digits[2], final_seqs[2];   // the same band removed from the final digit logits
+    long n_seqs;
+} probe_lens;
+
+// run the model teacher-forced on the examples (batches of at most m->B_max)
+// and fill lens; low_max >= 1. -1 + err (examples whose places cannot be found).
+int probe_logit_lens(Model *m, const TaskConfig *tc, const TaskExample *ex, int n, int low_max,
+                     probe_lens *lens, char *err);
+void probe_lens_free(probe_lens *lens);
+
+// ================================================================ attention
+// att (NH, T, T) of one sequence -> mean (T, T) over heads
+void probe_attn_head_mean(const float *att, int NH, int T, float *mean);
+// Attention rollout (Abnar & Zuidema 2020): with A_l the head-mean attention of
+// layer l (L, T, T), A'_l = (A_l + I) / 2 accounts for the residual stream, and
+// R_l = A'_l R_{l-1} (R_0 = I); rollout (L, T, T) holds R_1 .. R_L. R_l[t][j]:
+// how much of token t after layer l comes from input token j.
+void probe_attn_rollout(const float *att_mean, int L, int T, float *rollout);
+
+// An attention graph: nodes are (layer, position), layer 0 the input tokens and
+// layer l >= 1 the residual stream after block l-1 ("after L<l-1>"), A_l the
+// attention of that block. Raw mode: an edge (l-1, j) -> (l, t)
+// for every A_l[t][j] >= threshold. Rollout mode: an edge (0, j) -> (l, t) for
+// every R_l[t][j] >= threshold, for each l.
+typedef struct { int from_layer, from_pos, to_layer, to_pos; float weight; } probe_edge;
+typedef struct {
+    int n_layer, T, rollout;
+    float threshold;
+    int n_edges;
+    probe_edge *edges;                // in order of (to_layer, to_pos, from_pos)
+} probe_graph;
+
+// att_mean (L, T, T): per layer the mean over heads (or one head); -1 + err if out of memory
+int probe_graph_build(const float *att_mean, int L, int T, float threshold, int rollout,
+                      probe_graph *g, char *err);
+void probe_graph_free(probe_graph *g);
+// Graphviz DOT: one column (rank) per layer, nodes "L<l>_T<t>" labelled with the
+// token names, edges with weight, penwidth and label "%.2f"
+void probe_graph_write_dot(const probe_graph *g, const char *const *tok_names, const char *title, FILE *f);
+// JSON {"title", "mode", "threshold", "n_layer", "tokens", "nodes", "edges"}; malloc'd, NULL if out of memory
+char *probe_graph_json(const probe_graph *g, const char *const *tok_names, const char *title);
+// PNG: raw mode one column per layer; rollout mode one panel per layer (input -> after block l)
+int probe_graph_png(const probe_graph *g, const char *const *tok_names, const char *title,
+                    const char *path, char *err);
+
+// Every head's attention pattern of one sequence, att (L, NH, T, T), as a grid of
+// heatmaps (one row per layer, one column per head), keys and queries labelled
+// with the token names
+int probe_attn_grid_png(const float *att, int L, int NH, int T, const char *const *tok_names,
+                        const char *title, const char *path, char *err);
+
+// Staircase scores per (layer, head): the attention from the position that
+// predicts answer place p to the operand digits of place p (a's and b's, where
+// they exist: "same"), and to those of place p-1 (the digits that make the carry
+// into p: "prev"), averaged over answer digits. The uniform sums hold the mass
+// uniform causal attention (1/(t+1) per key) would put there: the score of a
+// head that ignores places, the same for every head.
+typedef struct {
+    int L, NH;
+    double *same, *prev;          // (L, NH) summed attention mass
+    double uni_same, uni_prev;    // summed mass under uniform attention
+    long n_same, n_prev;          // answer digits counted
+} probe_stair;
+
+int probe_stair_init(probe_stair *s, int L, int NH, char *err);
+void probe_stair_free(probe_stair *s);
+// one sequence: att[l] is layer l's (NH, T, T) attention of that sequence
+void probe_stair_add(probe_stair *s, const float *const *att, int T, const probe_places *pl);
+// the mean scores (L, NH) and uniform baselines from the sums
+void probe_stair_means(const probe_stair *s, float *same, float *prev, float *uni_same, float *uni_prev);
+// run the model teacher-forced on the examples and add every one; -1 + err
+int probe_staircase(Model *m, const TaskConfig *tc, const TaskExample *ex, int n, probe_stair *s, char *err);
+
+// ================================================================ linear probes
+typedef struct {
+    int n_iter;        // gradient steps; 0 -> 500
+    float l2;          // L2 on the weights (not the bias) of standardized features; 0 -> 1e-4
+} probe_linear_opts;
+
+typedef struct {
+    int d, K;
+    float *mean, *std;   // (d) standardization, from the training rows
+    float *W;            // (K, d + 1): weights, bias last
+} probe_linear;
+
+// X (n, d) rows, y (n) labels in [0, K). -1 + err on bad labels or no memory.
+int probe_linear_fit(const float *X, const int *y, int n, int d, int K, const probe_linear_opts *o,
+                     probe_linear *pl, char *err);
+// fraction of rows whose argmax class is y
+float probe_linear_accuracy(const probe_linear *pl, const float *X, const int *y, int n);
+void probe_linear_free(probe_linear *pl);
+// fit on the first n_train rows, score on the rest; -1 + err
+int probe_linear_split(const float *X, const int *y, int n, int n_train, int d, int K,
+                       const probe_linear_opts *o, float *train_acc, float *test_acc, char *err);
+
+#endif
