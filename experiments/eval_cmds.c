@@ -88,7 +88,7 @@ int cmd_eval(int argc, char **argv)
     }
     printf("evaluating %s: %s %s, lengths 1..%d, %d problems per cell\n", ckpt, task_kind_name(rc.task.task),
            task_format_name(rc.task.format), rc.eval.max_len ? rc.eval.max_len : rc.task.max_len, rc.eval.per_cell);
-    r = report_eval(&m, &rc, out, stdout, err);
+    r = report_eval(&m, &rc, NULL, out, stdout, err);
     if (r) fprintf(stderr, "arithlab eval: %s\n", err);
     else printf("wrote %s/accuracy_grid.csv, accuracy_by_digit.csv, accuracy_by_carries.csv, accuracy_grid.png\n", out);
     if (!r && do_speed) r = speed(&m, &rc, n_speed);

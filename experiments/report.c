@@ -63,14 +63,14 @@ int report_curves(const char *run_dir, char *err)
     return r;
 }
 
-int report_eval(Model *m, const RunConfig *rc, const char *out_dir, FILE *out, char *err)
+int report_eval(Model *m, const RunConfig *rc, const TaskSet *train_set, const char *out_dir, FILE *out, char *err)
 {
     if (mkdir(out_dir, 0755) && errno != EEXIST) return err_set(err, "%s: cannot create: %s", out_dir, strerror(errno));
     EvalReport r;
     int L = rc->eval.max_len ? rc->eval.max_len : rc->task.max_len;
     if (eval_report_init(&r, L, rc->task.max_len, err)) return -1;
     double t0 = time_s();
-    int rcode = eval_grid(m, &rc->task, rc->eval.per_cell, rc->train.seed, &r, NULL, err);
+    int rcode = eval_grid(m, &rc->task, rc->eval.per_cell, rc->train.seed, &r, train_set, err);
     double dt = time_s() - t0;
     if (!rcode) rcode = eval_write_csv(&r, out_dir, err);
     if (!rcode) {
@@ -99,6 +99,9 @@ int report_eval(Model *m, const RunConfig *rc, const char *out_dir, FILE *out, c
         if (!f) rcode = err_set(err, "%s: cannot write: %s", path, strerror(errno));
         else {
             eval_print_summary(&r, f);
+            if (!train_set && rc->task.train_frac >= 1.0)
+                fprintf(f, "(no record of the training problems here and no train/test split: set task.train_frac < 1 "
+                           "to hold problems out)\n");
             fprintf(f, "evaluation took %.1fs\n", dt);
             fclose(f);
         }

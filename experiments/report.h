@@ -9,7 +9,8 @@
 // loss.png (log-y) and, if the run was evaluated, accuracy.png, from DIR/metrics.csv
 int report_curves(const char *run_dir, char *err);
 // grid evaluation of the model per rc->eval into out_dir: CSVs, accuracy_grid.png,
-// summary.txt; prints the summary to f. -1 + err.
-int report_eval(Model *m, const RunConfig *rc, const char *out_dir, FILE *f, char *err);
+// summary.txt; prints the summary to f. train_set (or NULL): the problems trained
+// on, for the overlap count. -1 + err.
+int report_eval(Model *m, const RunConfig *rc, const TaskSet *train_set, const char *out_dir, FILE *f, char *err);
 
 #endif

@@ -217,17 +217,28 @@ int cmd_train(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     int *x = malloc(sizeof(int) * B * T), *y = malloc(sizeof(int) * B * T);
+    // every problem trained on in this process, so that evaluation can report overlap
+    TaskExample *batch_ex = malloc(sizeof(TaskExample) * B);
+    TaskSet seen;
+    size_t expect = (size_t)(rc.train.steps - step) * B;
+    if (!x || !y || !batch_ex || task_set_init(&seen, expect < (1u << 24) ? expect : (1u << 24), err)) {
+        fprintf(stderr, "arithlab train: out of memory for the batch buffers\n");
+        return 1;
+    }
     int status = 0;
     double t_start = time_s(), tok_s = 0.0;
     long steps_timed = 0;
     m.training = 1;
     while (step < rc.train.steps && !g_interrupted) {
         double t0 = time_s();
-        if (task_fill_batch(&rc.task, &data_rng, TASK_SPLIT_TRAIN, B, T, x, y, NULL, err)) {
+        if (task_fill_batch(&rc.task, &data_rng, TASK_SPLIT_TRAIN, B, T, x, y, batch_ex, err)) {
             fprintf(stderr, "arithlab train: data: %s\n", err);
             status = 1;
             break;
         }
+        for (int b = 0; b < B; b++)
+            if (task_set_add(&seen, task_problem_key(batch_ex[b].problem), err) < 0) { status = 1; break; }
+        if (status) { fprintf(stderr, "arithlab train: %s\n", err); break; }
         float lr = adamw_lr(&rc.optim, (int)step);
         model_forward(&m, x, y, B, T);
         model_zero_grad(&m);
@@ -289,7 +300,7 @@ int cmd_train(int argc, char **argv)
         snprintf(path, sizeof(path), "%s/eval", out_dir);
         memcpy(ev.params, m.params, sizeof(float) * m.n_params);
         say(&o, "evaluating on lengths 1..%d, %d problems per (len a, len b)\n", rc.eval.max_len, rc.eval.per_cell);
-        if (report_eval(&ev, &rc, path, o.log ? o.log : stdout, err)) { fprintf(stderr, "arithlab train: eval: %s\n", err); status = 1; }
+        if (report_eval(&ev, &rc, resume ? NULL : &seen, path, o.log ? o.log : stdout, err)) { fprintf(stderr, "arithlab train: eval: %s\n", err); status = 1; }
         else {
             FILE *sf;
             char line[512];
@@ -302,7 +313,8 @@ int cmd_train(int argc, char **argv)
         if (report_curves(out_dir, err)) fprintf(stderr, "arithlab train: plots: %s\n", err);
         else say(&o, "wrote %s/loss.png, %s/accuracy.png, %s/eval/accuracy_grid.png\n", out_dir, out_dir, out_dir);
     }
-    free(x); free(y);
+    free(x); free(y); free(batch_ex);
+    task_set_free(&seen);
     fclose(metrics);
     if (o.log) fclose(o.log);
     model_free(&ev);

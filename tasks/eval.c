@@ -180,5 +180,6 @@ void eval_print_summary(const EvalReport *r, FILE *f)
 {
     if (r->in_n) fprintf(f, "in-distribution (lengths <= %d): %.2f%% of %ld\n", r->train_max_len, 100.0 * r->in_correct / r->in_n, r->in_n);
     if (r->out_n) fprintf(f, "out-of-distribution (longer): %.2f%% of %ld\n", 100.0 * r->out_correct / r->out_n, r->out_n);
-    fprintf(f, "evaluated problems that may also have been trained on: %ld; malformed answers: %ld\n", r->overlap, r->malformed);
+    fprintf(f, "evaluated problems also among the training problems: %ld of %ld; malformed answers: %ld\n",
+            r->overlap, r->in_n + r->out_n, r->malformed);
 }
