@@ -49,7 +49,7 @@ static const key_t_ KEYS[] = {
     {"train", "threads", K_INT, R(threads), 0, 0, 1024, "0", "compute threads (0 = all cores)"},
     {"train", "log_every", K_INT, R(log_every), 0, 1, 1e9, "10", "steps between log lines"},
     {"train", "ckpt_every", K_INT, R(ckpt_every), 0, 0, 1e9, "0", "steps between checkpoints (0 = at the end only)"},
-    {"train", "eval_every", K_INT, R(eval_every), 0, 0, 1e9, "0", "steps between evaluations (0 = at the end only)"},
+    {"train", "eval_every", K_INT, R(eval_every), 0, 0, 1e9, "250", "steps between evaluations (0 = at the end only)"},
     {"train", "lr", K_FLOAT, O(lr), 0, 0, 10, "0.001", "peak learning rate"},
     {"train", "min_lr", K_FLOAT, O(min_lr), 0, 0, 10, "0.0001", "learning rate at the end of the cosine decay"},
     {"train", "warmup_steps", K_INT, O(warmup_steps), 0, 0, 1e9, "100", "linear warm-up steps"},
