@@ -400,7 +400,7 @@ static void matmul_residual_forward(float *out, const float *inp, const float *w
     #pragma omp parallel for
     for (int n = 0; n < N; n++)
         for (int o = 0; o < OC; o++) out[(size_t)n * OC + o] = resid[(size_t)n * OC + o] + bias[o];
-    ops_gemm(ops_rntm_par(), 0, 1, N, OC, C, 1.0f, inp, C, weight, C, 1.0f, out, OC);
+    ops_gemm_big(0, 1, N, OC, C, 1.0f, inp, C, weight, C, 1.0f, out, OC);
 }
 
 // ---------------------------------------------------------------- forward

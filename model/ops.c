@@ -64,6 +64,34 @@ void ops_gemm(rntm_t *rntm, int transa, int transb, int m, int n, int k, float a
                  &beta, C, ldc, 1, g_cntx_ptr, rntm);
 }
 
+// A GEMM for the big projections, threaded by splitting the rows of C over
+// OpenMP threads, each running a single-threaded BLIS GEMM on its block. BLIS's
+// own threads meet at spinning barriers, which collapse as soon as another
+// process wants a core; OpenMP's barriers back off. Every element of C still sees
+// the same k order, so the bits do not depend on the thread count.
+// ARITHLAB_GEMM_THREADS=blis switches back to BLIS's threading (for comparison).
+static int g_split = -1;
+
+void ops_gemm_big(int transa, int transb, int m, int n, int k, float alpha,
+                  const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    if (g_split < 0) { const char *e = getenv("ARITHLAB_GEMM_THREADS"); g_split = !(e && !strcmp(e, "blis")); }
+    int nt = omp_get_max_threads();
+    if (!g_split || nt == 1 || m < 64) {
+        ops_gemm(g_split ? ops_rntm_one() : ops_rntm_par(), transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    int per = ((m + nt - 1) / nt + 31) & ~31;   // whole micro-tiles per thread
+    #pragma omp parallel num_threads(nt)
+    {
+        int i0 = omp_get_thread_num() * per, i1 = i0 + per < m ? i0 + per : m;
+        if (i0 < i1) {
+            const float *a = transa ? A + i0 : A + (size_t)i0 * lda;
+            ops_gemm(ops_rntm_one(), transa, transb, i1 - i0, n, k, alpha, a, lda, B, ldb, beta, C + (size_t)i0 * ldc, ldc);
+        }
+    }
+}
+
 // dst (C) += column sums of src (N,C). Each thread owns a block of columns and
 // walks the rows in order, so the sum order is fixed whatever the thread count.
 static void colsum_accumulate(float *dst, const float *src, int N, int C)
@@ -184,7 +212,7 @@ void matmul_forward(float *out, const float *inp, const float *weight, const flo
         for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OC, bias, sizeof(float) * OC);
         beta = 1.0f;
     }
-    ops_gemm(ops_rntm_par(), 0, 1, N, OC, C, 1.0f, inp, C, weight, C, beta, out, OC);
+    ops_gemm_big(0, 1, N, OC, C, 1.0f, inp, C, weight, C, beta, out, OC);
 }
 
 // dout is (N,OC); dinp (N,C) = dout @ W (+= if accumulate); dweight (OC,C) += dout^T @ inp
@@ -192,9 +220,8 @@ void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dou
                      const float *inp, const float *weight, int N, int C, int OC, int accumulate)
 {
     if (dinp)
-        ops_gemm(ops_rntm_par(), 0, 0, N, C, OC, 1.0f, dout, OC, weight, C,
-                 accumulate ? 1.0f : 0.0f, dinp, C);
-    ops_gemm(ops_rntm_par(), 1, 0, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
+        ops_gemm_big(0, 0, N, C, OC, 1.0f, dout, OC, weight, C, accumulate ? 1.0f : 0.0f, dinp, C);
+    ops_gemm_big(1, 0, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
     if (dbias) colsum_accumulate(dbias, dout, N, OC);
 }
 
@@ -210,25 +237,42 @@ static inline float tanh_fast(float a)
     return a < 0.0f ? -t : t;
 }
 
+// chunks of the flat array per thread, each a plain simd loop (a combined
+// `parallel for simd` over size_t left these loops scalar with GCC 12)
+#define GELU_CHUNK 4096
+
 void gelu_forward(float *out, const float *inp, size_t N)
 {
-    #pragma omp parallel for simd schedule(static)
-    for (size_t i = 0; i < N; i++) {
-        float x = inp[i];
-        float t = tanh_fast(GELU_S * (x + 0.044715f * x * x * x));
-        out[i] = 0.5f * x * (1.0f + t);
+    long n_chunks = (long)((N + GELU_CHUNK - 1) / GELU_CHUNK);
+    #pragma omp parallel for schedule(static)
+    for (long ch = 0; ch < n_chunks; ch++) {
+        const float *x = inp + ch * GELU_CHUNK;
+        float *o = out + ch * GELU_CHUNK;
+        int n = (size_t)(ch + 1) * GELU_CHUNK <= N ? GELU_CHUNK : (int)(N - (size_t)ch * GELU_CHUNK);
+        #pragma omp simd
+        for (int i = 0; i < n; i++) {
+            float t = tanh_fast(GELU_S * (x[i] + 0.044715f * x[i] * x[i] * x[i]));
+            o[i] = 0.5f * x[i] * (1.0f + t);
+        }
     }
 }
 
 void gelu_backward(float *dinp, const float *inp, const float *dout, size_t N)
 {
-    #pragma omp parallel for simd schedule(static)
-    for (size_t i = 0; i < N; i++) {
-        float x = inp[i];
-        float t = tanh_fast(GELU_S * (x + 0.044715f * x * x * x));
-        float sech2 = 1.0f - t * t;
-        float local = 0.5f * (1.0f + t) + 0.5f * x * sech2 * GELU_S * (1.0f + 3.0f * 0.044715f * x * x);
-        dinp[i] = local * dout[i];
+    long n_chunks = (long)((N + GELU_CHUNK - 1) / GELU_CHUNK);
+    #pragma omp parallel for schedule(static)
+    for (long ch = 0; ch < n_chunks; ch++) {
+        const float *x = inp + ch * GELU_CHUNK, *g = dout + ch * GELU_CHUNK;
+        float *d = dinp + ch * GELU_CHUNK;
+        int n = (size_t)(ch + 1) * GELU_CHUNK <= N ? GELU_CHUNK : (int)(N - (size_t)ch * GELU_CHUNK);
+        #pragma omp simd
+        for (int i = 0; i < n; i++) {
+            float xi = x[i];
+            float t = tanh_fast(GELU_S * (xi + 0.044715f * xi * xi * xi));
+            float sech2 = 1.0f - t * t;
+            float local = 0.5f * (1.0f + t) + 0.5f * xi * sech2 * GELU_S * (1.0f + 3.0f * 0.044715f * xi * xi);
+            d[i] = local * g[i];
+        }
     }
 }
 

@@ -14,7 +14,8 @@
 // and the Cephes polynomial, about 1 ulp; inputs clamped to [-87.3, 88].
 static inline float ops_expf(float x)
 {
-    x = fminf(fmaxf(x, -87.3f), 88.0f);
+    x = x < -87.3f ? -87.3f : x;   // comparisons, not fminf/fmaxf: those stay calls and block vectorization
+    x = x > 88.0f ? 88.0f : x;
     float n = floorf(x * 1.44269504088896341f + 0.5f);
     float r = x - n * 0.693359375f;
     r = r + n * 2.12194440e-4f;
@@ -42,6 +43,10 @@ const char *ops_blis_kernels(void);
 // C (m,n) = alpha * op(A) op(B) + beta * C, row-major with leading dims
 void ops_gemm(rntm_t *rntm, int transa, int transb, int m, int n, int k, float alpha,
               const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
+
+// the same for the big projections, threaded over row blocks of C (see ops.c)
+void ops_gemm_big(int transa, int transb, int m, int n, int k, float alpha,
+                  const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
 void encoder_forward(float *out, const int *inp, const float *wte, int B, int T, int C);
 void encoder_backward(float *dwte, const float *dout, const int *inp, int B, int T, int C, int V);

@@ -80,7 +80,7 @@ Test(train, resumed_run_ends_with_the_same_checkpoint_bits, .timeout = 240)
 {
     char cmd[2048], out[16384];
     system("rm -rf /tmp/arithlab_test_full /tmp/arithlab_test_stop");
-    snprintf(cmd, sizeof(cmd), "%s train --out /tmp/arithlab_test_full --set train.steps=300 --set train.ckpt_every=50 %s",
+    snprintf(cmd, sizeof(cmd), "%s train --out /tmp/arithlab_test_full --set train.steps=2000 --set train.ckpt_every=50 %s",
              ARITHLAB_BIN, TINY);
     cr_assert_eq(run(cmd, out, sizeof(out)), 0, "%s", out);
 
@@ -88,21 +88,32 @@ Test(train, resumed_run_ends_with_the_same_checkpoint_bits, .timeout = 240)
     pid_t pid = fork();
     if (pid == 0) {
         freopen("/dev/null", "w", stdout);
-        execl(ARITHLAB_BIN, ARITHLAB_BIN, "train", "--out", "/tmp/arithlab_test_stop", "--set", "train.steps=300",
+        execl(ARITHLAB_BIN, ARITHLAB_BIN, "train", "--out", "/tmp/arithlab_test_stop", "--set", "train.steps=2000",
               "--set", "train.ckpt_every=50", "--set", "model.n_layer=1", "--set", "model.n_embd=32", "--set", "model.n_head=2",
               "--set", "train.batch_size=16", "--set", "task.format=reversed", "--set", "task.max_len=3",
               "--set", "eval.n_during_train=16", "--set", "train.threads=2", (char *)NULL);
         _exit(127);
     }
-    usleep(1200 * 1000);
+    // interrupt once the run is under way (at least 100 steps logged), wherever it then is
+    for (int tries = 0; tries < 6000; tries++) {
+        size_t n = 0;
+        char *csv = slurp("/tmp/arithlab_test_stop/metrics.csv", &n);
+        int lines = 0;
+        for (size_t i = 0; csv && i < n; i++) lines += csv[i] == '\n';
+        free(csv);
+        if (lines > 100) break;
+        usleep(10 * 1000);
+    }
     kill(pid, SIGINT);
     int st;
     waitpid(pid, &st, 0);
     int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     cr_expect(code == 130 || code == 0, "interrupted run exited %d", code);
-    FILE *log = fopen("/tmp/arithlab_test_stop/log.txt", "r");
+    size_t nlog = 0;
+    char *log = slurp("/tmp/arithlab_test_stop/log.txt", &nlog);
     cr_assert(log);
-    fclose(log);
+    cr_expect(strstr(log, "interrupted at step") != NULL, "the run was not interrupted: %s", log);
+    free(log);
     snprintf(cmd, sizeof(cmd), "%s train --resume /tmp/arithlab_test_stop", ARITHLAB_BIN);
     cr_assert_eq(run(cmd, out, sizeof(out)), 0, "%s", out);
 
