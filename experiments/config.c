@@ -1,6 +1,7 @@
 // config.c: the run configuration as one table of documented keys. Defaults,
 // INI loading, --set overrides, --help and the resolved-config file all read
 // this table, so a key is declared once.
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,10 +103,11 @@ static int set_value(RunConfig *rc, const key_t_ *k, const char *value, char *er
         double v = strtod(value, &end);
         if (end == value || *end || errno)
             return err_set(err, "%s.%s = '%s' is not a number", k->section, k->key, value);
+        // the range first: it refuses NaN and infinities, and makes the cast below defined
+        if (!(v >= k->lo && v <= k->hi))
+            return err_set(err, "%s.%s = %s is out of range: accepted %g..%g", k->section, k->key, value, k->lo, k->hi);
         if (k->type == K_INT && v != (double)(long)v)
             return err_set(err, "%s.%s = '%s' must be a whole number", k->section, k->key, value);
-        if (v < k->lo || v > k->hi)
-            return err_set(err, "%s.%s = %s is out of range: accepted %g..%g", k->section, k->key, value, k->lo, k->hi);
         if (k->type == K_INT) *(int *)dst = (int)v; else *(float *)dst = (float)v;
         return 0;
     }
@@ -119,6 +121,12 @@ static int set_value(RunConfig *rc, const key_t_ *k, const char *value, char *er
     case K_STR:
         if (strlen(value) >= k->size)
             return err_set(err, "%s.%s = '%s' is too long (at most %zu characters)", k->section, k->key, value, k->size - 1);
+        // config.ini and checkpoints carry the value back through an INI parser, which
+        // would cut it at a ';' comment or a line break and trim surrounding spaces
+        if (strpbrk(value, ";\n\r") || isspace((unsigned char)value[0]) ||
+            (value[0] && isspace((unsigned char)value[strlen(value) - 1])))
+            return err_set(err, "%s.%s = '%s': ';', line breaks and leading or trailing spaces are not accepted",
+                           k->section, k->key, value);
         snprintf((char *)dst, k->size, "%s", value);
         return 0;
     }
@@ -245,10 +253,24 @@ static void write_ini(const RunConfig *rc, FILE *f, int with_help)
 
 int run_config_write_ini(const RunConfig *rc, const char *path, char *err)
 {
-    FILE *f = fopen(path, "w");
+    // a temp file renamed into place: a run killed while writing leaves the old
+    // config.ini whole (--resume reads it), never the first half of the new one
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
     if (!f) return err_set(err, "%s: cannot write: %s", path, strerror(errno));
     write_ini(rc, f, 1);
-    if (fclose(f)) return err_set(err, "%s: write failed: %s", path, strerror(errno));
+    int failed = ferror(f), e = errno;
+    if (fclose(f) && !failed) { failed = 1; e = errno; }
+    if (failed) {
+        remove(tmp);
+        return err_set(err, "%s: write failed: %s", path, strerror(e));
+    }
+    if (rename(tmp, path)) {
+        e = errno;
+        remove(tmp);
+        return err_set(err, "%s: cannot rename %s into place: %s", path, tmp, strerror(e));
+    }
     return 0;
 }
 
