@@ -31,8 +31,9 @@ static char *slurp(const char *path, size_t *len)
     fseek(f, 0, SEEK_END);
     *len = (size_t)ftell(f);
     rewind(f);
-    char *b = malloc(*len ? *len : 1);
+    char *b = malloc(*len + 1);   // NUL-terminated, so that strstr can read it
     if (fread(b, 1, *len, f) != *len) { free(b); b = NULL; }
+    else b[*len] = 0;
     fclose(f);
     return b;
 }
