@@ -69,6 +69,7 @@ int report_eval(Model *m, const RunConfig *rc, const TaskSet *train_set, const c
     EvalReport r;
     int L = rc->eval.max_len ? rc->eval.max_len : rc->task.max_len;
     if (eval_report_init(&r, L, rc->task.max_len, err)) return -1;
+    int overlap_known = train_set || rc->task.train_frac < 1.0;
     double t0 = time_s();
     int rcode = eval_grid(m, &rc->task, rc->eval.per_cell, rc->train.seed, &r, train_set, err);
     double dt = time_s() - t0;
@@ -98,14 +99,11 @@ int report_eval(Model *m, const RunConfig *rc, const TaskSet *train_set, const c
         FILE *f = fopen(path, "w");
         if (!f) rcode = err_set(err, "%s: cannot write: %s", path, strerror(errno));
         else {
-            eval_print_summary(&r, f);
-            if (!train_set && rc->task.train_frac >= 1.0)
-                fprintf(f, "(no record of the training problems here and no train/test split: set task.train_frac < 1 "
-                           "to hold problems out)\n");
+            eval_print_summary(&r, overlap_known, f);
             fprintf(f, "evaluation took %.1fs\n", dt);
             fclose(f);
         }
-        eval_print_summary(&r, out);
+        eval_print_summary(&r, overlap_known, out);
     }
     eval_report_free(&r);
     return rcode;

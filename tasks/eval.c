@@ -176,10 +176,14 @@ int eval_write_csv(const EvalReport *r, const char *dir, char *err)
     return 0;
 }
 
-void eval_print_summary(const EvalReport *r, FILE *f)
+void eval_print_summary(const EvalReport *r, int overlap_known, FILE *f)
 {
     if (r->in_n) fprintf(f, "in-distribution (lengths <= %d): %.2f%% of %ld\n", r->train_max_len, 100.0 * r->in_correct / r->in_n, r->in_n);
     if (r->out_n) fprintf(f, "out-of-distribution (longer): %.2f%% of %ld\n", 100.0 * r->out_correct / r->out_n, r->out_n);
-    fprintf(f, "evaluated problems also among the training problems: %ld of %ld; malformed answers: %ld\n",
-            r->overlap, r->in_n + r->out_n, r->malformed);
+    if (overlap_known)
+        fprintf(f, "evaluated problems also among the training problems: %ld of %ld\n", r->overlap, r->in_n + r->out_n);
+    else
+        fprintf(f, "overlap with the training problems: unknown here (no record of them and no train/test split; "
+                   "set task.train_frac < 1 to hold problems out)\n");
+    fprintf(f, "answers that did not parse: %ld\n", r->malformed);
 }

@@ -37,7 +37,8 @@ int eval_grid(Model *m, const TaskConfig *tc, int per_cell, uint64_t seed, EvalR
 
 // CSV files in dir: accuracy_grid.csv, accuracy_by_digit.csv, accuracy_by_carries.csv
 int eval_write_csv(const EvalReport *r, const char *dir, char *err);
-// a few lines: in-distribution, out-of-distribution, overlap
-void eval_print_summary(const EvalReport *r, FILE *f);
+// a few lines: in-distribution, out-of-distribution, overlap (overlap_known = 0
+// when neither the training problems nor a train/test split were available)
+void eval_print_summary(const EvalReport *r, int overlap_known, FILE *f);
 
 #endif
