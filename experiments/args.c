@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include "args.h"
 
 static void print_help(const char *cmd, const char *synopsis, const arg_t *args, int n)
@@ -67,5 +68,19 @@ int args_apply_sets(const char *cmd, RunConfig *rc, const set_list_t *sets)
             fprintf(stderr, "arithlab %s: --set %s: %s\n", cmd, sets->items[i], err);
             return -1;
         }
+    return 0;
+}
+
+int cli_mkdir_p(const char *path, char *err)
+{
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, 0755) && errno != EEXIST) return err_set(err, "%s: cannot create: %s", buf, strerror(errno));
+            *p = '/';
+        }
+    if (mkdir(buf, 0755) && errno != EEXIST) return err_set(err, "%s: cannot create: %s", buf, strerror(errno));
     return 0;
 }

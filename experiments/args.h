@@ -17,6 +17,9 @@ typedef struct {
     const char *help;
 } arg_t;
 
+// mkdir -p; -1 + err naming the part that could not be created
+int cli_mkdir_p(const char *path, char *err);
+
 // apply collected --set values; -1 after printing an error naming the key
 int args_apply_sets(const char *cmd, RunConfig *rc, const set_list_t *sets);
 

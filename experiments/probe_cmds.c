@@ -22,20 +22,6 @@ typedef struct {
     char path[4096], outbuf[4096];
 } probe_args;
 
-static int mkdir_p(const char *path, char *err)
-{
-    char buf[4096];
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(buf, 0755) && errno != EEXIST) return err_set(err, "%s: cannot create: %s", buf, strerror(errno));
-            *p = '/';
-        }
-    if (mkdir(buf, 0755) && errno != EEXIST) return err_set(err, "%s: cannot create: %s", buf, strerror(errno));
-    return 0;
-}
-
 // checkpoint and output directory from --checkpoint / --run / --out; 2 on a usage error
 static int resolve_paths(const char *cmd, probe_args *a)
 {
@@ -53,7 +39,7 @@ static int resolve_paths(const char *cmd, probe_args *a)
                 cmd, a->ckpt, strerror(errno));
         return 2;
     }
-    if (mkdir_p(a->out, err)) { fprintf(stderr, "arithlab probe %s: --out: %s\n", cmd, err); return 2; }
+    if (cli_mkdir_p(a->out, err)) { fprintf(stderr, "arithlab probe %s: --out: %s\n", cmd, err); return 2; }
     return 0;
 }
 

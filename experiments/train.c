@@ -36,20 +36,6 @@ static void say(Out *o, const char *fmt, ...)
     if (o->log) { fputs(line, o->log); fflush(o->log); }
 }
 
-static int mkdir_p(const char *path, char *err)
-{
-    char buf[4096];
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(buf, 0755) && errno != EEXIST) return err_set(err, "%s: cannot create: %s", buf, strerror(errno));
-            *p = '/';
-        }
-    if (mkdir(buf, 0755) && errno != EEXIST) return err_set(err, "%s: cannot create: %s", buf, strerror(errno));
-    return 0;
-}
-
 // fill the automatic values (vocab, context) and check that the keys fit together
 int run_config_resolve(RunConfig *rc, char *err)
 {
@@ -168,7 +154,7 @@ int cmd_train(int argc, char **argv)
     if (args_apply_sets("train", &rc, &sets)) return 2;
     if (run_config_resolve(&rc, err)) { fprintf(stderr, "arithlab train: %s\n", err); return 2; }
     if (!out_dir) out_dir = "runs/train";
-    if (mkdir_p(out_dir, err)) { fprintf(stderr, "arithlab train: %s\n", err); return 1; }
+    if (cli_mkdir_p(out_dir, err)) { fprintf(stderr, "arithlab train: %s\n", err); return 1; }
     snprintf(path, sizeof(path), "%s/config.ini", out_dir);
     if (run_config_write_ini(&rc, path, err)) { fprintf(stderr, "arithlab train: %s\n", err); return 1; }
 

@@ -511,6 +511,14 @@ int model_forward_cached(Model *m, const int *tokens_full, int stride, int B, in
 }
 
 // ---------------------------------------------------------------- backward
+// dout (B,T,C) at the attention output -> m->dqkv w.r.t. the unrotated q, k, v
+static void attention_block_backward(Model *m, const pos_shape_t *s, int l, const LayerActs *a, const float *dout)
+{
+    attention_backward(m, s, l, m->dqkv, m->dpreatt, dout, a->qkv, a->att);
+    for (int i = m->n_pos - 1; i >= 0; i--)
+        if (m->pos[i].vt->qk_backward) m->pos[i].vt->qk_backward(&m->pos[i], s, l, m->dqkv);
+}
+
 void model_zero_grad(Model *m) { memset(m->grads, 0, sizeof(float) * m->n_params); }
 
 void model_backward(Model *m)
@@ -543,9 +551,7 @@ void model_backward(Model *m)
             layernorm_backward(m->dres, dp->ln2w, dp->ln2b, m->dbuf_c, a->res2, p->ln2w, a->ln2_mean, a->ln2_rstd, N, C, 1);
             // attention: res2 = x + proj(attn(ln1(x)))
             matmul_backward(m->dbuf_c, dp->attprojw, dp->attprojb, m->dres, a->atty, p->attprojw, N, C, C, 0);
-            attention_backward(m, &s, l, m->dqkv, m->dpreatt, m->dbuf_c, a->qkv, a->att);
-            for (int i = m->n_pos - 1; i >= 0; i--)
-                if (m->pos[i].vt->qk_backward) m->pos[i].vt->qk_backward(&m->pos[i], &s, l, m->dqkv);
+            attention_block_backward(m, &s, l, a, m->dbuf_c);
             matmul_backward(m->dbuf_c2, dp->qkvw, dp->qkvb, m->dqkv, a->ln1, p->qkvw, N, C, 3 * C, 0);
             layernorm_backward(m->dres, dp->ln1w, dp->ln1b, m->dbuf_c2, x, p->ln1w, a->ln1_mean, a->ln1_rstd, N, C, 1);
         } else {
@@ -556,9 +562,7 @@ void model_backward(Model *m)
             matmul_backward(m->dbuf_c, dp->fcw, dp->fcb, m->dfch, a->res2, p->fcw, N, C, H, 1);
             layernorm_backward(m->dres, dp->ln1w, dp->ln1b, m->dbuf_c, a->sum1, p->ln1w, a->ln1_mean, a->ln1_rstd, N, C, 0);
             matmul_backward(m->dbuf_c, dp->attprojw, dp->attprojb, m->dres, a->atty, p->attprojw, N, C, C, 0);
-            attention_backward(m, &s, l, m->dqkv, m->dpreatt, m->dbuf_c, a->qkv, a->att);
-            for (int i = m->n_pos - 1; i >= 0; i--)
-                if (m->pos[i].vt->qk_backward) m->pos[i].vt->qk_backward(&m->pos[i], &s, l, m->dqkv);
+            attention_block_backward(m, &s, l, a, m->dbuf_c);
             matmul_backward(m->dres, dp->qkvw, dp->qkvb, m->dqkv, x, p->qkvw, N, C, 3 * C, 1);
         }
         // inj = previous output + encoded: the gradient flows to both
