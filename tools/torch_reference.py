@@ -59,11 +59,50 @@ def config_from_metadata(meta):
             raise KeyError(f"checkpoint metadata has no {full!r} (has: {sorted(meta)})")
         cfg[key] = int(meta[full])
     cfg["position"] = meta.get("model.position", "absolute")
+    cfg["n_loops"] = int(meta.get("model.n_loops", "1"))
+    cfg["rope_base"] = int(meta.get("model.rope_base", "10000"))
     if cfg["mlp_hidden"] == 0:
         cfg["mlp_hidden"] = 4 * cfg["n_embd"]
-    if cfg["position"] != "absolute":
-        raise ValueError(f"model.position={cfg['position']!r}: only 'absolute' is implemented in the reference")
+    unknown = set(cfg["position"].split("+")) - REFERENCE_SCHEMES
+    if unknown:
+        raise ValueError(f"model.position={cfg['position']!r}: the reference implements only "
+                         f"{sorted(REFERENCE_SCHEMES)}, not {sorted(unknown)}")
     return cfg
+
+
+# position schemes this reference implements (the parameter-free ones and learned absolute)
+REFERENCE_SCHEMES = {"absolute", "nope", "sinusoidal", "rope", "alibi"}
+
+
+def sinusoidal_table(T, C):
+    """(T,C): columns 2i and 2i+1 hold sin and cos of t / 10000^(2i/C) (embeddings/sinusoidal.c)."""
+    t = torch.arange(T, dtype=torch.float64)[:, None]
+    c = torch.arange(C)
+    angle = t * torch.pow(torch.tensor(10000.0, dtype=torch.float64), -(c - c % 2).double() / C)
+    return torch.where(c % 2 == 1, torch.cos(angle), torch.sin(angle)).float()
+
+
+def rope(x, base):
+    """x (B,NH,T,HS): pairs (2i, 2i+1) rotated by t * base^(-2i/HS) (embeddings/rope.c)."""
+    T, HS = x.shape[-2], x.shape[-1]
+    half = HS // 2
+    i = torch.arange(half, dtype=torch.float64)
+    angle = torch.arange(T, dtype=torch.float64)[:, None] * torch.pow(torch.tensor(float(base), dtype=torch.float64), -2.0 * i / HS)
+    c, s = torch.cos(angle).to(x.dtype), torch.sin(angle).to(x.dtype)
+    a, b = x[..., 0:2 * half:2], x[..., 1:2 * half:2]
+    out = x.clone()
+    out[..., 0:2 * half:2] = a * c - b * s
+    out[..., 1:2 * half:2] = a * s + b * c
+    return out
+
+
+def alibi_slopes(n):
+    """Press et al.'s get_slopes: powers of 2^(-8/n); for n not a power of 2, the slopes of the
+    power of 2 below, then every other slope of the power above (embeddings/alibi.c)."""
+    def pow2(k):
+        return [2.0 ** (-8.0 * (i + 1) / k) for i in range(k)]
+    cp = 1 << (n.bit_length() - 1)
+    return pow2(cp) + pow2(2 * cp)[0::2][: n - cp]
 
 
 class CausalSelfAttention(nn.Module):
@@ -75,6 +114,9 @@ class CausalSelfAttention(nn.Module):
         self.c_proj = nn.Linear(C, C)
         T = cfg["block_size"]
         self.register_buffer("mask", torch.tril(torch.ones(T, T, dtype=torch.bool)), persistent=False)
+        schemes = cfg["position"].split("+")
+        self.rope_base = cfg["rope_base"] if "rope" in schemes else None
+        self.alibi = torch.tensor(alibi_slopes(self.n_head)) if "alibi" in schemes else None
 
     def forward(self, x):
         B, T, C = x.shape
@@ -83,7 +125,13 @@ class CausalSelfAttention(nn.Module):
         q = q.view(B, T, self.n_head, hs).transpose(1, 2)  # (B,NH,T,hs)
         k = k.view(B, T, self.n_head, hs).transpose(1, 2)
         v = v.view(B, T, self.n_head, hs).transpose(1, 2)
+        if self.rope_base is not None:
+            q, k = rope(q, self.rope_base), rope(k, self.rope_base)
         att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hs))  # (B,NH,T,T)
+        if self.alibi is not None:
+            pos = torch.arange(T)
+            dist = (pos[:, None] - pos[None, :]).to(att.dtype)  # i - j
+            att = att - self.alibi.to(att.dtype)[:, None, None] * dist
         att = att.masked_fill(~self.mask[:T, :T], float("-inf"))
         att = F.softmax(att, dim=-1)
         y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
@@ -126,12 +174,14 @@ class GPT(nn.Module):
         super().__init__()
         self.cfg = dict(cfg)
         C, V = cfg["n_embd"], cfg["vocab_size"]
-        self.transformer = nn.ModuleDict(dict(
-            wte=nn.Embedding(V, C),
-            wpe=nn.Embedding(cfg["block_size"], C),
-            h=nn.ModuleList([Block(cfg) for _ in range(cfg["n_layer"])]),
-            ln_f=nn.LayerNorm(C, eps=LN_EPS),
-        ))
+        schemes = cfg["position"].split("+")
+        modules = dict(wte=nn.Embedding(V, C))
+        if "absolute" in schemes:
+            modules["wpe"] = nn.Embedding(cfg["block_size"], C)
+        modules.update(h=nn.ModuleList([Block(cfg) for _ in range(cfg["n_layer"])]),
+                       ln_f=nn.LayerNorm(C, eps=LN_EPS))
+        self.transformer = nn.ModuleDict(modules)
+        self.sinusoidal = sinusoidal_table(cfg["block_size"], C) if "sinusoidal" in schemes else None
         self.lm_head = nn.Linear(C, V, bias=False)
         if cfg["tied"]:
             self.lm_head.weight = self.transformer.wte.weight
@@ -140,9 +190,18 @@ class GPT(nn.Module):
         """idx (B,T) int64 -> logits (B,T,V); with targets also the mean loss over targets != -1."""
         B, T = idx.shape
         pos = torch.arange(T, device=idx.device)
-        x = self.transformer.wte(idx) + self.transformer.wpe(pos)
-        for block in self.transformer.h:
-            x = block(x)
+        e = self.transformer.wte(idx)
+        if "wpe" in self.transformer:
+            e = e + self.transformer.wpe(pos)
+        if self.sinusoidal is not None:
+            e = e + self.sinusoidal[:T].to(e.dtype)
+        # a looped model applies the blocks n_loops times, adding the embedded input before every loop but the first
+        x = e
+        for loop in range(self.cfg["n_loops"]):
+            if loop:
+                x = x + e
+            for block in self.transformer.h:
+                x = block(x)
         logits = self.lm_head(self.transformer.ln_f(x))
         if targets is None:
             return logits, None
@@ -384,7 +443,8 @@ def worst_element(name, c, ref, n_embd):
 def _case(name, B=4, T=16, clip=1.0, weights="wide", targets_dtype=np.int64, **model):
     """One check: model.* settings (over a small pre-LN untied default), batch (B,T), clip, and
     whether the replay starts from arithlab's own init ("init") or from widen_weights() ("wide")."""
-    cfg = dict(vocab_size=20, block_size=16, n_layer=2, n_head=4, n_embd=32, mlp_hidden=128, tied=0, post_ln=0)
+    cfg = dict(vocab_size=20, block_size=16, n_layer=2, n_head=4, n_embd=32, mlp_hidden=128, tied=0, post_ln=0,
+               position="absolute")
     cfg.update(model)
     return dict(name=name, model=cfg, B=B, T=T, clip=clip, weights=weights, targets_dtype=targets_dtype)
 
@@ -401,6 +461,12 @@ CASES = [
     _case("clip_off", clip=0.0),
     _case("post_ln_tied_odd_clip", vocab_size=17, block_size=12, n_layer=1, n_head=2, n_embd=18,
           mlp_hidden=50, tied=1, post_ln=1, B=5, T=7, clip=0.05),
+    _case("nope", position="nope"),
+    _case("sinusoidal", position="sinusoidal", T=12),
+    _case("rope", position="rope", T=12),
+    _case("alibi_6_heads", position="alibi", n_head=6, n_embd=24, mlp_hidden=96),
+    _case("absolute_rope_alibi", position="absolute+rope+alibi"),
+    _case("looped_3x1", n_layer=1, n_loops=3),
 ]
 STEPS = 3
 HYPER = dict(lr=1e-2, weight_decay=0.1, beta1=0.9, beta2=0.95, eps=1e-8)  # + the case's clip
@@ -460,7 +526,6 @@ def arithlab_init(binary, case, workdir, seed):
     cmd = [binary, "init", "--out", ckpt, "--seed", str(seed)]
     for key, value in case["model"].items():
         cmd += ["--set", f"model.{key}={value}"]
-    cmd += ["--set", "model.position=absolute"]
     run_cli(cmd, "arithlab init")
     if case["weights"] == "wide":
         widen_weights(ckpt, os.path.join(workdir, "wide.safetensors"), seed + 2000)
