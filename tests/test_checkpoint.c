@@ -3,6 +3,7 @@
 // over the header bytes: every load must return 0 or -1, never crash.
 #define _POSIX_C_SOURCE 200809L   // mkdtemp, setrlimit
 #include <criterion/criterion.h>
+#include "test_util.h"
 #include <cJSON.h>
 #include <dirent.h>
 #include <signal.h>
@@ -16,59 +17,6 @@
 #include "model/model.h"
 
 // ---------------------------------------------------------------- helpers
-
-static char tmpdir[64];
-
-static void tmp_setup(void)
-{
-    strcpy(tmpdir, "/tmp/arithlab_ckpt_XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void tmp_teardown(void)
-{
-    DIR *d = opendir(tmpdir);
-    if (!d) return;
-    struct dirent *e;
-    char p[512];
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-            unlink(p);
-        }
-    closedir(d);
-    rmdir(tmpdir);
-}
-
-static const char *tmp_path(const char *name)
-{
-    static char p[4][256];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(p[k], sizeof p[k], "%s/%s", tmpdir, name);
-    return p[k];
-}
-
-static void write_bytes(const char *path, const void *buf, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f);
-    cr_assert_eq(fwrite(buf, 1, n, f), n);
-    fclose(f);
-}
-
-static unsigned char *read_bytes(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*n + 1);
-    cr_assert_eq(fread(b, 1, *n, f), *n);
-    fclose(f);
-    return b;
-}
 
 static void small_config(ModelConfig *cfg, int n_embd)
 {

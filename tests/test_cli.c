@@ -1,24 +1,13 @@
 // test_cli.c: the engine-facing subcommands as other tools call them:
 // init, logits (checked against the in-process forward), bench, --help.
 #include <criterion/criterion.h>
+#include "test_util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include "model/checkpoint.h"
 #include "model/npy.h"
-
-static int run(const char *cmd, char *out, size_t cap)
-{
-    char full[4096];
-    snprintf(full, sizeof(full), "%s 2>&1", cmd);
-    FILE *p = popen(full, "r");
-    cr_assert(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 Test(cli, logits_match_the_in_process_forward)
 {

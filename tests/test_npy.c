@@ -2,6 +2,7 @@
 // reader's refusals (truncation, Fortran order, dtypes, bad magic).
 #define _POSIX_C_SOURCE 200809L   // mkdtemp
 #include <criterion/criterion.h>
+#include "test_util.h"
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,59 +13,6 @@
 #include "model/common.h"
 
 // ---------------------------------------------------------------- helpers
-
-static char tmpdir[64];
-
-static void tmp_setup(void)
-{
-    strcpy(tmpdir, "/tmp/arithlab_npy_XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void tmp_teardown(void)
-{
-    DIR *d = opendir(tmpdir);
-    if (!d) return;
-    struct dirent *e;
-    char p[512];
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-            unlink(p);
-        }
-    closedir(d);
-    rmdir(tmpdir);
-}
-
-static const char *tmp_path(const char *name)
-{
-    static char p[4][256];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(p[k], sizeof p[k], "%s/%s", tmpdir, name);
-    return p[k];
-}
-
-static void write_bytes(const char *path, const void *buf, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f);
-    cr_assert_eq(fwrite(buf, 1, n, f), n);
-    fclose(f);
-}
-
-static unsigned char *read_bytes(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*n + 1);
-    cr_assert_eq(fread(b, 1, *n, f), *n);
-    fclose(f);
-    return b;
-}
 
 // an .npy file built byte by byte as numpy would: magic, version, header length, dict, data
 static void write_npy_raw(const char *path, int major, const char *dict, const void *data, size_t nbytes)

@@ -3,6 +3,7 @@
 // rollout by hand, separable and shuffled probe data, a random model that must
 // show no structure, and the CLI's messages for bad input.
 #include <criterion/criterion.h>
+#include "test_util.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,18 +20,6 @@ static const char *bin(void)
 {
     const char *b = getenv("ARITHLAB_BIN");
     return b && *b ? b : ARITHLAB_BIN;
-}
-
-static int run(const char *cmd, char *out, size_t cap)
-{
-    char full[4096];
-    snprintf(full, sizeof(full), "%s 2>&1", cmd);
-    FILE *p = popen(full, "r");
-    cr_assert(p);
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 static int file_exists(const char *dir, const char *name)

@@ -2,6 +2,7 @@
 // run before it starts, Ctrl-C saves a checkpoint, and a resumed run ends with
 // the same checkpoint bits as one that was never stopped.
 #include <criterion/criterion.h>
+#include "test_util.h"
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,19 +11,6 @@
 #include <unistd.h>
 #include <math.h>
 #include "model/checkpoint.h"
-
-// run a shell command, capture stderr+stdout into out; returns the exit status
-static int run(const char *cmd, char *out, size_t cap)
-{
-    char full[8192];
-    snprintf(full, sizeof(full), "%s 2>&1", cmd);
-    FILE *p = popen(full, "r");
-    cr_assert(p, "popen failed");
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static char *slurp(const char *path, size_t *len)
 {
