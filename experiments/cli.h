@@ -52,6 +52,9 @@ void run_config_print_keys(FILE *f);
 // fill automatic values (vocab_size, block_size, seq_len from the task) and check
 // that the sections agree; -1 + err naming the key
 int run_config_resolve(RunConfig *rc, char *err);
+// part of it: task.numbers = fone and the fone position scheme go together; fills
+// model.fone_places (0) from the widest number of `longest` (the task at eval.max_len)
+int run_config_resolve_fone(RunConfig *rc, const TaskConfig *longest, char *err);
 
 // apply "--set section.key=value" arguments; returns 0 or -1 + err
 int cli_apply_set(RunConfig *rc, const char *arg, char *err);
@@ -63,5 +66,6 @@ int cmd_bench(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_solve(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 
 #endif
