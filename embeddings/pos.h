@@ -26,6 +26,7 @@ typedef struct {
     int tokens_stride;
     int training;            // 1 in a training forward, 0 at evaluation
     uint64_t *rng;           // the model's RNG (for per-batch random draws)
+    const double *values;    // (B, tokens_stride): the value of each [NUM] token of tokens_full (FoNE); NULL if none
 } pos_shape_t;
 
 // a parameter tensor declared by a scheme (owned by the model's arenas)

@@ -15,6 +15,7 @@ extern const pos_vtable_t pos_t5;
 extern const pos_vtable_t pos_shaw;
 extern const pos_vtable_t pos_fire;
 extern const pos_vtable_t pos_abacus;
+extern const pos_vtable_t pos_fone;
 
 static const pos_vtable_t *registry[] = {
     &pos_absolute,
@@ -26,6 +27,7 @@ static const pos_vtable_t *registry[] = {
     &pos_shaw,
     &pos_fire,
     &pos_abacus,
+    &pos_fone,
 };
 #define N_REGISTRY (int)(sizeof(registry) / sizeof(registry[0]))
 

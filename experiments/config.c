@@ -42,7 +42,12 @@ static const key_t_ KEYS[] = {
     {"model", "abacus_max", K_INT, M(abacus_max), 0, 1, 65536, "256", "Abacus: digit index + offset must stay below this"},
     {"model", "rel_max", K_INT, M(rel_max), 0, 1, 65536, "32", "Shaw/T5/FIRE: largest relative distance told apart"},
     {"model", "t5_buckets", K_INT, M(t5_buckets), 0, 1, 4096, "32", "T5: log-spaced relative-distance buckets"},
+    {"model", "fone_places", K_INT, M(fone_places), 0, 0, 15, "0",
+     "FoNE: digit places of the [NUM] embedding and digit head (0 = the task's widest number)"},
+    {"model", "fone_linear", K_INT, M(fone_linear), 0, 0, 1, "0",
+     "FoNE: 1 = the Fourier features enter through a learned linear map instead of channels 0..2P-1"},
     {"model", "n_loops", K_INT, M(n_loops), 0, 1, 64, "1", "looped transformer: apply the n_layer blocks this many times"},
+    {"model", "loop_random", K_INT, M(loop_random), 0, 0, 1, "0", "looped: loss after a random number of loops, gradient through the last ones only"},
     {"train", "steps", K_INT, R(steps), 0, 0, 1e9, "2000", "optimizer steps"},
     {"train", "batch_size", K_INT, R(batch_size), 0, 1, 1 << 20, "64", "sequences per step"},
     {"train", "seq_len", K_INT, R(seq_len), 0, 0, 65536, "0", "training sequence length (0 = block_size)"},
@@ -303,6 +308,36 @@ void run_config_print_keys(FILE *f)
             }
     }
     free(text);
+}
+
+// does the position spec name the scheme fone ("fone", "fone+rope", ...)?
+static int position_has_fone(const char *spec)
+{
+    char buf[sizeof(((ModelConfig *)0)->position)];
+    snprintf(buf, sizeof(buf), "%s", spec);
+    for (char *save = NULL, *tok = strtok_r(buf, "+", &save); tok; tok = strtok_r(NULL, "+", &save))
+        if (!strcmp(tok, "fone")) return 1;
+    return 0;
+}
+
+int run_config_resolve_fone(RunConfig *rc, const TaskConfig *longest, char *err)
+{
+    int fone_task = rc->task.numbers == TASK_NUMBERS_FONE, fone_model = position_has_fone(rc->model.position);
+    if (fone_task && !fone_model)
+        return err_set(err, "task.numbers = fone needs the fone position scheme, which embeds the [NUM] tokens and "
+                       "reads the answer's digits: set model.position = fone (or fone+rope, fone+abacus, ...), not '%s'",
+                       rc->model.position);
+    if (fone_model && !fone_task)
+        return err_set(err, "model.position = %s has the fone scheme, which needs [NUM] tokens: set task.numbers = fone",
+                       rc->model.position);
+    if (!fone_model) return 0;
+    int need = task_widest_number(longest);
+    if (rc->model.fone_places == 0) rc->model.fone_places = need;
+    if (rc->model.fone_places < need)
+        return err_set(err, "model.fone_places = %d cannot hold the task's %d-digit numbers (task.max_len = %d, "
+                       "eval.max_len = %d): accepted %d..15, or 0 for %d", rc->model.fone_places, need,
+                       rc->task.max_len, rc->eval.max_len, need, need);
+    return 0;
 }
 
 int run_config_from_checkpoint(RunConfig *rc, const char *ckpt_path, char *err)

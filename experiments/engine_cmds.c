@@ -7,6 +7,7 @@
 #include <errno.h>
 #include "args.h"
 #include "../model/checkpoint.h"
+#include "../model/fone.h"
 #include "../model/npy.h"
 
 static int fail(const char *cmd, const char *msg) { fprintf(stderr, "arithlab %s: %s\n", cmd, msg); return 1; }
@@ -59,17 +60,51 @@ static int load_tokens(const char *cmd, const char *path, const ModelConfig *cfg
     return 0;
 }
 
+// FoNE values: a (B,T) .npy of integers (int32 or int64; float32 only up to 2^24) as doubles
+static int load_values(const char *cmd, const char *path, int B, int T, double **out)
+{
+    char err[ERR_MAX];
+    NpyArray a;
+    if (npy_read(path, &a, err)) return fail(cmd, err);
+    int ok = a.ndim == 2 && a.shape[0] == B && a.shape[1] == T;
+    *out = ok ? malloc(sizeof(double) * (size_t)B * T) : NULL;
+    for (size_t i = 0; *out && i < a.numel; i++)
+        (*out)[i] = a.dtype == NPY_I64 ? (double)((int64_t *)a.data)[i]
+                  : a.dtype == NPY_I32 ? (double)((int32_t *)a.data)[i] : (double)((float *)a.data)[i];
+    npy_free(&a);
+    if (!ok) {
+        fprintf(stderr, "arithlab %s: %s: expected a (%d, %d) array like the tokens\n", cmd, path, B, T);
+        return 1;
+    }
+    return *out ? 0 : fail(cmd, "out of memory");
+}
+
+// the last forward's output as .npy: the logits (B,T,V), or a FoNE model's digit logits (B,T,P,10)
+static int write_output(const char *path, const Model *m, char *err)
+{
+    int64_t shape[4] = {m->B, m->T, m->cfg.vocab_size, 10};
+    if (!m->fone_places) return npy_write_f32(path, m->logits, 3, shape, err);
+    float *fl = malloc(sizeof(float) * (size_t)m->B * m->T * m->fone_places * 10);
+    if (!fl) return err_set(err, "out of memory");
+    shape[2] = m->fone_places;
+    model_fone_logits(m, fl);
+    int r = npy_write_f32(path, fl, 4, shape, err);
+    free(fl);
+    return r;
+}
+
 int cmd_logits(int argc, char **argv)
 {
-    const char *ckpt = NULL, *tokens = NULL, *out = NULL;
+    const char *ckpt = NULL, *tokens = NULL, *out = NULL, *values = NULL;
     int threads = 0;
     arg_t args[] = {
         {"--checkpoint", ARG_STR, &ckpt, "checkpoint (.safetensors)"},
         {"--tokens", ARG_STR, &tokens, "(B,T) int32 or int64 .npy of token ids"},
-        {"--out", ARG_STR, &out, "where to write float32 logits (B,T,V) .npy"},
+        {"--out", ARG_STR, &out, "where to write float32 logits (B,T,V) .npy (FoNE models: digit logits (B,T,P,10))"},
         {"--threads", ARG_INT, &threads, "compute threads (default: all cores)"},
+        {"--values", ARG_STR, &values, "FoNE: (B,T) integer .npy, the value of each [NUM] token"},
     };
-    int r = args_parse("logits", "--checkpoint FILE --tokens IDS.npy --out LOGITS.npy", args, 4, argc, argv, NULL);
+    int r = args_parse("logits", "--checkpoint FILE --tokens IDS.npy --out LOGITS.npy", args, 5, argc, argv, NULL);
     if (r) return r < 0 ? 2 : 0;
     if (!ckpt || !tokens || !out) return fail("logits", "--checkpoint, --tokens and --out are required"), 2;
     char err[ERR_MAX];
@@ -80,9 +115,12 @@ int cmd_logits(int argc, char **argv)
     Model m;
     if (ckpt_build_model(&m, NULL, 0, ckpt, B, T, err)) { free(tok); return fail("logits", err); }
     if (threads > 0) model_set_threads(&m, threads);
+    double *xv = NULL;
+    if (values && load_values("logits", values, B, T, &xv)) { free(tok); model_free(&m); return 1; }
+    model_set_values(&m, xv, NULL, B, T, NULL);
+    free(xv);
     model_forward(&m, tok, NULL, B, T);
-    int64_t shape[3] = {B, T, cfg.vocab_size};
-    r = npy_write_f32(out, m.logits, 3, shape, err);
+    r = write_output(out, &m, err);
     model_free(&m);
     free(tok);
     return r ? fail("logits", err) : 0;
@@ -90,7 +128,7 @@ int cmd_logits(int argc, char **argv)
 
 int cmd_replay(int argc, char **argv)
 {
-    const char *ckpt = NULL, *tokens = NULL, *targets = NULL, *out = NULL;
+    const char *ckpt = NULL, *tokens = NULL, *targets = NULL, *out = NULL, *values = NULL, *target_values = NULL;
     int steps = 1, threads = 0;
     AdamWConfig oc;
     adamw_config_default(&oc);
@@ -107,6 +145,8 @@ int cmd_replay(int argc, char **argv)
         {"--eps", ARG_FLOAT, &oc.eps, "AdamW epsilon"},
         {"--clip", ARG_FLOAT, &oc.grad_clip, "global gradient-norm clip (0 = off)"},
         {"--threads", ARG_INT, &threads, "compute threads (default: all cores)"},
+        {"--values", ARG_STR, &values, "FoNE: (B,T) integer .npy, the value of each [NUM] input token"},
+        {"--target-values", ARG_STR, &target_values, "FoNE: (B,T) integer .npy, the value of each [NUM] target"},
     };
     int r = args_parse("replay", "--checkpoint F --tokens X.npy --targets Y.npy --out DIR [--steps K] ...",
                        args, (int)(sizeof(args) / sizeof(args[0])), argc, argv, NULL);
@@ -127,12 +167,19 @@ int cmd_replay(int argc, char **argv)
     if (ckpt_build_model(&m, NULL, 0, ckpt, B, T, err)) { free(x); free(y); return fail("replay", err); }
     if (threads > 0) model_set_threads(&m, threads);
     m.training = 1;
+    double *xv = NULL, *yv = NULL;   // FoNE: the [NUM] values of inputs and targets
+    if ((values && load_values("replay", values, B, T, &xv)) ||
+        (target_values && load_values("replay", target_values, B, T, &yv))) {
+        free(x); free(y); free(xv); free(yv); model_free(&m);
+        return 1;
+    }
+    model_set_values(&m, xv, yv, B, T, NULL);
+    free(xv); free(yv);
 
     float *losses = calloc(steps + 1, sizeof(float));
     model_forward(&m, x, NULL, B, T);
-    int64_t lshape[3] = {B, T, cfg.vocab_size};
     snprintf(path, sizeof(path), "%s/logits.npy", out);
-    r = npy_write_f32(path, m.logits, 3, lshape, err);
+    r = write_output(path, &m, err);
     for (int s = 0; s <= steps && !r; s++) {
         model_forward(&m, x, y, B, T);
         losses[s] = m.loss;

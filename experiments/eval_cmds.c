@@ -96,6 +96,28 @@ int cmd_eval(int argc, char **argv)
     return r ? 1 : 0;
 }
 
+// numbers = fone: the answer's digits from the FoNE head after one forward over the prompt
+static int solve_fone(const TaskConfig *tc, const char *ckpt, const TaskExample *ex, int show)
+{
+    char err[ERR_MAX], got[1][TASK_MAX_ANSWER];
+    Model m;
+    if (build_eval_model("solve", ckpt, &m, 1)) return 1;
+    long ok = eval_examples(&m, tc, ex, 1, 1, NULL, NULL, got, err);
+    model_free(&m);
+    if (ok < 0) { fprintf(stderr, "arithlab solve: %s\n", err); return 1; }
+    if (show) {   // the tokens, each [NUM] with its value
+        printf("model input:");
+        for (int t = 0, v = 0; t < ex->answer_start; t++) {
+            if (v < ex->n_values && ex->value_pos[v] == t) printf(" [NUM:%.0f]", ex->value[v++]);
+            else printf(" %s", task_tok_name(ex->tokens[t]));
+        }
+        printf("  -> [NUM:%s] read from the FoNE head\n", got[0]);
+    }
+    printf("%s = %s", ex->problem, got[0]);
+    printf(ok ? "   (correct)\n" : "   (wrong: the answer is %s)\n", ex->answer);
+    return 0;
+}
+
 int cmd_solve(int argc, char **argv)
 {
     const char *ckpt = NULL, *problem = NULL;
@@ -119,6 +141,12 @@ int cmd_solve(int argc, char **argv)
         fprintf(stderr, "arithlab solve: '%s': %s\n", problem, err);
         free(ex);
         return 2;
+    }
+    if (tc.numbers == TASK_NUMBERS_FONE) {
+        r = task_example_from_problem(&tc, problem, ex, err) ? 2 : solve_fone(&tc, ckpt, ex, show);
+        if (r == 2) fprintf(stderr, "arithlab solve: '%s': %s\n", problem, err);
+        free(ex);
+        return r;
     }
     Model m;
     if (build_eval_model("solve", ckpt, &m, 1)) { free(ex); return 1; }

@@ -15,36 +15,39 @@ int report_curves(const char *run_dir, char *err)
     if (!f) return err_set(err, "%s: cannot read: %s", path, strerror(errno));
     size_t cap = 1024, n = 0, n_acc = 0;
     float *step = malloc(cap * sizeof(float)), *loss = malloc(cap * sizeof(float));
-    float *acc_step = malloc(cap * sizeof(float)), *acc = malloc(cap * sizeof(float));
-    while (step && loss && acc_step && acc && fgets(line, sizeof(line), f)) {
+    float *acc_step = malloc(cap * sizeof(float)), *acc = malloc(cap * sizeof(float)), *tacc = malloc(cap * sizeof(float));
+    int has_train = 0;
+    while (step && loss && acc_step && acc && tacc && fgets(line, sizeof(line), f)) {
         if (line[0] < '0' || line[0] > '9') continue;     // header
         if (n == cap || n_acc == cap) {
             cap *= 2;
             step = realloc(step, cap * sizeof(float)); loss = realloc(loss, cap * sizeof(float));
             acc_step = realloc(acc_step, cap * sizeof(float)); acc = realloc(acc, cap * sizeof(float));
-            if (!step || !loss || !acc_step || !acc) break;
+            tacc = realloc(tacc, cap * sizeof(float));
+            if (!step || !loss || !acc_step || !acc || !tacc) break;
         }
-        // step,loss,lr,grad_norm,tokens_per_s,eval_accuracy
-        char *fields[6] = {0}, *save = NULL, *p = line;
-        for (int i = 0; i < 6; i++) {
+        // step,loss,lr,grad_norm,tokens_per_s,eval_accuracy[,train_accuracy]
+        char *fields[7] = {0}, *p = line;
+        for (int i = 0; i < 7 && p; i++) {
             fields[i] = p;
             char *comma = strchr(p, ',');
-            if (!comma) { p = p + strlen(p); if (i < 5) { fields[i + 1] = p; } continue; }
-            *comma = 0;
-            p = comma + 1;
+            if (comma) *comma = 0;
+            p = comma ? comma + 1 : NULL;
         }
-        (void)save;
         step[n] = (float)atof(fields[0]);
-        loss[n] = (float)atof(fields[1]);
+        loss[n] = fields[1] ? (float)atof(fields[1]) : NAN;
         if (fields[5] && fields[5][0] && fields[5][0] != '\n') {
             acc_step[n_acc] = step[n];
-            acc[n_acc++] = 100.0f * (float)atof(fields[5]);
+            acc[n_acc] = 100.0f * (float)atof(fields[5]);
+            tacc[n_acc] = NAN;
+            if (fields[6] && fields[6][0] && fields[6][0] != '\n') tacc[n_acc] = 100.0f * (float)atof(fields[6]), has_train = 1;
+            n_acc++;
         }
         n++;
     }
     fclose(f);
     int r = 0;
-    if (!step || !loss || !acc_step || !acc) r = err_set(err, "out of memory reading %s", path);
+    if (!step || !loss || !acc_step || !acc || !tacc) r = err_set(err, "out of memory reading %s", path);
     else if (n) {
         plot_series s = {"training loss", step, loss, (int)n, NULL};
         plot_line_opts o = {.width = 900, .height = 540, .title = "Training loss (answer tokens)",
@@ -52,14 +55,15 @@ int report_curves(const char *run_dir, char *err)
         snprintf(path, sizeof(path), "%s/loss.png", run_dir);
         r = plot_line_png(path, &s, 1, &o, err);
         if (!r && n_acc) {
-            plot_series a = {"exact match", acc_step, acc, (int)n_acc, NULL};
+            plot_series a[2] = {{has_train ? "held-out problems" : "exact match", acc_step, acc, (int)n_acc, NULL},
+                                {"training problems", acc_step, tacc, (int)n_acc, NULL}};
             plot_line_opts oa = {.width = 900, .height = 540, .title = "Exact-match accuracy during training",
                                  .xlabel = "step", .ylabel = "accuracy (%)", .ymin = 0, .ymax = 100};
             snprintf(path, sizeof(path), "%s/accuracy.png", run_dir);
-            r = plot_line_png(path, &a, 1, &oa, err);
+            r = plot_line_png(path, a, has_train ? 2 : 1, &oa, err);
         }
     }
-    free(step); free(loss); free(acc_step); free(acc);
+    free(step); free(loss); free(acc_step); free(acc); free(tacc);
     return r;
 }
 
@@ -90,7 +94,9 @@ int report_eval(Model *m, const RunConfig *rc, const TaskSet *train_set, const c
                                .col_labels = (const char *const *)labels, .annotate = L <= 16, .annot_fmt = "%.0f",
                                .outline = {0, 0, in, in}, .outline_label = "trained lengths"};
         snprintf(path, sizeof(path), "%s/accuracy_grid.png", out_dir);
-        rcode = plot_heatmap_png(path, acc, L, L, &o, err);
+        // a picture that cannot be drawn (no font, say) must not throw away the numbers
+        char perr[ERR_MAX];
+        if (plot_heatmap_png(path, acc, L, L, &o, perr)) fprintf(stderr, "warning: %s not drawn: %s\n", path, perr);
         free(acc); free(labels); free(lab);
     }
     if (!rcode) {

@@ -11,6 +11,7 @@
 #include <omp.h>
 #include "args.h"
 #include "../model/checkpoint.h"
+#include "../model/fone.h"
 #include "../tasks/eval.h"
 #include "../model/ops.h"
 #include "report.h"
@@ -49,6 +50,7 @@ int run_config_resolve(RunConfig *rc, char *err)
     longest.max_len = rc->eval.max_len > rc->task.max_len ? rc->eval.max_len : rc->task.max_len;
     if (task_config_validate(&longest, inner))
         return err_set(err, "eval.max_len = %d does not fit the task: %s", rc->eval.max_len, inner);
+    if (run_config_resolve_fone(rc, &longest, err)) return -1;
     int train_need = task_max_tokens(&rc->task) - 1, eval_need = task_max_tokens(&longest) - 1;
     if (rc->model.block_size == 0) rc->model.block_size = eval_need > train_need ? eval_need : train_need;
     if (rc->model.block_size < train_need)
@@ -98,18 +100,34 @@ static int save(const char *dir, const Model *m, const RunConfig *rc, long step,
     return r;
 }
 
-static double quick_eval(Model *ev, const Model *m, const RunConfig *rc, char *err)
+// exact match on eval.n_during_train problems, the same ones at every evaluation.
+// held_out = 1: problems outside the training data (the test split, or outside a
+// fixed training set); held_out = 0: training problems (only when there is such a
+// distinction). -1 when not evaluated, -2 + err on failure.
+static double quick_eval(Model *ev, const Model *m, const RunConfig *rc, const TaskPool *pool, int held_out, char *err)
 {
     int n = rc->eval.n_during_train;
     if (n <= 0) return -1.0;
+    if (!held_out && !pool && rc->task.train_frac >= 1.0) return -1.0;
+    if (!held_out && pool && n > pool->n) n = pool->n;
     TaskExample *ex = malloc(sizeof(TaskExample) * n);
     if (!ex) return err_set(err, "eval: out of memory"), -2.0;
     TaskConfig tc = rc->task;
     tc.space_prob = 0.0;
     tc.hint_random_start = 0;
     uint64_t rng = rng_seed(rc->train.seed ^ 0x5EEDu);   // the same problems at every evaluation
-    for (int i = 0; i < n; i++)
-        if (task_generate(&tc, &rng, tc.train_frac < 1.0 ? TASK_SPLIT_TEST : TASK_SPLIT_ANY, &ex[i], err)) { free(ex); return -2.0; }
+    int split = tc.train_frac < 1.0 ? (held_out ? TASK_SPLIT_TEST : TASK_SPLIT_TRAIN) : TASK_SPLIT_ANY;
+    for (int i = 0; i < n; i++) {
+        int rc_ = 0;
+        if (pool && !held_out) {
+            rc_ = task_example_from_problem(&tc, pool->text + pool->offset[i], &ex[i], err);
+        } else {
+            int tries = 0;
+            do rc_ = task_generate(&tc, &rng, split, &ex[i], err);
+            while (!rc_ && pool && ++tries < 16 && task_set_has(&pool->keys, task_problem_key(ex[i].problem)));
+        }
+        if (rc_) { free(ex); return -2.0; }
+    }
     memcpy(ev->params, m->params, sizeof(float) * m->n_params);
     long ok = eval_examples(ev, &tc, ex, n, 1, NULL, NULL, NULL, err);
     free(ex);
@@ -190,7 +208,7 @@ int cmd_train(int argc, char **argv)
     if (resume) metrics_truncate(path, step);
     FILE *metrics = fopen(path, resume ? "a" : "w");
     if (!metrics) { fprintf(stderr, "arithlab train: %s: cannot write: %s\n", path, strerror(errno)); return 1; }
-    if (!resume) fprintf(metrics, "step,loss,lr,grad_norm,tokens_per_s,eval_accuracy\n");
+    if (!resume) fprintf(metrics, "step,loss,lr,grad_norm,tokens_per_s,eval_accuracy,train_accuracy\n");
 
     say(&o, "run %s: %s task, format %s, lengths %d..%d; model %d layers, d=%d, %d heads, %zu parameters; "
             "batch %d x %d tokens, %d steps, %d threads (BLIS kernels: %s)\n",
@@ -203,13 +221,20 @@ int cmd_train(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     int *x = malloc(sizeof(int) * B * T), *y = malloc(sizeof(int) * B * T);
+    double *xv = malloc(sizeof(double) * B * T), *yv = malloc(sizeof(double) * B * T);   // FoNE values
     // every problem trained on in this process, so that evaluation can report overlap
     TaskExample *batch_ex = malloc(sizeof(TaskExample) * B);
     TaskSet seen;
     size_t expect = (size_t)(rc.train.steps - step) * B;
-    if (!x || !y || !batch_ex || task_set_init(&seen, expect < (1u << 24) ? expect : (1u << 24), err)) {
+    if (!x || !y || !xv || !yv || !batch_ex || task_set_init(&seen, expect < (1u << 24) ? expect : (1u << 24), err)) {
         fprintf(stderr, "arithlab train: out of memory for the batch buffers\n");
         return 1;
+    }
+    // a fixed training set (task.train_size): drawn from split_seed alone, so a resumed run rebuilds it
+    TaskPool pool_store, *pool = NULL;
+    if (rc.task.train_size > 0) {
+        if (task_pool_build(&rc.task, &pool_store, err)) { fprintf(stderr, "arithlab train: %s\n", err); return 2; }
+        pool = &pool_store;
     }
     int status = 0;
     double t_start = time_s(), tok_s = 0.0;
@@ -217,7 +242,8 @@ int cmd_train(int argc, char **argv)
     m.training = 1;
     while (step < rc.train.steps && !g_interrupted) {
         double t0 = time_s();
-        if (task_fill_batch(&rc.task, &data_rng, TASK_SPLIT_TRAIN, B, T, x, y, batch_ex, err)) {
+        if (pool ? task_pool_fill_batch(&rc.task, pool, &data_rng, B, T, x, y, batch_ex, err)
+                 : task_fill_batch(&rc.task, &data_rng, TASK_SPLIT_TRAIN, B, T, x, y, batch_ex, err)) {
             fprintf(stderr, "arithlab train: data: %s\n", err);
             status = 1;
             break;
@@ -225,6 +251,10 @@ int cmd_train(int argc, char **argv)
         for (int b = 0; b < B; b++)
             if (task_set_add(&seen, task_problem_key(batch_ex[b].problem), err) < 0) { status = 1; break; }
         if (status) { fprintf(stderr, "arithlab train: %s\n", err); break; }
+        if (rc.task.numbers == TASK_NUMBERS_FONE) {
+            task_batch_values(batch_ex, B, T, xv, yv);
+            model_set_values(&m, xv, yv, B, T, NULL);   // (B,T) is the model's own: cannot fail
+        }
         float lr = adamw_lr(&rc.optim, (int)step);
         model_forward(&m, x, y, B, T);
         model_zero_grad(&m);
@@ -249,20 +279,25 @@ int cmd_train(int argc, char **argv)
         double dt = time_s() - t0;
         tok_s = (double)B * T / dt;
         steps_timed++;
-        double eval_acc = -1.0;
+        double eval_acc = -1.0, train_acc = -1.0;
         int last = step == rc.train.steps;
         if ((rc.train.eval_every && step % rc.train.eval_every == 0) || last) {
-            eval_acc = quick_eval(&ev, &m, &rc, err);
-            if (eval_acc < -1.5) { fprintf(stderr, "arithlab train: eval: %s\n", err); status = 1; break; }
+            eval_acc = quick_eval(&ev, &m, &rc, pool, 1, err);
+            if (eval_acc > -1.5) train_acc = quick_eval(&ev, &m, &rc, pool, 0, err);
+            if (eval_acc < -1.5 || train_acc < -1.5) { fprintf(stderr, "arithlab train: eval: %s\n", err); status = 1; break; }
         }
         fprintf(metrics, "%ld,%.6f,%.6g,%.4f,%.0f,", step, m.loss, lr, gnorm, tok_s);
         if (eval_acc >= 0) fprintf(metrics, "%.4f", eval_acc);
+        fputc(',', metrics);
+        if (train_acc >= 0) fprintf(metrics, "%.4f", train_acc);
         fputc('\n', metrics);
         fflush(metrics);
         double elapsed = time_s() - t_start, eta = elapsed / steps_timed * (rc.train.steps - step);
         if (step % rc.train.log_every == 0 || step == 1 || last || eval_acc >= 0) {
-            char acc[64] = "";
-            if (eval_acc >= 0) snprintf(acc, sizeof(acc), " | exact match %.1f%%", 100.0 * eval_acc);
+            char acc[96] = "";
+            if (eval_acc >= 0 && train_acc >= 0)
+                snprintf(acc, sizeof(acc), " | exact match %.1f%% held out, %.1f%% train", 100.0 * eval_acc, 100.0 * train_acc);
+            else if (eval_acc >= 0) snprintf(acc, sizeof(acc), " | exact match %.1f%%", 100.0 * eval_acc);
             if (o.tty) fputs("\r\033[K", stdout);
             if (o.tty && !(eval_acc >= 0) && !last) progress(&o, step, rc.train.steps, m.loss, tok_s, eta);
             else say(&o, "step %6ld/%d  loss %.4f  lr %.2e  %.0f tok/s  %.0fs left%s\n", step, rc.train.steps, m.loss, lr, tok_s, eta, acc);
@@ -286,7 +321,7 @@ int cmd_train(int argc, char **argv)
         snprintf(path, sizeof(path), "%s/eval", out_dir);
         memcpy(ev.params, m.params, sizeof(float) * m.n_params);
         say(&o, "evaluating on lengths 1..%d, %d problems per (len a, len b)\n", rc.eval.max_len, rc.eval.per_cell);
-        if (report_eval(&ev, &rc, resume ? NULL : &seen, path, o.log ? o.log : stdout, err)) { fprintf(stderr, "arithlab train: eval: %s\n", err); status = 1; }
+        if (report_eval(&ev, &rc, pool ? &pool->keys : resume ? NULL : &seen, path, o.log ? o.log : stdout, err)) { fprintf(stderr, "arithlab train: eval: %s\n", err); status = 1; }
         else {
             FILE *sf;
             char line[512];
@@ -299,8 +334,9 @@ int cmd_train(int argc, char **argv)
         if (report_curves(out_dir, err)) fprintf(stderr, "arithlab train: plots: %s\n", err);
         else say(&o, "wrote %s/loss.png, %s/accuracy.png, %s/eval/accuracy_grid.png\n", out_dir, out_dir, out_dir);
     }
-    free(x); free(y); free(batch_ex);
+    free(x); free(y); free(xv); free(yv); free(batch_ex);
     task_set_free(&seen);
+    if (pool) task_pool_free(pool);
     fclose(metrics);
     if (o.log) fclose(o.log);
     model_free(&ev);

@@ -42,13 +42,32 @@ static const struct { const char *key; size_t off; int lo, hi; } ckpt_cfg_ints[]
     { "model.rel_max",    offsetof(ModelConfig, rel_max),    1, INT_MAX },
     { "model.t5_buckets", offsetof(ModelConfig, t5_buckets), 1, INT_MAX },
     { "model.n_loops",    offsetof(ModelConfig, n_loops),    1, INT_MAX },
+    { "model.loop_random", offsetof(ModelConfig, loop_random), 0, 1 },
+    { "model.fone_places", offsetof(ModelConfig, fone_places), 0, INT_MAX },
+    { "model.fone_linear", offsetof(ModelConfig, fone_linear), 0, 1 },
 };
 #define CKPT_N_CFG_INTS (sizeof ckpt_cfg_ints / sizeof ckpt_cfg_ints[0])
+
+// keys added after checkpoints were first written: a file without one gets this value
+static const struct { const char *key; int value; } ckpt_cfg_added[] = {
+    { "model.loop_random", 0 },
+    { "model.fone_places", 0 },
+    { "model.fone_linear", 0 },
+};
+
+static int ckpt_cfg_added_default(const char *key, int *value)
+{
+    for (size_t i = 0; i < sizeof ckpt_cfg_added / sizeof ckpt_cfg_added[0]; i++)
+        if (strcmp(key, ckpt_cfg_added[i].key) == 0) { *value = ckpt_cfg_added[i].value; return 1; }
+    return 0;
+}
 
 static const char *const ckpt_reserved[] = {
     "format", "model.vocab_size", "model.block_size", "model.n_layer", "model.n_head",
     "model.n_embd", "model.mlp_hidden", "model.tied", "model.post_ln", "model.position",
     "model.rope_base", "model.abacus_k", "model.abacus_max", "model.rel_max", "model.t5_buckets", "model.n_loops",
+    "model.loop_random",
+    "model.fone_places", "model.fone_linear",
     "model.rng", "train.step", "train.rng", "train.data_rng", "train.data_pos",
 };
 #define CKPT_N_RESERVED (sizeof ckpt_reserved / sizeof ckpt_reserved[0])
@@ -509,6 +528,7 @@ static int ckpt_parse_config(const char *path, const cJSON *meta, ModelConfig *c
     for (size_t i = 0; i < CKPT_N_CFG_INTS; i++) {
         const char *key = ckpt_cfg_ints[i].key, *s = meta_str(meta, key);
         uint64_t v;
+        if (!s && ckpt_cfg_added_default(key, cfg_int(cfg, i))) continue;
         if (!s) return err_set(err, "%s: metadata lacks %s", path, key);
         if (!parse_u64(s, (uint64_t)ckpt_cfg_ints[i].hi, &v) || v < (uint64_t)ckpt_cfg_ints[i].lo)
             return err_set(err, "%s: metadata %s = '%s' is not an integer in %d..%d", path, key, s,

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <omp.h>
 #include "model.h"
+#include "fone.h"
 #include "ops.h"
 
 // ---------------------------------------------------------------- config
@@ -27,6 +28,7 @@ void model_config_default(ModelConfig *cfg)
     cfg->rel_max = 32;
     cfg->t5_buckets = 32;
     cfg->n_loops = 1;
+    cfg->loop_random = 0;
 }
 
 int model_config_validate(ModelConfig *cfg, char *err)
@@ -46,7 +48,10 @@ int model_config_validate(ModelConfig *cfg, char *err)
         {"model.abacus_max", cfg->abacus_max, 1, 1 << 16},
         {"model.rel_max", cfg->rel_max, 1, 1 << 16},
         {"model.t5_buckets", cfg->t5_buckets, 1, 1 << 12},
+        {"model.fone_places", cfg->fone_places, 0, MODEL_FONE_MAX_PLACES},
+        {"model.fone_linear", cfg->fone_linear, 0, 1},
         {"model.n_loops", cfg->n_loops, 1, 64},
+        {"model.loop_random", cfg->loop_random, 0, 1},
     };
     for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++)
         if (r[i].v < r[i].lo || r[i].v > r[i].hi)
@@ -248,6 +253,7 @@ int model_build(Model *m, const ModelConfig *cfg_in, int B_max, int T_max, uint6
     m->la = calloc(n_passes(&m->cfg), sizeof(LayerActs));
     m->B_max = B_max;
     m->T_max = T_max;
+    if (model__fone_build(m, err)) { model_free(m); return -1; }
     m->n_acts = layout_acts(m, NULL);
     m->n_scratch = layout_scratch(m, NULL);
     // refuse up front what would only end in the kernel's OOM killer
@@ -307,6 +313,7 @@ void model_free(Model *m)
     free(m->acts); free(m->scratch);
     free(m->inputs); free(m->targets);
     free(m->kcache); free(m->vcache);
+    model__fone_free(m);
     memset(m, 0, sizeof(*m));
 }
 
@@ -413,14 +420,26 @@ static void forward_chunk(Model *m, const int *tokens, const int *tokens_full, i
 {
     const ModelConfig *c = &m->cfg;
     int C = c->n_embd, H = c->mlp_hidden, V = c->vocab_size, N = B * T;
-    pos_shape_t s = {B, T, C, c->n_head, C / c->n_head, t0, t0 + T, tokens_full, stride, m->training, &m->rng};
+    pos_shape_t s = {B, T, C, c->n_head, C / c->n_head, t0, t0 + T, tokens_full, stride, m->training, &m->rng,
+                     cache ? NULL : model__fone_values(m, B, T)};
 
     encoder_forward(m->encoded, tokens, m->wte, B, T, C);
     for (int i = 0; i < m->n_pos; i++)
         if (m->pos[i].vt->embed_forward) m->pos[i].vt->embed_forward(&m->pos[i], &s, m->encoded, tokens);
 
+    // progressive loss (looped models, training): run `skip` loops, then `keep` more
+    // whose gradient the backward follows; the loss is taken after skip + keep loops
+    int hi = n_passes(c), lo = 0;
+    if (!cache && m->training && c->loop_random && c->n_loops > 1) {
+        int skip = rng_int(&m->rng, c->n_loops);
+        int keep = 1 + rng_int(&m->rng, c->n_loops - skip);
+        lo = skip * c->n_layer;
+        hi = (skip + keep) * c->n_layer;
+    }
+    m->pass_lo = lo;
+    m->pass_hi = hi;
     float *x = m->encoded;
-    for (int pass = 0; pass < n_passes(c); pass++) {
+    for (int pass = 0; pass < hi; pass++) {
         int l = pass % c->n_layer;       // the block whose weights this pass uses
         LayerParams *p = &m->lp[l];
         LayerActs *a = &m->la[pass];
@@ -489,7 +508,8 @@ void model_forward(Model *m, const int *tokens, const int *targets, int B, int T
     memcpy(m->inputs, tokens, sizeof(int) * N);
     if (targets) memcpy(m->targets, targets, sizeof(int) * N);
     forward_chunk(m, tokens, tokens, T, B, T, 0, 0);
-    if (targets) m->loss = crossentropy_forward(m->logits, m->losses, targets, N, m->cfg.vocab_size, &m->n_loss_tokens);
+    if (targets && m->fone_places) m->loss = model__fone_loss_forward(m);
+    else if (targets) m->loss = crossentropy_forward(m->logits, m->losses, targets, N, m->cfg.vocab_size, &m->n_loss_tokens);
     else { m->loss = -1.0f; m->n_loss_tokens = 0; }
 }
 
@@ -526,19 +546,23 @@ void model_backward(Model *m)
     const ModelConfig *c = &m->cfg;
     int B = m->B, T = m->T, C = c->n_embd, H = c->mlp_hidden, V = c->vocab_size, N = B * T;
     if (m->loss < 0) { fprintf(stderr, "model_backward: needs a forward with targets\n"); abort(); }
-    pos_shape_t s = {B, T, C, c->n_head, C / c->n_head, 0, T, m->inputs, T, m->training, &m->rng};
+    pos_shape_t s = {B, T, C, c->n_head, C / c->n_head, 0, T, m->inputs, T, m->training, &m->rng,
+                     model__fone_values(m, B, T)};
 
-    // the loss: dlogits overwrite the probabilities in place
+    // the loss: dlogits overwrite the probabilities in place (FoNE: the digit head's gradient at lnf)
     float *dlogits = m->logits;
-    crossentropy_backward(dlogits, m->logits, m->targets, N, V, m->n_loss_tokens);
-    int P = n_passes(c);
+    int P = m->pass_hi;
     const float *x_last = m->la[P - 1].res3;
-    matmul_backward(m->dlnf, m->dlm_head, NULL, dlogits, m->lnf, m->lm_head, N, C, V, 0);
+    if (m->fone_places) model__fone_loss_backward(m, m->dlnf);
+    else {
+        crossentropy_backward(dlogits, m->logits, m->targets, N, V, m->n_loss_tokens);
+        matmul_backward(m->dlnf, m->dlm_head, NULL, dlogits, m->lnf, m->lm_head, N, C, V, 0);
+    }
     layernorm_backward(m->dres, m->dlnfw, m->dlnfb, m->dlnf, x_last, m->lnfw, m->lnf_mean, m->lnf_rstd, N, C, 0);
 
     // m->dres holds the gradient w.r.t. the current layer's output
     if (m->denc) memset(m->denc, 0, sizeof(float) * (size_t)N * C);
-    for (int pass = P - 1; pass >= 0; pass--) {
+    for (int pass = P - 1; pass >= m->pass_lo; pass--) {
         int l = pass % c->n_layer;
         LayerParams *p = &m->lp[l], *dp = &m->dlp[l];
         LayerActs *a = &m->la[pass];
@@ -568,7 +592,10 @@ void model_backward(Model *m)
         // inj = previous output + encoded: the gradient flows to both
         if (a->inj) residual_forward(m->denc, m->denc, m->dres, (size_t)N * C);
     }
-    if (m->denc) residual_forward(m->dres, m->dres, m->denc, (size_t)N * C);
+    // the gradient at the embeddings: through the injections, plus through pass 0
+    // unless the passes before pass_lo were run without gradient (truncated)
+    if (m->pass_lo > 0) memcpy(m->dres, m->denc, sizeof(float) * (size_t)N * C);
+    else if (m->denc) residual_forward(m->dres, m->dres, m->denc, (size_t)N * C);
     encoder_backward(m->dwte, m->dres, m->inputs, B, T, C, V);
     for (int i = 0; i < m->n_pos; i++)
         if (m->pos[i].vt->embed_backward) m->pos[i].vt->embed_backward(&m->pos[i], &s, m->dres, m->inputs);

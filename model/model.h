@@ -26,8 +26,14 @@ typedef struct ModelConfig {
     int abacus_max;      // Abacus: digit indices (offset included) must stay below this
     int rel_max;         // Shaw/T5/FIRE: relative distances are clipped at this
     int t5_buckets;      // T5: number of log-spaced distance buckets
+    int fone_places;     // FoNE: digit places P of the [NUM] embedding and the digit head (model/fone.h)
+    int fone_linear;     // FoNE: 1 = the 2P Fourier features enter through a learned (C, 2P) map
     // looped transformer: the n_layer blocks are applied n_loops times
     int n_loops;
+    // 1: each training batch runs n of the n_loops loops without gradient, then k with it
+    // (n uniform in 0..n_loops-1, k in 1..n_loops-n) and takes the loss there: the Abacus
+    // paper's progressive loss with truncated back-propagation. Evaluation runs all loops.
+    int loop_random;
 } ModelConfig;
 
 void model_config_default(ModelConfig *cfg);
@@ -100,10 +106,15 @@ typedef struct Model {
 
     float *kcache, *vcache;             // (L, B_max, T_max, C) each; allocated at the first cached forward
     int *inputs, *targets;              // copies of the last forward's batch (B_max*T_max)
+    // FoNE (model/fone.h): P when the position spec has the fone scheme, else 0; then the
+    // values of the [NUM] inputs and targets of a (values_B, values_T) batch (B_max*T_max each)
+    int fone_places, values_B, values_T;
+    double *values, *target_values;
     int B, T;                           // shape of the last forward
     float loss;                         // mean over counted tokens; -1 if no targets
     int n_loss_tokens;
     int training;                       // pos hooks see it (abacus offsets, ...)
+    int pass_lo, pass_hi;               // passes of the last forward: [0, pass_hi) run, gradient through [pass_lo, pass_hi)
     uint64_t rng;                       // model RNG: init and per-batch random draws
     int n_threads;                      // BLIS threads for the big GEMMs
 } Model;
@@ -114,6 +125,7 @@ int model_build(Model *m, const ModelConfig *cfg, int B_max, int T_max, uint64_t
 void model_free(Model *m);
 // tokens (B,T); targets (B,T) or NULL; a target < 0 is not counted in the loss.
 // With targets, m->loss is the mean cross-entropy and m->logits hold probabilities.
+// A model with the fone scheme counts only [NUM] targets, by their digits (model/fone.h).
 void model_forward(Model *m, const int *tokens, const int *targets, int B, int T);
 // Evaluation with a key/value cache: logits (B,T,V) of positions t0..t0+T-1 of
 // tokens_full (B rows, row stride `stride`), reusing the cached keys and values

@@ -11,6 +11,7 @@ static const char *const KIND_NAMES[] = { "add", "sub", "mul", "sort", "modadd",
 static const char *const FORMAT_NAMES[] = {
     "plain", "reversed", "reverse_all", "scratch_simple", "scratch_detailed", "scratch_mul", NULL,
 };
+static const char *const NUMBERS_NAMES[] = { "digits", "fone", NULL };
 
 #define OFF(field) offsetof(TaskConfig, field)
 
@@ -42,6 +43,12 @@ static const TaskConfigKey KEYS[] = {
     { "train_frac", TASK_KEY_FLOAT, "1", "fraction of all problems in the train split; the rest form the test split",
       OFF(train_frac), 0, 1, NULL },
     { "split_seed", TASK_KEY_INT, "0", "which problems fall in the train split", OFF(split_seed), 0, 2147483647, NULL },
+    { "train_size", TASK_KEY_INT, "0",
+      "> 0: train on a fixed set of this many distinct problems (drawn with split_seed); evaluation avoids them",
+      OFF(train_size), 0, 10000000, NULL },
+    { "numbers", TASK_KEY_ENUM, "digits",
+      "digits (a token per digit) or fone (one [NUM] token per number with its value; add, sub, mul, modadd; "
+      "format=plain; numbers of up to 15 digits)", OFF(numbers), 0, 0, NUMBERS_NAMES },
 };
 #define N_KEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
 
@@ -180,8 +187,16 @@ static void widest(const TaskConfig *c, int *w_op, int *w_ans)
     }
 }
 
+int task_widest_number(const TaskConfig *c)
+{
+    int w_op, w_ans;
+    widest(c, &w_op, &w_ans);
+    return w_op > w_ans ? w_op : w_ans;
+}
+
 int task_max_tokens(const TaskConfig *c)
 {
+    if (c->numbers == TASK_NUMBERS_FONE) return 7;   // <bos> [NUM] op [NUM] = [NUM] <eos>
     if (task__format_is_scratch(c->format)) {
         // all nines maximizes every line of every scratchpad (two-digit column sums, longest products)
         char problem[2 * TASK_MAX_DIGITS + 2];
@@ -217,6 +232,20 @@ int task_config_validate(const TaskConfig *c, char *err)
     if (c->format < 0 || c->format >= TASK_N_FORMATS) return err_set(err, "task key 'format' is not set to a known format");
     if (c->min_len > c->max_len)
         return err_set(err, "task keys: min_len=%d is larger than max_len=%d", c->min_len, c->max_len);
+    if (c->numbers == TASK_NUMBERS_FONE) {
+        if (c->task == TASK_SORT)
+            return err_set(err, "task key 'numbers': fone is defined for task=add|sub|mul|modadd, not sort");
+        if (c->format != TASK_FMT_PLAIN || c->pad_width || c->index_hints || c->space_prob > 0)
+            return err_set(err, "task key 'numbers': fone writes each number as one [NUM] token, so it takes "
+                           "format=plain with no pad_width, index_hints or space_prob (got format=%s%s%s%s)",
+                           FORMAT_NAMES[c->format], c->pad_width ? ", pad_width" : "",
+                           c->index_hints ? ", index_hints" : "", c->space_prob > 0 ? ", space_prob" : "");
+        int w = task_widest_number(c);
+        if (w > TASK_FONE_MAX_DIGITS)
+            return err_set(err, "task key 'numbers': fone values must be exact in double precision: numbers of "
+                           "up to %d digits are accepted, but task=%s with max_len=%d writes %d-digit numbers",
+                           TASK_FONE_MAX_DIGITS, KIND_NAMES[c->task], c->max_len, w);
+    }
     if (!task__format_allows(c->format, c->task)) {
         char ok[256] = "";
         for (int f = 0; f < TASK_N_FORMATS; f++)
@@ -232,6 +261,9 @@ int task_config_validate(const TaskConfig *c, char *err)
                        "(they apply to plain, reversed and reverse_all)", FORMAT_NAMES[c->format]);
     if (c->hint_random_start && !c->index_hints)
         return err_set(err, "task key 'hint_random_start': needs index_hints=1");
+    if (c->train_size && (c->space_prob > 0 || c->hint_random_start))
+        return err_set(err, "task key 'train_size': a fixed training set is written one way, so it takes "
+                       "no space_prob or hint_random_start");
     if (c->balance_carries && c->task != TASK_ADD && c->task != TASK_SUB)
         return err_set(err, "task key 'balance_carries': applies to task=add and task=sub, not %s", KIND_NAMES[c->task]);
     if (c->task == TASK_SORT && c->sort_min_count > c->sort_count)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <errno.h>
 #include "eval.h"
+#include "../model/fone.h"
 
 int eval_report_init(EvalReport *r, int max_len, int train_max_len, char *err)
 {
@@ -67,9 +68,55 @@ static void score(EvalReport *r, const TaskConfig *tc, const TaskExample *e, int
         r->overlap++;
 }
 
+// numbers = fone: no decoding. One forward over a batch of prompts (<bos> [NUM] op [NUM] =,
+// all of one length) and the answer's digits read from the FoNE head at the last position,
+// the one whose target is the answer's [NUM]
+static long eval_fone(Model *m, const TaskConfig *tc, const TaskExample *ex, int n, EvalReport *r,
+                      const TaskSet *train_set, char (*got)[TASK_MAX_ANSWER], char *err)
+{
+    int Bmax = m->B_max, P = m->fone_places, L = n ? prompt_len(&ex[0]) : 1;
+    if (!P)
+        return err_set(err, "eval: task.numbers = fone needs a model with the fone position scheme, not model.position = %s",
+                       m->cfg.position);
+    if (L > m->T_max) return err_set(err, "eval: prompt of %d tokens does not fit the model's context %d", L, m->T_max);
+    int *tok = malloc(sizeof(int) * (size_t)Bmax * L), *digits = malloc(sizeof(int) * (size_t)Bmax * P);
+    double *vals = malloc(sizeof(double) * (size_t)Bmax * L);
+    long n_correct = 0;
+    int saved_training = m->training;
+    m->training = 0;
+    if (!tok || !digits || !vals) n_correct = err_set(err, "eval: out of memory");
+    for (int start = 0; start < n && n_correct >= 0; start += Bmax) {
+        int B = n - start < Bmax ? n - start : Bmax;
+        for (int b = 0; b < B && n_correct >= 0; b++) {
+            const TaskExample *e = &ex[start + b];
+            if (prompt_len(e) != L) { n_correct = err_set(err, "eval: FoNE prompts of %d and %d tokens", L, prompt_len(e)); break; }
+            memcpy(tok + (size_t)b * L, e->tokens, sizeof(int) * L);
+            for (int t = 0; t < L; t++) vals[(size_t)b * L + t] = 0.0;
+            for (int i = 0; i < e->n_values; i++)
+                if (e->value_pos[i] < L) vals[(size_t)b * L + e->value_pos[i]] = e->value[i];
+        }
+        if (n_correct < 0 || model_set_values(m, vals, NULL, B, L, err)) { n_correct = -1; break; }
+        model_forward(m, tok, NULL, B, L);
+        model_fone_digits(m, L - 1, digits);
+        for (int b = 0; b < B; b++) {
+            const TaskExample *e = &ex[start + b];
+            char ans[TASK_MAX_ANSWER];
+            if (task_fone_answer(digits + (size_t)b * P, P, ans, sizeof(ans), NULL)) ans[0] = 0;   // cannot happen: digits are 0..9
+            int ok = !strcmp(ans, e->answer);
+            n_correct += ok;
+            score(r, tc, e, ok, ans, train_set);
+            if (got) snprintf(got[start + b], TASK_MAX_ANSWER, "%s", ans);
+        }
+    }
+    m->training = saved_training;
+    free(tok); free(digits); free(vals);
+    return n_correct;
+}
+
 long eval_examples(Model *m, const TaskConfig *tc, const TaskExample *ex, int n, int use_cache,
                    EvalReport *r, const TaskSet *train_set, char (*got)[TASK_MAX_ANSWER], char *err)
 {
+    if (tc->numbers == TASK_NUMBERS_FONE) return eval_fone(m, tc, ex, n, r, train_set, got, err);
     int S = m->T_max + 1, Bmax = m->B_max;
     int *order = malloc(sizeof(int) * (n ? n : 1));
     int *seq = malloc(sizeof(int) * (size_t)Bmax * S), *n_gen = malloc(sizeof(int) * Bmax);
@@ -128,12 +175,15 @@ int eval_grid(Model *m, const TaskConfig *tc_in, int per_cell, uint64_t seed, Ev
             int k = 0;
             char gerr[ERR_MAX];
             for (int i = 0; i < per_cell; i++) {
-                // prefer problems of the test split: a few redraws, then take what comes
+                // prefer problems of the test split and outside a fixed training set:
+                // a few redraws, then take what comes (the overlap is reported)
                 int tries = 0;
+                uint64_t key;
                 do {
                     if (task_generate_sized(&tc, &rng, la, lb, -1, &ex[k], gerr)) goto next_cell;
-                } while (tc.train_frac < 1.0 && ++tries < 16 &&
-                         task_split_of(&tc, task_problem_key(ex[k].problem)) == TASK_SPLIT_TRAIN);
+                    key = task_problem_key(ex[k].problem);
+                } while (++tries < 16 && ((tc.train_frac < 1.0 && task_split_of(&tc, key) == TASK_SPLIT_TRAIN) ||
+                                          (tc.train_size && train_set && task_set_has(train_set, key))));
                 k++;
             }
         next_cell:

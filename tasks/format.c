@@ -265,6 +265,8 @@ static void render_scratch_mul(const TaskProblem *p, const char *answer, TokBuf 
 int task__render(const TaskConfig *cfg, const TaskProblem *p, const char *answer,
                  uint64_t *rng, TaskExample *ex, char *err)
 {
+    ex->n_values = 0;
+    if (cfg->numbers == TASK_NUMBERS_FONE) return task__render_fone(p, answer, ex, err);
     TokBuf b = { ex->tokens, 0, TASK_MAX_TOKENS, 0 };
     int start = 0;
     switch (cfg->format) {
@@ -418,6 +420,9 @@ static int parse_scratch(const TaskConfig *cfg, char *t, char *out, size_t cap, 
 int task_parse_answer(const TaskConfig *cfg, const int *ids, int n, char *out, size_t cap, char *err)
 {
     char t[TASK_MAX_TOKENS + 1];
+    if (cfg->numbers == TASK_NUMBERS_FONE)
+        return err_set(err, "numbers=fone: the answer is a [NUM] token whose digits the model's FoNE head "
+                       "reads (task_fone_answer), not text to parse");
     if (answer_text(ids, n, t, (int)sizeof t, err) < 0) return -1;
     if (task__format_is_scratch(cfg->format)) return parse_scratch(cfg, t, out, cap, err);
     remove_spaces(t);

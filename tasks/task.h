@@ -32,6 +32,8 @@
 //                                              list order); keys are a run of letters from a random one
 //   modadd (plain)    60+50=13                 (60+50) mod 97
 // Scratchpad formats take no modifiers (pad, hints, spaces). format.c has the exact text.
+//   numbers=fone      [NUM:128]+[NUM:367]=[NUM:495]   one token per number, its value beside it
+//                                              (TaskExample.value); format=plain only, no modifiers
 //
 // Choices: subtraction draws a >= b only (answers never negative), so its
 // length pairs have len_a >= len_b. Carries count every column whose sum
@@ -63,6 +65,12 @@ typedef enum {
 // which problems a generator may return (see train_frac); ANY ignores the split
 typedef enum { TASK_SPLIT_ANY, TASK_SPLIT_TRAIN, TASK_SPLIT_TEST } TaskSplit;
 
+// how numbers are written: a token per digit, or (FoNE, Zhou et al. 2025) one [NUM]
+// token per number that carries its value: 128+367 is <bos> [NUM:128] + [NUM:367] = [NUM:495] <eos>
+typedef enum { TASK_NUMBERS_DIGITS, TASK_NUMBERS_FONE } TaskNumbers;
+#define TASK_FONE_MAX_DIGITS 15  // FoNE values are doubles: exact up to 15 digits
+#define TASK_MAX_VALUES 3        // [NUM] tokens in one FoNE sequence: a, b, answer
+
 // ---------------------------------------------------------------- configuration
 
 typedef struct TaskConfig {
@@ -78,6 +86,8 @@ typedef struct TaskConfig {
     int sort_min_count, sort_count; // sort: how many keyed numbers per list
     double train_frac;    // fraction of all problems in the train split (1: no test split)
     int split_seed;       // which problems fall in the train split
+    int train_size;       // > 0: train on this fixed set of distinct problems (a TaskPool)
+    int numbers;          // TaskNumbers
 } TaskConfig;
 
 typedef enum { TASK_KEY_ENUM, TASK_KEY_INT, TASK_KEY_FLOAT, TASK_KEY_BOOL } TaskKeyType;
@@ -120,6 +130,9 @@ typedef struct TaskExample {
     char answer[TASK_MAX_ANSWER];  // true answer, ordinary notation ("495"; sort: "B,C,A")
     int len_a, len_b;              // digits of a and b (sort: digits of the longest number, count)
     int n_carries;                 // add: carries, sub: borrows; -1 for other tasks
+    int n_values;                  // numbers=fone: the [NUM] tokens' positions and values; else 0
+    int value_pos[TASK_MAX_VALUES];
+    double value[TASK_MAX_VALUES];
 } TaskExample;
 
 // one problem: (len_a, len_b) drawn evenly over every allowed pair (modadd:
@@ -163,6 +176,17 @@ int task_parse_answer(const TaskConfig *cfg, const int *ids, int n, char *out, s
 // the true answer of a problem in ordinary notation
 int task_answer(const TaskConfig *cfg, const char *problem, char *out, size_t cap, char *err);
 
+// ---------------------------------------------------------------- FoNE (numbers = fone)
+
+// values (B,T): the value of input token t where it is [NUM], else 0; target_values (B,T):
+// the value of token t+1 where that is [NUM], else 0 (the rows task_batch_from_examples makes)
+void task_batch_values(const TaskExample *examples, int B, int T, double *values, double *target_values);
+// the answer in ordinary notation from the digits a FoNE head read, least significant first
+// (leading zeros dropped); -1 + err on a digit outside 0..9 or no room
+int task_fone_answer(const int *digits, int places, char *out, size_t cap, char *err);
+// the most digits any number (operand or answer) of this config has: FoNE needs that many places
+int task_widest_number(const TaskConfig *cfg);
+
 // ---------------------------------------------------------------- train/test separation
 
 // FNV-1a (64 bit) of the problem text; the same across formats
@@ -183,5 +207,23 @@ int task_set_init(TaskSet *s, size_t expected, char *err);
 int task_set_add(TaskSet *s, uint64_t key, char *err);
 int task_set_has(const TaskSet *s, uint64_t key);
 void task_set_free(TaskSet *s);
+
+// ---------------------------------------------------------------- a fixed training set
+
+// train_size distinct problems of the train split, drawn once with split_seed
+// (the same set for every model seed), as in papers that train on N samples
+typedef struct {
+    char *text;        // the problems in ordinary notation, each NUL-terminated
+    size_t *offset;    // offset of problem i in text
+    int n;
+    TaskSet keys;      // their problem keys: evaluation draws around them
+} TaskPool;
+
+// -1 + err when the task has fewer than train_size distinct problems to draw
+int task_pool_build(const TaskConfig *cfg, TaskPool *pool, char *err);
+// B problems drawn uniformly (with replacement) from the pool, as task_fill_batch
+int task_pool_fill_batch(const TaskConfig *cfg, const TaskPool *pool, uint64_t *rng, int B, int T,
+                         int *inputs, int *targets, TaskExample *examples, char *err);
+void task_pool_free(TaskPool *pool);
 
 #endif

@@ -38,5 +38,7 @@ int task__format_is_scratch(int format);
 // rng NULL: no random spaces and hint letters start at 'a'
 int task__render(const TaskConfig *cfg, const TaskProblem *p, const char *answer,
                  uint64_t *rng, TaskExample *ex, char *err);
+// numbers = fone (fone.c): <bos> [NUM] op [NUM] = [NUM] <eos> with the three values
+int task__render_fone(const TaskProblem *p, const char *answer, TaskExample *ex, char *err);
 
 #endif

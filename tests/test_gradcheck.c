@@ -119,7 +119,11 @@ Test(gradcheck, every_op_matches_finite_differences)
 }
 
 // ---------------------------------------------------------------- whole model
-static void check_model(ModelConfig cfg, const char *label)
+// early_exit = 1 (looped models with loop_random): pick an RNG state whose depth draw
+// skips no loop and stops before the last, so the loss is a function of every
+// parameter that finite differences can check. (Draws that skip loops detach the
+// skipped passes; tools/torch_reference.py checks those against torch's detach.)
+static void check_model_rng(ModelConfig cfg, const char *label, int early_exit)
 {
     enum { B = 2, T = 6 };
     char err[ERR_MAX];
@@ -131,6 +135,18 @@ static void check_model(ModelConfig cfg, const char *label)
     int x[B * T], y[B * T];
     for (int i = 0; i < B * T; i++) { x[i] = rng_int(&g_rng, cfg.vocab_size); y[i] = i % 4 == 1 ? -1 : rng_int(&g_rng, cfg.vocab_size); }
     m.training = 1;
+    uint64_t rng0 = m.rng;   // every forward makes the same random draws (depth, offsets)
+    if (early_exit) {
+        int found = 0;
+        for (uint64_t s = 1; s < 1000 && !found; s++) {
+            rng0 = m.rng = rng_seed(s);
+            model_forward(&m, x, y, B, T);
+            found = m.pass_lo == 0 && m.pass_hi < cfg.n_layer * cfg.n_loops;
+        }
+        cr_assert(found, "no RNG state gave an early-exit depth draw");
+        cr_log_info("%s: loss after pass %d, gradient through passes %d..%d", label, m.pass_hi, m.pass_lo, m.pass_hi - 1);
+    }
+    m.rng = rng0;
     model_forward(&m, x, y, B, T);
     model_zero_grad(&m);
     model_backward(&m);
@@ -144,8 +160,8 @@ static void check_model(ModelConfig cfg, const char *label)
         for (int s = 0; s < n_check; s++) {
             size_t j = p->offset + (p->numel < 24 ? (size_t)s : (size_t)rng_int(&g_rng, (int)p->numel));
             float keep = m.params[j], h = 1e-2f;
-            m.params[j] = keep + h; model_forward(&m, x, y, B, T); double lp = m.loss;
-            m.params[j] = keep - h; model_forward(&m, x, y, B, T); double lm = m.loss;
+            m.params[j] = keep + h; m.rng = rng0; model_forward(&m, x, y, B, T); double lp = m.loss;
+            m.params[j] = keep - h; m.rng = rng0; model_forward(&m, x, y, B, T); double lm = m.loss;
             m.params[j] = keep;
             double fd = (lp - lm) / (2.0 * h);
             num += (fd - g[j]) * (fd - g[j]);
@@ -161,6 +177,8 @@ static void check_model(ModelConfig cfg, const char *label)
     free(g);
     model_free(&m);
 }
+
+static void check_model(ModelConfig cfg, const char *label) { check_model_rng(cfg, label, 0); }
 
 static ModelConfig small_config(void)
 {
@@ -190,4 +208,13 @@ Test(gradcheck, looped_model_with_input_injection_matches_finite_differences)
     c.n_layer = 1;
     c.n_loops = 3;
     check_model(c, "looped");
+}
+
+Test(gradcheck, looped_model_with_random_depth_matches_finite_differences)
+{
+    ModelConfig c = small_config();
+    c.n_layer = 1;
+    c.n_loops = 4;
+    c.loop_random = 1;
+    check_model_rng(c, "looped, random depth", 1);
 }

@@ -248,7 +248,7 @@ static ModelConfig hook_config(int n_head, int n_embd, int block_size)
 
 static pos_shape_t shape(int B, int T, int C, int NH, int t0)
 {
-    return (pos_shape_t){B, T, C, NH, C / NH, t0, t0 + T, NULL, 0, 0, NULL};
+    return (pos_shape_t){B, T, C, NH, C / NH, t0, t0 + T, NULL, 0, 0, NULL, NULL};
 }
 
 static float head_dot(const float *a, const float *b, int n)
@@ -526,7 +526,7 @@ static void abacus_indices(pos_scheme_t *p, const int *tokens_full, int stride, 
     float *x = calloc((size_t)B * T * C, sizeof(float));
     int *chunk = malloc(sizeof(int) * B * T);
     for (int b = 0; b < B; b++) memcpy(chunk + b * T, tokens_full + b * stride + t0, sizeof(int) * T);
-    pos_shape_t s = {B, T, C, 1, C, t0, t0 + T, tokens_full, stride, training, rng};
+    pos_shape_t s = {B, T, C, 1, C, t0, t0 + T, tokens_full, stride, training, rng, NULL};
     p->vt->embed_forward(p, &s, x, chunk);
     for (int i = 0; i < B * T; i++) out[i] = (int)x[i * C];
     free(x);

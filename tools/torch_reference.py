@@ -7,17 +7,24 @@ checkpoint (`arithlab init`) and replay AdamW steps on a random batch
 repeats the steps, and compares tensor by tensor:
 
   - the first logits, every loss, and every parameter's first gradient;
+  - the logits of `arithlab logits` (a forward outside training);
   - one clip + AdamW step applied by torch to arithlab's own first gradients
     (the optimizer alone, on exactly the input it saw);
   - every parameter and AdamW moment after 3 steps.
+
+The position schemes of REFERENCE_SCHEMES are rebuilt here from their
+definitions (embeddings/<name>.c), alone and in combinations. Abacus draws a random digit
+offset per training batch from the model RNG; the reference draws the same
+offsets from the checkpoint's model.rng (abacus_offsets) and checks that the
+replay's final model.rng is where those draws end.
 
 The metric is relative to the tensor's scale, max|c - t| / max(max|t|, 1e-6)
 (c = arithlab, t = torch float32); a tensor passes when it is <= --tol (1e-4).
 After several AdamW steps float32 rounding alone can exceed that (see Verdict
 and split_key_bias); such tensors are marked '~', listed, and refused under
 --strict. Most cases start from weights redrawn at a larger scale
-(widen_weights) so that GELU, softmax and LayerNorm are visibly nonlinear; one
-starts from arithlab's own init.
+(widen_weights) so that GELU, softmax and LayerNorm are visibly nonlinear; two
+start from arithlab's own init.
 
     /usr/bin/python3 tools/torch_reference.py --arithlab build/arithlab
     /usr/bin/python3 tools/torch_reference.py --arithlab build/arithlab --case tied -v
@@ -59,8 +66,8 @@ def config_from_metadata(meta):
             raise KeyError(f"checkpoint metadata has no {full!r} (has: {sorted(meta)})")
         cfg[key] = int(meta[full])
     cfg["position"] = meta.get("model.position", "absolute")
-    cfg["n_loops"] = int(meta.get("model.n_loops", "1"))
-    cfg["rope_base"] = int(meta.get("model.rope_base", "10000"))
+    for key, default in POSITION_OPTIONS.items():
+        cfg[key] = int(meta.get("model." + key, str(default)))
     if cfg["mlp_hidden"] == 0:
         cfg["mlp_hidden"] = 4 * cfg["n_embd"]
     unknown = set(cfg["position"].split("+")) - REFERENCE_SCHEMES
@@ -70,8 +77,18 @@ def config_from_metadata(meta):
     return cfg
 
 
-# position schemes this reference implements (the parameter-free ones and learned absolute)
-REFERENCE_SCHEMES = {"absolute", "nope", "sinusoidal", "rope", "alibi"}
+# position schemes this reference implements, each from its embeddings/<name>.c; a checkpoint using another is refused
+REFERENCE_SCHEMES = {"absolute", "nope", "sinusoidal", "rope", "alibi", "t5", "shaw", "fire", "abacus"}
+# the model.* options besides the core sizes, with arithlab's defaults (model/model.c)
+POSITION_OPTIONS = dict(n_loops=1, rope_base=10000, abacus_k=100, abacus_max=256, rel_max=32, t5_buckets=32)
+TOK_DIGIT0 = 4      # ids 4..13 are the digits '0'..'9' (tasks/vocab.h): Abacus numbers their runs
+FIRE_HIDDEN = 32    # FIRE's MLP: 1 -> 32 -> NH with ReLU, no output bias (embeddings/fire.c)
+FIRE_C0 = 0.1       # c = |FIRE_C0 + c_raw|
+FIRE_EPS = 1e-6     # added to the normalizer log(c M + 1)
+# FoNE (class Fone): the scheme, its options, and the [NUM] token that carries a value (tasks/vocab.h)
+REFERENCE_SCHEMES.add("fone")
+POSITION_OPTIONS.update(fone_places=0, fone_linear=0)
+TOK_NUM = 3
 
 
 def sinusoidal_table(T, C):
@@ -105,6 +122,132 @@ def alibi_slopes(n):
     return pow2(cp) + pow2(2 * cp)[0::2][: n - cp]
 
 
+def distances(T):
+    """(T,T) int64: i - j for query i and key j, 0 above the diagonal (masked anyway; keeps logs finite)."""
+    pos = torch.arange(T)
+    return (pos[:, None] - pos[None, :]).clamp(min=0)
+
+
+def t5_bucket(d, num_buckets, max_distance):
+    """Mesh TensorFlow's unidirectional _relative_position_bucket of distances d >= 0, as in
+    Hugging Face's T5 (float32 log, truncation toward zero): d < nb/2 is its own bucket; larger d
+    share nb/2 log-spaced buckets up to max_distance (model.rel_max), beyond it the last one."""
+    max_exact = num_buckets // 2
+    large = max_exact + (torch.log(d.float() / max_exact) / math.log(max_distance / max_exact)
+                         * (num_buckets - max_exact)).to(torch.long)
+    large = torch.clamp(large, max=num_buckets - 1)
+    return torch.where(d < max_exact, d, large)
+
+
+def fire_bias(w1, b1, w2, c_raw, L_raw, T, block_size):
+    """FIRE's logit bias (NH,T,T) of one layer: f(psi(i-j) / psi(max(L, i+1))), psi(x) = log(c x + 1),
+    f = w2 relu(w1 x + b1). c = |0.1 + c_raw|, L = |block_size (1 + L_raw)|; the normalizer gets
+    +1e-6. Where L == i+1 the subgradient taken is the one through i+1 (L gets none), as in fire.c."""
+    c = torch.abs(FIRE_C0 + c_raw)
+    L = torch.abs(block_size * (1.0 + L_raw))
+    qpos1 = torch.arange(1, T + 1, dtype=w1.dtype)[:, None]          # (T,1): i + 1
+    M = torch.where(L > qpos1, L, qpos1)                              # progressive interpolation
+    x = torch.log(c * distances(T).to(w1.dtype) + 1.0) / (torch.log(c * M + 1.0) + FIRE_EPS)  # (T,T)
+    a = torch.relu(x[..., None] * w1 + b1)                            # (T,T,32)
+    return (a @ w2.t()).permute(2, 0, 1)                              # (NH,T,T)
+
+
+def abacus_rows(idx, offset, n_rows):
+    """(B,T) int64 table rows: the n-th digit of a run of digit tokens (n = 1, 2, ...) takes row
+    n + offset, clamped to n_rows - 1; every other token row 0 (embeddings/abacus.c)."""
+    digit = (idx >= TOK_DIGIT0) & (idx < TOK_DIGIT0 + 10)
+    run = torch.zeros_like(idx)
+    n = torch.zeros_like(idx[:, 0])
+    for t in range(idx.shape[1]):
+        n = torch.where(digit[:, t], n + 1, torch.zeros_like(n))
+        run[:, t] = n
+    return torch.where(digit, torch.clamp(run + offset, max=n_rows - 1), torch.zeros_like(run))
+
+
+# arithlab's model RNG (model/common.h): xorshift64*, its state saved as the checkpoint's model.rng
+_U64 = (1 << 64) - 1
+
+
+def rng_u32(state):
+    """One xorshift64* draw: (new state, u32)."""
+    state ^= state >> 12
+    state ^= (state << 25) & _U64
+    state ^= state >> 27
+    return state, ((state * 0x2545F4914F6CDD1D) & _U64) >> 32
+
+
+def abacus_offsets(meta, n):
+    """The Abacus offsets of the next n training forwards of the model in meta, and the model RNG
+    state after them. A training forward draws rng_int(K + 1) = (u32 * (K+1)) >> 32 from the model
+    RNG once per batch when model.abacus_k = K > 0; nothing draws otherwise (offset 0)."""
+    cfg = config_from_metadata(meta)
+    state = int(meta["model.rng"])
+    K = cfg["abacus_k"] if "abacus" in cfg["position"].split("+") else 0
+    offsets = []
+    for _ in range(n):
+        if K > 0:
+            state, u = rng_u32(state)
+            offsets.append((u * (K + 1)) >> 32)
+        else:
+            offsets.append(0)
+    return offsets, state
+
+
+class ParamSet(nn.Module):
+    """A position scheme's parameter tensors, under their checkpoint names (zeros until loaded)."""
+
+    def __init__(self, **shapes):
+        super().__init__()
+        for name, shape in shapes.items():
+            self.register_parameter(name, nn.Parameter(torch.zeros(shape)))
+
+
+class Fone(nn.Module):
+    """FoNE (embeddings/fone.c, model/fone.c): a [NUM] token with value x adds cos and sin of
+    2 pi (x mod 10^i) / 10^i, i = 1..P, to channels 2(i-1) and 2i-1 (fone_linear: W (C, 2P) times
+    them, the parameter transformer.fone.weight). The digit head dots the final LayerNorm's channel
+    pair of place i with the ten points (cos, sin of 2 pi j/10); the loss is the cross-entropy of
+    the digits of [NUM] targets, the mean over places and targets. set_values gives the batch's
+    values (B,T) of the input tokens and of the targets."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.P, self.C = cfg["fone_places"], cfg["n_embd"]
+        if cfg["fone_linear"]:
+            self.weight = nn.Parameter(torch.zeros(self.C, 2 * self.P))
+        self.values = self.target_values = None
+
+    def set_values(self, values, target_values):
+        self.values = torch.from_numpy(np.asarray(values, dtype=np.int64))
+        self.target_values = torch.from_numpy(np.asarray(target_values, dtype=np.int64))
+
+    def forward(self, idx):
+        """(B,T,C): what the [NUM] tokens of idx add to their embedding (angles in float64)."""
+        mods = 10 ** torch.arange(1, self.P + 1, dtype=torch.int64)
+        angle = 2.0 * math.pi * (self.values[..., None] % mods).double() / mods.double()      # (B,T,P)
+        f = torch.stack([torch.cos(angle), torch.sin(angle)], dim=-1).flatten(-2)           # (B,T,2P)
+        dtype = self.weight.dtype if hasattr(self, "weight") else torch.get_default_dtype()
+        f = (f * (idx == TOK_NUM)[..., None]).to(dtype)
+        return f @ self.weight.t() if hasattr(self, "weight") else F.pad(f, (0, self.C - 2 * self.P))
+
+    def head(self, h, targets=None):
+        """h (B,T,C) after ln_f -> digit logits (B,T,P,10) and, with targets, the digit loss."""
+        j = torch.arange(10, dtype=torch.float64) * (2.0 * math.pi / 10.0)
+        cs, sn = torch.cos(j).to(h.dtype), torch.sin(j).to(h.dtype)
+        logits = h[..., 0:2 * self.P:2, None] * cs + h[..., 1:2 * self.P:2, None] * sn
+        if targets is None:
+            return logits, None
+        digits = (self.target_values[..., None] // 10 ** torch.arange(self.P)) % 10                # (B,T,P)
+        mask = targets == TOK_NUM
+        return logits, F.cross_entropy(logits[mask].reshape(-1, 10), digits[mask].reshape(-1))
+
+
+def set_fone_values(model, values, order):
+    """Hand a FoNE model the (values, target_values) of the batch rows in `order`; None: not FoNE."""
+    if values is not None:
+        model.transformer.fone.set_values(values[0][order], values[1][order])
+
+
 class CausalSelfAttention(nn.Module):
     def __init__(self, cfg):
         super().__init__()
@@ -115,10 +258,11 @@ class CausalSelfAttention(nn.Module):
         T = cfg["block_size"]
         self.register_buffer("mask", torch.tril(torch.ones(T, T, dtype=torch.bool)), persistent=False)
         schemes = cfg["position"].split("+")
-        self.rope_base = cfg["rope_base"] if "rope" in schemes else None
+        self.rope_base = cfg.get("rope_base", 10000) if "rope" in schemes else None
         self.alibi = torch.tensor(alibi_slopes(self.n_head)) if "alibi" in schemes else None
 
-    def forward(self, x):
+    def forward(self, x, layer=0, attn_bias=None):
+        """x (B,T,C); attn_bias(q, layer) gives the learned logit biases for the rotated q (B,NH,T,hs)."""
         B, T, C = x.shape
         hs = C // self.n_head
         q, k, v = self.c_attn(x).split(C, dim=2)
@@ -129,9 +273,11 @@ class CausalSelfAttention(nn.Module):
             q, k = rope(q, self.rope_base), rope(k, self.rope_base)
         att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hs))  # (B,NH,T,T)
         if self.alibi is not None:
-            pos = torch.arange(T)
-            dist = (pos[:, None] - pos[None, :]).to(att.dtype)  # i - j
-            att = att - self.alibi.to(att.dtype)[:, None, None] * dist
+            att = att - self.alibi.to(att.dtype)[:, None, None] * distances(T).to(att.dtype)
+        if attn_bias is not None:
+            bias = attn_bias(q, layer)
+            if bias is not None:
+                att = att + bias
         att = att.masked_fill(~self.mask[:T, :T], float("-inf"))
         att = F.softmax(att, dim=-1)
         y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
@@ -159,11 +305,11 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(C, eps=LN_EPS)
         self.mlp = MLP(cfg)
 
-    def forward(self, x):
+    def forward(self, x, layer=0, attn_bias=None):
         if self.post_ln:
-            x = self.ln_1(x + self.attn(x))
+            x = self.ln_1(x + self.attn(x, layer, attn_bias))
             return self.ln_2(x + self.mlp(x))
-        x = x + self.attn(self.ln_1(x))
+        x = x + self.attn(self.ln_1(x), layer, attn_bias)
         return x + self.mlp(self.ln_2(x))
 
 
@@ -172,13 +318,27 @@ class GPT(nn.Module):
 
     def __init__(self, cfg):
         super().__init__()
-        self.cfg = dict(cfg)
-        C, V = cfg["n_embd"], cfg["vocab_size"]
+        self.cfg = dict(POSITION_OPTIONS, **cfg)
+        cfg = self.cfg
+        C, V, NH, L = cfg["n_embd"], cfg["vocab_size"], cfg["n_head"], cfg["n_layer"]
         schemes = cfg["position"].split("+")
         modules = dict(wte=nn.Embedding(V, C))
         if "absolute" in schemes:
             modules["wpe"] = nn.Embedding(cfg["block_size"], C)
-        modules.update(h=nn.ModuleList([Block(cfg) for _ in range(cfg["n_layer"])]),
+        if "abacus" in schemes:
+            modules["abacus"] = nn.Embedding(cfg["abacus_max"], C)
+        if "fone" in schemes:
+            modules["fone"] = Fone(cfg)
+        pos = {}
+        if "t5" in schemes:  # one (buckets, NH) table shared by the layers
+            pos["t5"] = ParamSet(bias=(cfg["t5_buckets"], NH))
+        if "shaw" in schemes:  # per layer, shared by its heads
+            pos["shaw"] = ParamSet(rel_k=(L, cfg["rel_max"] + 1, C // NH))
+        if "fire" in schemes:
+            pos["fire"] = ParamSet(w1=(L, FIRE_HIDDEN), b1=(L, FIRE_HIDDEN), w2=(L, NH, FIRE_HIDDEN), c=(L,), L=(L,))
+        if pos:
+            modules["pos"] = nn.ModuleDict(pos)
+        modules.update(h=nn.ModuleList([Block(cfg) for _ in range(L)]),
                        ln_f=nn.LayerNorm(C, eps=LN_EPS))
         self.transformer = nn.ModuleDict(modules)
         self.sinusoidal = sinusoidal_table(cfg["block_size"], C) if "sinusoidal" in schemes else None
@@ -186,8 +346,31 @@ class GPT(nn.Module):
         if cfg["tied"]:
             self.lm_head.weight = self.transformer.wte.weight
 
-    def forward(self, idx, targets=None):
-        """idx (B,T) int64 -> logits (B,T,V); with targets also the mean loss over targets != -1."""
+    def attn_bias(self, q, layer):
+        """The learned logit biases of `layer` (t5, shaw, fire; alibi is the attention's own):
+        (B or 1, NH, T, T) from q (B,NH,T,hs) after RoPE, as arithlab's hooks see it; or None."""
+        if "pos" not in self.transformer:
+            return None
+        pos, T, hs = self.transformer.pos, q.shape[2], q.shape[3]
+        bias = None
+
+        def add(b):
+            return b if bias is None else bias + b
+        if "t5" in pos:
+            rows = t5_bucket(distances(T), self.cfg["t5_buckets"], self.cfg["rel_max"])
+            bias = add(pos.t5.bias[rows].permute(2, 0, 1)[None])                   # (1,NH,T,T)
+        if "shaw" in pos:  # q_i . r[min(i-j, rel_max)] / sqrt(hs)
+            r = pos.shaw.rel_k[layer][distances(T).clamp(max=self.cfg["rel_max"])]  # (T,T,hs)
+            bias = add(torch.einsum("bhid,ijd->bhij", q, r) * (1.0 / math.sqrt(hs)))
+        if "fire" in pos:
+            f = pos.fire
+            bias = add(fire_bias(f.w1[layer], f.b1[layer], f.w2[layer], f.c[layer], f.L[layer], T,
+                                 self.cfg["block_size"])[None])
+        return bias
+
+    def forward(self, idx, targets=None, abacus_offset=0):
+        """idx (B,T) int64 -> logits (B,T,V); with targets also the mean loss over targets != -1.
+        abacus_offset: the offset added to every digit index (arithlab draws one per training batch)."""
         B, T = idx.shape
         pos = torch.arange(T, device=idx.device)
         e = self.transformer.wte(idx)
@@ -195,13 +378,20 @@ class GPT(nn.Module):
             e = e + self.transformer.wpe(pos)
         if self.sinusoidal is not None:
             e = e + self.sinusoidal[:T].to(e.dtype)
+        if "abacus" in self.transformer:
+            e = e + self.transformer.abacus(abacus_rows(idx, abacus_offset, self.cfg["abacus_max"]))
+        if "fone" in self.transformer:
+            e = e + self.transformer.fone(idx)
         # a looped model applies the blocks n_loops times, adding the embedded input before every loop but the first
         x = e
         for loop in range(self.cfg["n_loops"]):
             if loop:
                 x = x + e
-            for block in self.transformer.h:
-                x = block(x)
+            for layer, block in enumerate(self.transformer.h):
+                x = block(x, layer, self.attn_bias)
+        if "fone" in self.transformer:  # the digit head; arithlab's LM head then gets a zero gradient (and decays)
+            logits, loss = self.transformer.fone.head(self.transformer.ln_f(x), targets)
+            return logits, None if loss is None else loss + 0.0 * self.lm_head.weight.sum()
         logits = self.lm_head(self.transformer.ln_f(x))
         if targets is None:
             return logits, None
@@ -268,28 +458,33 @@ def model_state(model, opt):
 
 
 def replay_torch(tensors, meta, tokens, targets, steps, hp, dtype=torch.float32, perm=None,
-                 grad_noise=0.0, seed=0):
+                 grad_noise=0.0, seed=0, values=None):
     """`arithlab replay` computed by torch: hp has lr, weight_decay, beta1, beta2, eps, clip.
 
     Two knobs serve float_floor: perm reorders the batch rows (the same math, other rounding; the
     logits come back in the original order), and grad_noise > 0 adds to every gradient tensor,
     before the clip, Gaussian noise of std grad_noise * max|grad| / 3 (seeded by seed).
+    Like the C replay, the logits come from a forward of their own before the steps: with Abacus
+    offsets drawn per training batch (model.abacus_k > 0) it sees the first offset and step s the
+    (s+2)-th (abacus_offsets reproduces the draws from the checkpoint's model.rng).
     Returns dict: logits (B,T,V), losses (steps+1,), grads {name: array} of the first backward
     (before any noise), final {name: array} (parameters and moments after the steps).
     """
     model = build_model(tensors, meta, dtype)
     opt = build_optimizer(model, hp["lr"], hp["weight_decay"], hp["beta1"], hp["beta2"], hp["eps"])
+    offsets, _ = abacus_offsets(meta, steps + 2)
     order = np.arange(tokens.shape[0]) if perm is None else np.asarray(perm)
+    set_fone_values(model, values, order)
     gen = torch.Generator().manual_seed(seed)
     x = torch.from_numpy(tokens[order].astype(np.int64))
     y = torch.from_numpy(targets[order].astype(np.int64))
     out = {"losses": []}
+    with torch.no_grad():
+        logits0 = model(x, abacus_offset=offsets[0])[0].numpy()
     for step in range(steps + 1):
         opt.zero_grad(set_to_none=True)
-        logits, loss = model(x, y)
+        _, loss = model(x, y, abacus_offset=offsets[step + 1])
         out["losses"].append(loss.item())
-        if step == 0:
-            logits0 = logits.detach().numpy()
         if step == steps:
             break
         loss.backward()
@@ -308,6 +503,14 @@ def replay_torch(tensors, meta, tokens, targets, steps, hp, dtype=torch.float32,
     return out
 
 
+def eval_logits(tensors, meta, tokens, dtype=torch.float32, values=None):
+    """What `arithlab logits` should write: one forward outside training (Abacus offset 0)."""
+    model = build_model(tensors, meta, dtype)
+    set_fone_values(model, values, np.arange(tokens.shape[0]))
+    with torch.no_grad():
+        return model(torch.from_numpy(tokens.astype(np.int64)))[0].numpy()
+
+
 def adamw_step_from(tensors, meta, grads, hp, dtype=torch.float64):
     """One clip + AdamW step from the checkpoint's parameters with the given gradients (arithlab's
     own), so that the optimizer is checked on exactly the input it saw. Returns {name: array}."""
@@ -323,7 +526,7 @@ def adamw_step_from(tensors, meta, grads, hp, dtype=torch.float64):
     return model_state(model, opt)
 
 
-def float_floor(tensors, meta, tokens, targets, steps, hp, exact, n_runs, seed, grad_noise):
+def float_floor(tensors, meta, tokens, targets, steps, hp, exact, n_runs, seed, grad_noise, values=None):
     """How far float32 rounding alone moves each output from the exact (float64) replay.
 
     Two ensembles, n_runs each, and the max of rel_err(run, exact) over all of them:
@@ -339,7 +542,7 @@ def float_floor(tensors, meta, tokens, targets, steps, hp, exact, n_runs, seed, 
             for i in range(n_runs)]
     runs += [dict(dtype=torch.float64, grad_noise=grad_noise, seed=seed + i) for i in range(n_runs)]
     for run in runs:
-        r = replay_torch(tensors, meta, tokens, targets, steps, hp, **run)
+        r = replay_torch(tensors, meta, tokens, targets, steps, hp, values=values, **run)
         pairs = [("logits", r["logits"], exact["logits"]), ("losses", r["losses"], exact["losses"])]
         pairs += [("grad:" + n, g, exact["grads"][n]) for n, g in r["grads"].items()]
         pairs += [("final:" + n, t, exact["final"][n]) for n, t in r["final"].items()]
@@ -440,13 +643,15 @@ def worst_element(name, c, ref, n_embd):
 
 # ---------------------------------------------------------------- the cases
 
-def _case(name, B=4, T=16, clip=1.0, weights="wide", targets_dtype=np.int64, **model):
-    """One check: model.* settings (over a small pre-LN untied default), batch (B,T), clip, and
-    whether the replay starts from arithlab's own init ("init") or from widen_weights() ("wide")."""
+def _case(name, B=4, T=16, clip=1.0, weights="wide", targets_dtype=np.int64, numbers=False, **model):
+    """One check: model.* settings (over a small pre-LN untied default), batch (B,T), clip, whether
+    the replay starts from arithlab's own init ("init") or from widen_weights() ("wide"), and whether
+    the tokens are multi-digit numbers (numbers=True; Abacus indexes their digits) or uniform ids."""
     cfg = dict(vocab_size=20, block_size=16, n_layer=2, n_head=4, n_embd=32, mlp_hidden=128, tied=0, post_ln=0,
                position="absolute")
     cfg.update(model)
-    return dict(name=name, model=cfg, B=B, T=T, clip=clip, weights=weights, targets_dtype=targets_dtype)
+    return dict(name=name, model=cfg, B=B, T=T, clip=clip, weights=weights, targets_dtype=targets_dtype,
+                numbers=numbers)
 
 
 CASES = [
@@ -467,6 +672,26 @@ CASES = [
     _case("alibi_6_heads", position="alibi", n_head=6, n_embd=24, mlp_hidden=96),
     _case("absolute_rope_alibi", position="absolute+rope+alibi"),
     _case("looped_3x1", n_layer=1, n_loops=3),
+    # learned relative schemes, with distances past rel_max: T5's 4 exact and 4 log buckets (the last
+    # shared from distance 10), Shaw's r[5] shared by distances >= 5 (and, with RoPE, fed rotated q)
+    _case("t5", position="t5", t5_buckets=8, rel_max=12),
+    _case("shaw", position="shaw", rel_max=5, T=12),
+    _case("shaw_rope", position="shaw+rope", rel_max=5, T=12, n_head=2),
+    # FIRE widened: thresholds L inside the batch (rows on both sides of max(L, i+1)), c < 0 in layer 1;
+    # from arithlab's init: L = block_size = T, so the last row has L == i+1
+    _case("fire", position="fire"),
+    _case("fire_raw_init", position="fire", weights="init"),
+    # Abacus on multi-digit numbers, abacus_max below the longest digit index (the last row shared):
+    # no offset; then offsets drawn per training batch, reproduced from the checkpoint's model.rng
+    _case("abacus_k0", position="abacus", abacus_k=0, abacus_max=6, numbers=True),
+    _case("abacus_rope_offset", position="abacus+rope", abacus_k=5, abacus_max=10, numbers=True),
+    _case("abacus_t5_looped_offset", position="abacus+t5", abacus_k=3, abacus_max=9, t5_buckets=6, rel_max=8,
+          n_layer=1, n_loops=2, numbers=True),
+    # FoNE: [NUM] tokens with values of up to P+2 digits, [NUM] targets read by the digit head; alone
+    # (features in channels 0..5), and through the learned map with RoPE for the positions
+    _case("fone", position="fone", fone_places=3),
+    _case("fone_linear_rope", position="fone+rope", fone_places=4, fone_linear=1, T=12),
+    _case("fone_raw_init", position="fone", fone_places=5, weights="init"),
 ]
 STEPS = 3
 HYPER = dict(lr=1e-2, weight_decay=0.1, beta1=0.9, beta2=0.95, eps=1e-8)  # + the case's clip
@@ -479,7 +704,13 @@ def widen_weights(src, dst, seed):
     arithlab's init (N(0, 0.02), zero biases, unit LayerNorm gains) keeps GELU near-linear and the
     attention near-uniform, so a wrong GELU variant or softmax scale hides below 1e-4. Here matmul
     weights are N(0, 1/fan_in) (pre-activations of order 1), biases and LayerNorm shifts N(0, 0.2),
-    gains 1 + N(0, 0.2), embeddings N(0, 0.5).
+    gains 1 + N(0, 0.2), embeddings (token, absolute, Abacus) N(0, 0.5). Position schemes: T5 biases
+    N(0, 1) and Shaw's r N(0, 0.5) (logit terms of order 1); FIRE's w1 N(0, 2), w2 N(0, 0.5), c =
+    |0.1 + c_raw| in [0.3, 0.8] with 0.1 + c_raw < 0 in odd layers (|.|'s other side), L in
+    [0.3, 0.8] * block_size, and b1 = -w1 * U(0.1, 0.9): every ReLU's kink inside the range of the
+    MLP's inputs ([0, 0.97) at T = 16). A unit active on all of them would add w2 b1 to every logit
+    of a row, which softmax ignores: its b1 gradient would be rounding noise (like the key bias's in
+    split_key_bias), which AdamW blows up to an arbitrary fraction of lr.
     """
     tensors, meta = st_load(src)
     rng = np.random.default_rng(seed)
@@ -487,8 +718,23 @@ def widen_weights(src, dst, seed):
     for name, t in tensors.items():
         if name.startswith("optim."):
             continue  # the replay starts AdamW fresh
-        if name.endswith(("wte.weight", "wpe.weight")):
+        if name.endswith(("wte.weight", "wpe.weight", "abacus.weight")):
             w = rng.normal(0.0, 0.5, t.shape)
+        elif name == "transformer.pos.t5.bias":
+            w = rng.normal(0.0, 1.0, t.shape)
+        elif name == "transformer.pos.shaw.rel_k":
+            w = rng.normal(0.0, 0.5, t.shape)
+        elif name.startswith("transformer.pos.fire."):
+            part = name.rsplit(".", 1)[1]
+            if part == "c":
+                sign = np.where(np.arange(t.shape[0]) % 2 == 1, -1.0, 1.0)
+                w = sign * rng.uniform(0.3, 0.8, t.shape) - FIRE_C0
+            elif part == "L":
+                w = rng.uniform(0.3, 0.8, t.shape) - 1.0
+            elif part == "b1":
+                w = np.zeros(t.shape)  # set from w1 below
+            else:
+                w = rng.normal(0.0, {"w1": 2.0, "w2": 0.5}[part], t.shape)
         elif ".ln_" in name and name.endswith(".weight"):
             w = 1.0 + rng.normal(0.0, 0.2, t.shape)
         elif name.endswith(".bias"):
@@ -496,17 +742,63 @@ def widen_weights(src, dst, seed):
         else:
             w = rng.normal(0.0, 1.0 / np.sqrt(t.shape[1]), t.shape)
         out[name] = w.astype(np.float32)
+    if "transformer.pos.fire.w1" in out:
+        w1 = out["transformer.pos.fire.w1"].astype(np.float64)
+        out["transformer.pos.fire.b1"] = (-w1 * rng.uniform(0.1, 0.9, w1.shape)).astype(np.float32)
     st_save(dst, out, meta)
 
 
-def make_batch(vocab_size, B, T, seed, masked_fraction=0.3, dtype=np.int64):
-    """Random tokens and targets (B,T); about masked_fraction of the targets are -1 (not counted)."""
+def number_row(rng, vocab_size, T):
+    """T token ids: numbers of 1 to 7 digit tokens, each followed by one or two non-digit ids."""
+    others = [i for i in range(vocab_size) if not TOK_DIGIT0 <= i < TOK_DIGIT0 + 10]
+    row = [] if rng.random() < 0.5 else [int(rng.choice(others))]
+    while len(row) < T:
+        row += [int(d) for d in rng.integers(TOK_DIGIT0, TOK_DIGIT0 + 10, size=rng.integers(1, 8))]
+        row += [int(o) for o in rng.choice(others, size=rng.integers(1, 3))]
+    return row[:T]
+
+
+def make_batch(vocab_size, B, T, seed, masked_fraction=0.3, dtype=np.int64, numbers=False):
+    """Random tokens and targets (B,T); about masked_fraction of the targets are -1 (not counted).
+    numbers: each row is multi-digit numbers between other tokens (number_row), not uniform ids."""
     rng = np.random.default_rng(seed)
-    tokens = rng.integers(0, vocab_size, size=(B, T)).astype(dtype)
+    if numbers:
+        tokens = np.array([number_row(rng, vocab_size, T) for _ in range(B)], dtype=dtype)
+    else:
+        tokens = rng.integers(0, vocab_size, size=(B, T)).astype(dtype)
     targets = rng.integers(0, vocab_size, size=(B, T)).astype(dtype)
     targets[rng.random((B, T)) < masked_fraction] = -1
     targets[0, -1] = rng.integers(0, vocab_size)  # at least one counted target
     return tokens, targets
+
+
+def fone_batch(case, tokens, targets, seed, workdir):
+    """For a FoNE case (position has fone): turn about a third of the tokens and of the counted
+    targets into [NUM] (in place), draw their values (up to two digits more than the places, which
+    the head must ignore), save them as v.npy and yv.npy in workdir (fone_args passes them to
+    arithlab) and return (values, target_values); None for any other case."""
+    if "fone" not in case["model"]["position"].split("+"):
+        return None
+    rng = np.random.default_rng(seed)
+    P = case["model"]["fone_places"]
+    shape = tokens.shape
+    tokens[rng.random(shape) < 0.35] = TOK_NUM
+    targets[(targets >= 0) & (rng.random(shape) < 0.4)] = TOK_NUM
+    targets[0, -1] = TOK_NUM  # at least one counted target
+    draw = lambda: (10 ** rng.integers(1, P + 3, size=shape) * rng.random(shape)).astype(np.int64)  # noqa: E731
+    values = np.where(tokens == TOK_NUM, draw(), 0)
+    target_values = np.where(targets == TOK_NUM, draw(), 0)
+    np.save(os.path.join(workdir, "v.npy"), values)
+    np.save(os.path.join(workdir, "yv.npy"), target_values)
+    return values, target_values
+
+
+def fone_args(x_path, targets=False):
+    """arithlab's --values (and --target-values) when fone_batch saved them beside x_path."""
+    d = os.path.dirname(x_path)
+    if not os.path.exists(os.path.join(d, "v.npy")):
+        return []
+    return ["--values", os.path.join(d, "v.npy")] + (["--target-values", os.path.join(d, "yv.npy")] if targets else [])
 
 
 # ---------------------------------------------------------------- running arithlab
@@ -534,27 +826,38 @@ def arithlab_init(binary, case, workdir, seed):
 
 
 def arithlab_replay(binary, ckpt, x_path, y_path, out, steps, hp, threads):
-    """`arithlab replay`; returns its outputs as {logits, losses, grads, final}."""
+    """`arithlab replay`; returns its outputs as {logits, losses, grads, final, final_meta}."""
     run_cli([binary, "replay", "--checkpoint", ckpt, "--tokens", x_path, "--targets", y_path,
              "--out", out, "--steps", str(steps), "--lr", repr(hp["lr"]),
              "--weight-decay", repr(hp["weight_decay"]), "--beta1", repr(hp["beta1"]),
              "--beta2", repr(hp["beta2"]), "--eps", repr(hp["eps"]), "--clip", repr(hp["clip"]),
-             "--threads", str(threads)], "arithlab replay")
+             "--threads", str(threads)] + fone_args(x_path, targets=True), "arithlab replay")
+    final, final_meta = st_load(os.path.join(out, "final.safetensors"))
     return {
         "logits": np.load(os.path.join(out, "logits.npy")),
         "losses": np.load(os.path.join(out, "losses.npy")),
         "grads": st_load(os.path.join(out, "grads.safetensors"))[0],
-        "final": st_load(os.path.join(out, "final.safetensors"))[0],
+        "final": final,
+        "final_meta": final_meta,
     }
+
+
+def arithlab_logits(binary, ckpt, x_path, out, threads):
+    """`arithlab logits` (a forward outside training); returns the (B,T,V) logits."""
+    run_cli([binary, "logits", "--checkpoint", ckpt, "--tokens", x_path, "--out", out,
+             "--threads", str(threads)] + fone_args(x_path), "arithlab logits")
+    return np.load(out)
 
 
 # ---------------------------------------------------------------- one case
 
 def describe(case):
     m = case["model"]
+    opts = "".join(f" {k}={m[k]}" for k in POSITION_OPTIONS if k in m)
     return (f"V={m['vocab_size']} block={m['block_size']} L={m['n_layer']} NH={m['n_head']} C={m['n_embd']} "
-            f"H={m['mlp_hidden']} tied={m['tied']} post_ln={m['post_ln']} | B={case['B']} T={case['T']} "
-            f"clip={case['clip']:g} weights={case['weights']}")
+            f"H={m['mlp_hidden']} tied={m['tied']} post_ln={m['post_ln']} | position={m['position']}{opts} | "
+            f"B={case['B']} T={case['T']} clip={case['clip']:g} weights={case['weights']}"
+            + (" tokens=numbers" if case["numbers"] else ""))
 
 
 def fmt_err(x):
@@ -570,7 +873,8 @@ def check_case(case, binary, seed, opts):
     try:
         ckpt = arithlab_init(binary, case, workdir, seed)
         tokens, targets = make_batch(case["model"]["vocab_size"], case["B"], case["T"], seed + 1000,
-                                     dtype=case["targets_dtype"])
+                                     dtype=case["targets_dtype"], numbers=case["numbers"])
+        values = fone_batch(case, tokens, targets, seed + 1001, workdir)
         x_path, y_path = os.path.join(workdir, "x.npy"), os.path.join(workdir, "y.npy")
         np.save(x_path, tokens)
         np.save(y_path, targets)
@@ -578,6 +882,7 @@ def check_case(case, binary, seed, opts):
                               opts.threads)
         got1 = arithlab_replay(binary, ckpt, x_path, y_path, os.path.join(workdir, "replay1"), 1, hp,
                                opts.threads)
+        got_eval = arithlab_logits(binary, ckpt, x_path, os.path.join(workdir, "eval_logits.npy"), opts.threads)
         tensors, meta = st_load(ckpt)
     except (RuntimeError, OSError, ValueError, KeyError) as e:
         print(f"  FAIL: {e}")
@@ -587,11 +892,11 @@ def check_case(case, binary, seed, opts):
         print("  FAIL: the initial checkpoint has nonzero AdamW moments; the reference starts AdamW fresh")
         return False
 
-    ref = replay_torch(tensors, meta, tokens, targets, STEPS, hp, torch.float32)
-    exact = replay_torch(tensors, meta, tokens, targets, STEPS, hp, torch.float64)
+    ref = replay_torch(tensors, meta, tokens, targets, STEPS, hp, torch.float32, values=values)
+    exact = replay_torch(tensors, meta, tokens, targets, STEPS, hp, torch.float64, values=values)
     grad_err = max(rel_err(got["grads"].get(n, np.inf), g) for n, g in exact["grads"].items())
     floor = float_floor(tensors, meta, tokens, targets, STEPS, hp, exact, opts.floor_runs, seed,
-                        grad_noise=min(max(grad_err, 1e-7), opts.tol))
+                        grad_noise=min(max(grad_err, 1e-7), opts.tol), values=values)
     failures, noisy = [], []
 
     def judge(kind, name, c, r, e, fl):
@@ -611,6 +916,20 @@ def check_case(case, binary, seed, opts):
     v = judge("losses", "", got["losses"], ref["losses"], exact["losses"], floor["losses"])
     print(f"  losses arithlab {np.array2string(np.asarray(got['losses']), precision=6)}")
     print(f"         torch    {np.array2string(ref['losses'], precision=6)}  err {fmt_err(v.err)}  {v.status}")
+    v = judge("eval logits", "", got_eval, eval_logits(tensors, meta, tokens, values=values),
+              eval_logits(tensors, meta, tokens, torch.float64, values), floor["logits"])
+    print(f"  eval logits (`arithlab logits`, no Abacus offset)  err {fmt_err(v.err)}  {v.status}")
+    # the Abacus offsets: the model RNG must have advanced by exactly the draws the reference assumed
+    offsets, rng_after = abacus_offsets(meta, STEPS + 2)
+    if "abacus" in case["model"]["position"].split("+"):
+        cfg = config_from_metadata(meta)
+        rows = abacus_rows(torch.from_numpy(tokens.astype(np.int64)), 0, 1 << 30)
+        print(f"  abacus: digit indices up to {int(rows.max())} (table rows {cfg['abacus_max']}); offsets drawn "
+              f"(logits forward, then steps 0..{STEPS}): {offsets}")
+    if got["final_meta"].get("model.rng") != str(rng_after):
+        failures.append(f"model RNG: final.safetensors has model.rng = {got['final_meta'].get('model.rng')}, "
+                        f"the reference expects {rng_after} (from {meta['model.rng']}, one Abacus offset draw "
+                        f"per training forward when abacus_k > 0, {STEPS + 2} forwards): the offsets differ")
     norm = float(np.sqrt(sum(float((g ** 2).sum()) for g in exact["grads"].values())))
     bites = "off" if case["clip"] <= 0 else ("bites" if norm > case["clip"] else "does not bite")
     print(f"  first gradient norm {norm:.4f}; clip {case['clip']:g}: {bites}")
