@@ -50,7 +50,7 @@ static const key_t_ KEYS[] = {
     {"model", "loop_random", K_INT, M(loop_random), 0, 0, 1, "0", "looped: loss after a random number of loops, gradient through the last ones only"},
     {"train", "steps", K_INT, R(steps), 0, 0, 1e9, "2000", "optimizer steps"},
     {"train", "batch_size", K_INT, R(batch_size), 0, 1, 1 << 20, "64", "sequences per step"},
-    {"train", "seq_len", K_INT, R(seq_len), 0, 0, 65536, "0", "training sequence length (0 = block_size)"},
+    {"train", "seq_len", K_INT, R(seq_len), 0, 0, 65536, "0", "training sequence length (0 = the task's longest training sequence)"},
     {"train", "seed", K_U64, R(seed), 0, 0, 0, "1", "seed of model init and data"},
     {"train", "threads", K_INT, R(threads), 0, 0, 1024, "0", "compute threads (0 = all cores)"},
     {"train", "log_every", K_INT, R(log_every), 0, 1, 1e9, "10", "steps between log lines"},
@@ -194,6 +194,7 @@ typedef struct { RunConfig *rc; char *err; int failed; } ini_ctx_t;
 static int on_ini_line(void *user, const char *section, const char *name, const char *value)
 {
     ini_ctx_t *ctx = user;
+    if (ctx->failed) return 1;   // ini_parse goes on past an error but reports the first one's line
     if (set_in_section(ctx->rc, section, name, value, ctx->err)) { ctx->failed = 1; return 0; }
     return 1;
 }

@@ -8,7 +8,8 @@
 #include "report.h"
 #include "../model/checkpoint.h"
 
-static int build_eval_model(const char *cmd, const char *ckpt, Model *m, int B)
+// threads: compute threads, 0 = every core
+static int build_eval_model(const char *cmd, const char *ckpt, Model *m, int B, int threads)
 {
     char err[ERR_MAX];
     ModelConfig cfg;
@@ -16,7 +17,7 @@ static int build_eval_model(const char *cmd, const char *ckpt, Model *m, int B)
         fprintf(stderr, "arithlab %s: %s\n", cmd, err);
         return 1;
     }
-    model_set_threads(m, omp_get_num_procs());
+    model_set_threads(m, threads > 0 ? threads : omp_get_num_procs());
     return 0;
 }
 
@@ -55,7 +56,7 @@ static int speed(Model *m, const RunConfig *rc, int n)
 int cmd_eval(int argc, char **argv)
 {
     const char *ckpt = NULL, *run_dir = NULL, *out = NULL;
-    int do_speed = 0, n_speed = 512;
+    int do_speed = 0, n_speed = 512, threads = 0;
     set_list_t sets = {0};
     arg_t args[] = {
         {"--run", ARG_STR, &run_dir, "run directory (uses DIR/ckpt.safetensors, writes DIR/eval)"},
@@ -64,10 +65,12 @@ int cmd_eval(int argc, char **argv)
         {"--set", ARG_SET, &sets, "override e.g. eval.max_len=10, eval.per_cell=50 (repeatable)"},
         {"--speed", ARG_FLAG, &do_speed, "also time decoding with the KV cache against full recomputation"},
         {"--speed-n", ARG_INT, &n_speed, "problems for --speed (default 512)"},
+        {"--threads", ARG_INT, &threads, "compute threads (default: all cores)"},
     };
-    int r = args_parse("eval", "--run DIR | --checkpoint FILE [--out DIR] [--set eval.KEY=VALUE ...] [--speed]",
-                       args, 6, argc, argv, NULL);
+    int r = args_parse("eval", "--run DIR | --checkpoint FILE [--out DIR] [--set eval.KEY=VALUE ...] [--speed] [--threads N]",
+                       args, (int)(sizeof(args) / sizeof(args[0])), argc, argv, NULL);
     if (r) return r < 0 ? 2 : 0;
+    if (threads < 0) { fprintf(stderr, "arithlab eval: --threads %d: give at least 1 (or 0 for every core)\n", threads); return 2; }
     char path[4096], outbuf[4096], err[ERR_MAX];
     if (run_dir && !ckpt) { snprintf(path, sizeof(path), "%s/ckpt.safetensors", run_dir); ckpt = path; }
     if (!ckpt) { fprintf(stderr, "arithlab eval: --run DIR or --checkpoint FILE is required\n"); return 2; }
@@ -76,7 +79,7 @@ int cmd_eval(int argc, char **argv)
     if (run_config_from_checkpoint(&rc, ckpt, err)) { fprintf(stderr, "arithlab eval: %s\n", err); return 2; }
     if (args_apply_sets("eval", &rc, &sets)) return 2;
     Model m;
-    if (build_eval_model("eval", ckpt, &m, rc.eval.batch_size)) return 1;
+    if (build_eval_model("eval", ckpt, &m, rc.eval.batch_size, threads)) return 1;
     // the grid's longest problems must fit the context the model was trained with
     TaskConfig longest = rc.task;
     longest.max_len = rc.eval.max_len > longest.max_len ? rc.eval.max_len : longest.max_len;
@@ -86,8 +89,9 @@ int cmd_eval(int argc, char **argv)
         model_free(&m);
         return 2;
     }
-    printf("evaluating %s: %s %s, lengths 1..%d, %d problems per cell\n", ckpt, task_kind_name(rc.task.task),
-           task_format_name(rc.task.format), rc.eval.max_len ? rc.eval.max_len : rc.task.max_len, rc.eval.per_cell);
+    printf("evaluating %s: %s %s, lengths 1..%d, %d problems per cell, %d thread%s\n", ckpt,
+           task_kind_name(rc.task.task), task_format_name(rc.task.format),
+           rc.eval.max_len ? rc.eval.max_len : rc.task.max_len, rc.eval.per_cell, m.n_threads, m.n_threads == 1 ? "" : "s");
     r = report_eval(&m, &rc, NULL, out, stdout, err);
     if (r) fprintf(stderr, "arithlab eval: %s\n", err);
     else printf("wrote %s/accuracy_grid.csv, accuracy_by_digit.csv, accuracy_by_carries.csv, accuracy_grid.png\n", out);
@@ -97,11 +101,11 @@ int cmd_eval(int argc, char **argv)
 }
 
 // numbers = fone: the answer's digits from the FoNE head after one forward over the prompt
-static int solve_fone(const TaskConfig *tc, const char *ckpt, const TaskExample *ex, int show)
+static int solve_fone(const TaskConfig *tc, const char *ckpt, const TaskExample *ex, int show, int threads)
 {
     char err[ERR_MAX], got[1][TASK_MAX_ANSWER];
     Model m;
-    if (build_eval_model("solve", ckpt, &m, 1)) return 1;
+    if (build_eval_model("solve", ckpt, &m, 1, threads)) return 1;
     long ok = eval_examples(&m, tc, ex, 1, 1, NULL, NULL, got, err);
     model_free(&m);
     if (ok < 0) { fprintf(stderr, "arithlab solve: %s\n", err); return 1; }
@@ -121,13 +125,16 @@ static int solve_fone(const TaskConfig *tc, const char *ckpt, const TaskExample 
 int cmd_solve(int argc, char **argv)
 {
     const char *ckpt = NULL, *problem = NULL;
-    int show = 0;
+    int show = 0, threads = 0;
     arg_t args[] = {
         {"--checkpoint", ARG_STR, &ckpt, "checkpoint written by arithlab train"},
         {"--show-tokens", ARG_FLAG, &show, "also print the prompt and the generated text"},
+        {"--threads", ARG_INT, &threads, "compute threads (default: all cores)"},
     };
-    int r = args_parse("solve", "--checkpoint FILE \"128+367\"", args, 2, argc, argv, &problem);
+    int r = args_parse("solve", "--checkpoint FILE [--threads N] \"128+367\"", args,
+                       (int)(sizeof(args) / sizeof(args[0])), argc, argv, &problem);
     if (r) return r < 0 ? 2 : 0;
+    if (threads < 0) { fprintf(stderr, "arithlab solve: --threads %d: give at least 1 (or 0 for every core)\n", threads); return 2; }
     if (!ckpt || !problem) { fprintf(stderr, "arithlab solve: usage: arithlab solve --checkpoint FILE \"128+367\"\n"); return 2; }
     char err[ERR_MAX];
     RunConfig rc;
@@ -143,13 +150,13 @@ int cmd_solve(int argc, char **argv)
         return 2;
     }
     if (tc.numbers == TASK_NUMBERS_FONE) {
-        r = task_example_from_problem(&tc, problem, ex, err) ? 2 : solve_fone(&tc, ckpt, ex, show);
+        r = task_example_from_problem(&tc, problem, ex, err) ? 2 : solve_fone(&tc, ckpt, ex, show, threads);
         if (r == 2) fprintf(stderr, "arithlab solve: '%s': %s\n", problem, err);
         free(ex);
         return r;
     }
     Model m;
-    if (build_eval_model("solve", ckpt, &m, 1)) { free(ex); return 1; }
+    if (build_eval_model("solve", ckpt, &m, 1, threads)) { free(ex); return 1; }
     // the longest answer this task can give for these operands, plus the end token
     char want[TASK_MAX_ANSWER];
     TaskExample *full = malloc(sizeof(TaskExample));

@@ -131,7 +131,7 @@ static int fourier_embed(const Model *m, const char *out, float key_ratio, char 
     if (f) {
         fprintf(f, "k,period,norm,share_of_nonconstant_energy,key\n");
         for (int k = 0; k < NF; k++)
-            fprintf(f, "%d,%s%.4g,%.6g,%.6g,%d\n", k, k ? "" : "inf", k ? (double)N / k : 0.0, (double)norm[k],
+            fprintf(f, "%d,%.4g,%.6g,%.6g,%d\n", k, k ? (double)N / k : INFINITY, (double)norm[k],
                     (double)share[k], is_key[k]);
         r = close_out(f, path, err);
     }

@@ -111,8 +111,11 @@ static int parse_sweep_key(sweep_t *sw, const char *name, const char *value, cha
             long s = strtol(tok, &end, 10);
             if (*end || s < 0 || s > 1000000000L) return err_set(err, "seeds: '%s' is not a non-negative integer", tok);
             if (sw->n_seeds == SWEEP_MAX_SEEDS) return err_set(err, "seeds: at most %d", SWEEP_MAX_SEEDS);
+            for (int i = 0; i < sw->n_seeds; i++)
+                if (sw->seeds[i] == s) return err_set(err, "seeds: %ld is listed twice (two runs would share a directory)", s);
             sw->seeds[sw->n_seeds++] = (int)s;
         }
+        if (!sw->n_seeds) return err_set(err, "seeds: no seeds; give a list such as 1, 2, 3");
     } else if (!strcmp(name, "vary")) {
         char *colon = strchr(buf, ':');
         if (!colon) return err_set(err, "vary = '%s': expected 'section.key: value1, value2, ...'", value);
@@ -125,6 +128,10 @@ static int parse_sweep_key(sweep_t *sw, const char *name, const char *value, cha
             tok = trim(tok);
             if (!*tok) continue;
             if (v->n == SWEEP_MAX_VALUES) return err_set(err, "vary %s: at most %d values", v->key, SWEEP_MAX_VALUES);
+            if (strlen(tok) >= sizeof(v->values[0]))
+                return err_set(err, "vary %s: the value '%s' is longer than %zu characters", v->key, tok, sizeof(v->values[0]) - 1);
+            for (int i = 0; i < v->n; i++)
+                if (!strcmp(v->values[i], tok)) return err_set(err, "vary %s: '%s' is listed twice", v->key, tok);
             snprintf(v->values[v->n], sizeof(v->values[0]), "%s", tok);
             char kv[160];
             snprintf(kv, sizeof(kv), "%s=%s", v->key, tok);
@@ -136,6 +143,7 @@ static int parse_sweep_key(sweep_t *sw, const char *name, const char *value, cha
     } else if (!strcmp(name, "set")) {
         if (sw->n_sets == SWEEP_MAX_SETS) return err_set(err, "set: at most %d", SWEEP_MAX_SETS);
         if (check_set(trim(buf), err)) return -1;
+        if (strlen(trim(buf)) >= sizeof(sw->sets[0])) return err_set(err, "set: '%s' is longer than %zu characters", trim(buf), sizeof(sw->sets[0]) - 1);
         snprintf(sw->sets[sw->n_sets++], sizeof(sw->sets[0]), "%s", trim(buf));
     } else if (!strcmp(name, "bands")) {
         sw->n_bands = 0;
@@ -166,6 +174,8 @@ static int on_sweep_line(void *user, const char *section, const char *name, cons
 {
     sweep_ctx_t *ctx = user;
     sweep_t *sw = ctx->sw;
+    // ini_parse goes on past an error but returns the first one's line: keep that error's message
+    if (ctx->failed) return 1;
     if (!strcmp(section, "sweep")) {
         if (parse_sweep_key(sw, name, value, ctx->err)) { ctx->failed = 1; return 0; }
         return 1;
@@ -187,7 +197,11 @@ static int on_sweep_line(void *user, const char *section, const char *name, cons
             snprintf(v->name, sizeof(v->name), "%s", vname);
         }
         if (v->n_sets == SWEEP_MAX_SETS) { err_set(ctx->err, "[variant %s]: at most %d keys", vname, SWEEP_MAX_SETS); ctx->failed = 1; return 0; }
-        snprintf(v->sets[v->n_sets], sizeof(v->sets[0]), "%s=%s", name, value);
+        if (snprintf(v->sets[v->n_sets], sizeof(v->sets[0]), "%s=%s", name, value) >= (int)sizeof(v->sets[0])) {
+            err_set(ctx->err, "[variant %s]: '%s = %s' is longer than %zu characters", vname, name, value, sizeof(v->sets[0]) - 1);
+            ctx->failed = 1;
+            return 0;
+        }
         if (check_set(v->sets[v->n_sets], ctx->err)) { ctx->failed = 1; return 0; }
         v->n_sets++;
         return 1;
@@ -556,7 +570,7 @@ static int n_cores(void)
 
 int cmd_sweep(int argc, char **argv)
 {
-    const char *spec = NULL, *out = NULL;
+    const char *spec = NULL, *out = NULL, *seeds = NULL;
     int jobs = 0, threads = 1, dry = 0, table_only = 0;
     arg_t args[] = {
         {"--out", ARG_STR, &out, "output directory (default runs/<sweep directory name>)"},
@@ -564,14 +578,16 @@ int cmd_sweep(int argc, char **argv)
         {"--threads", ARG_INT, &threads, "compute threads per run (default 1)"},
         {"--list", ARG_FLAG, &dry, "list the runs and their state, run nothing"},
         {"--table", ARG_FLAG, &table_only, "only tabulate the finished runs"},
+        {"--seeds", ARG_STR, &seeds, "override the sweep file's seeds, e.g. 2,3"},
     };
-    int r = args_parse("sweep", "SWEEP.ini|DIR [--out DIR] [--jobs N] [--threads K] [--list] [--table]",
-                       args, 5, argc, argv, &spec);
+    int r = args_parse("sweep", "SWEEP.ini|DIR [--out DIR] [--jobs N] [--threads K] [--seeds LIST] [--list] [--table]",
+                       args, 6, argc, argv, &spec);
     if (r) return r < 0 ? 2 : 0;
     if (!spec) { fprintf(stderr, "arithlab sweep: give a sweep file or a directory holding sweep.ini (e.g. experiments/schemes)\n"); return 2; }
     char err[ERR_MAX];
     static sweep_t sw;
     if (sweep_load(&sw, spec, err)) { fprintf(stderr, "arithlab sweep: %s\n", err); return 2; }
+    if (seeds && parse_sweep_key(&sw, "seeds", seeds, err)) { fprintf(stderr, "arithlab sweep: --seeds: %s\n", err); return 2; }
     int cores = n_cores();
     if (threads < 1 || threads > cores) { fprintf(stderr, "arithlab sweep: --threads %d: accepted 1..%d (the cores this process may use)\n", threads, cores); return 2; }
     if (jobs == 0) jobs = cores / threads;
@@ -589,8 +605,6 @@ int cmd_sweep(int argc, char **argv)
     static sweep_run_t runs[SWEEP_MAX_RUNS];
     int n_runs = sweep_expand(&sw, runs, err);
     if (n_runs < 0) { fprintf(stderr, "arithlab sweep: %s\n", err); return 2; }
-    if (cli_mkdir_p(out, err)) { fprintf(stderr, "arithlab sweep: %s\n", err); return 1; }
-
     char path[4096];
     int n_done = 0;
     for (int i = 0; i < n_runs; i++) {
@@ -609,6 +623,7 @@ int cmd_sweep(int argc, char **argv)
         }
         return 0;
     }
+    if (cli_mkdir_p(out, err)) { fprintf(stderr, "arithlab sweep: %s\n", err); return 1; }
     int status = 0;
     if (!table_only && n_done < n_runs) {
         printf("sweep %s: %d runs (%d done), %d at a time with %d thread%s each, into %s\n",

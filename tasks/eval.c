@@ -161,18 +161,61 @@ long eval_examples(Model *m, const TaskConfig *tc, const TaskExample *ex, int n,
     return n_correct;
 }
 
+// the task as the grid draws it: operands of up to max_len digits (sort: numbers of up to
+// max_len digits in lists of up to max_len)
+static TaskConfig grid_task(const TaskConfig *tc, int max_len)
+{
+    TaskConfig t = *tc;
+    if (max_len > t.max_len) t.max_len = max_len;
+    if (t.task == TASK_SORT && max_len > t.sort_count) t.sort_count = max_len;
+    return t;
+}
+
+// 0 when every problem of every cell up to max_len can be written (pad_width, the 26 hint
+// letters, FoNE's 15 digits, the token budget, sort's 26 keys), else -1 and why
+static int grid_fits(const TaskConfig *tc, int max_len, char *why)
+{
+    if (tc->task == TASK_SORT && max_len > TASK_MAX_KEYS)
+        return err_set(why, "the grid's columns are list lengths, and a sort list holds at most %d keyed numbers "
+                       "(keys A..Z)", TASK_MAX_KEYS);
+    TaskConfig t = grid_task(tc, max_len);
+    return task_config_validate(&t, why);
+}
+
+// cells the task has no problem for by definition, left empty: sub draws a >= b only, and
+// modadd's operands are below the modulus
+static int cell_exists(const TaskConfig *tc, int la, int lb)
+{
+    if (tc->task == TASK_SUB) return la >= lb;
+    if (tc->task == TASK_MODADD) {
+        int digits = 1;
+        for (int v = tc->modulus - 1; v >= 10; v /= 10) digits++;
+        return la <= digits && lb <= digits;
+    }
+    return 1;
+}
+
 int eval_grid(Model *m, const TaskConfig *tc_in, int per_cell, uint64_t seed, EvalReport *r,
               const TaskSet *train_set, char *err)
 {
     TaskConfig tc = *tc_in;
     tc.space_prob = 0.0;     // evaluation prompts are written without random spaces
     tc.hint_random_start = 0;
+    // before decoding anything: a cell the task cannot fill would quietly hold fewer than per_cell
+    char why[ERR_MAX];
+    if (grid_fits(&tc, r->max_len, why)) {
+        int ok = r->max_len - 1;
+        while (ok >= 1 && grid_fits(&tc, ok, NULL)) ok--;
+        if (ok < 1) return err_set(err, "eval: the task cannot be evaluated at any length: %s", why);
+        return err_set(err, "eval: eval.max_len = %d asks for problems this task cannot write: %s; "
+                       "accepted: eval.max_len = 1..%d", r->max_len, why, ok);
+    }
     TaskExample *ex = malloc(sizeof(TaskExample) * (size_t)per_cell);
     if (!ex) return err_set(err, "eval: out of memory for %d examples", per_cell);
     uint64_t rng = rng_seed(seed ^ 0xE7A1u);
     for (int la = 1; la <= r->max_len; la++)
         for (int lb = 1; lb <= r->max_len; lb++) {
-            int k = 0;
+            if (!cell_exists(&tc, la, lb)) continue;
             char gerr[ERR_MAX];
             for (int i = 0; i < per_cell; i++) {
                 // prefer problems of the test split and outside a fixed training set:
@@ -180,14 +223,15 @@ int eval_grid(Model *m, const TaskConfig *tc_in, int per_cell, uint64_t seed, Ev
                 int tries = 0;
                 uint64_t key;
                 do {
-                    if (task_generate_sized(&tc, &rng, la, lb, -1, &ex[k], gerr)) goto next_cell;
-                    key = task_problem_key(ex[k].problem);
+                    if (task_generate_sized(&tc, &rng, la, lb, -1, &ex[i], gerr)) {
+                        free(ex);
+                        return err_set(err, "eval: cell (len a %d, len b %d): %s", la, lb, gerr);
+                    }
+                    key = task_problem_key(ex[i].problem);
                 } while (++tries < 16 && ((tc.train_frac < 1.0 && task_split_of(&tc, key) == TASK_SPLIT_TRAIN) ||
                                           (tc.train_size && train_set && task_set_has(train_set, key))));
-                k++;
             }
-        next_cell:
-            if (k && eval_examples(m, &tc, ex, k, 1, r, train_set, NULL, err) < 0) { free(ex); return -1; }
+            if (eval_examples(m, &tc, ex, per_cell, 1, r, train_set, NULL, err) < 0) { free(ex); return -1; }
         }
     free(ex);
     return 0;

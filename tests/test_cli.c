@@ -80,19 +80,32 @@ Test(cli, every_subcommand_has_help_and_unknown_ones_fail)
     cr_expect(strstr(out, "unknown argument '--bogus'") != NULL, "%s", out);
 }
 
-// a briefly trained run to ask questions of (its answers need not be right)
+// a briefly trained run to ask questions of (its answers need not be right), one per test
+// process: Criterion runs the tests in parallel, and a shared directory was removed under one
+// test by another's rm -rf
+static char solve_dir[64];
+
 static const char *solve_ckpt(void)
 {
-    static int done = 0;
-    if (!done) {
+    static char ckpt[128];
+    if (!*solve_dir) {
         char cmd[2048], out[16384];
-        snprintf(cmd, sizeof(cmd), "rm -rf /tmp/arithlab_cli_run && %s train --out /tmp/arithlab_cli_run --set train.steps=5 "
+        snprintf(solve_dir, sizeof(solve_dir), "/tmp/arithlab_cli_run_%d", (int)getpid());
+        snprintf(cmd, sizeof(cmd), "rm -rf %s && %s train --out %s --set train.steps=5 "
                  "--set model.n_layer=1 --set model.n_embd=16 --set model.n_head=2 --set train.eval_every=0 "
-                 "--set eval.per_cell=2 --set task.max_len=3 --set task.pad_width=0", ARITHLAB_BIN);
+                 "--set eval.per_cell=2 --set task.max_len=3 --set task.pad_width=0", solve_dir, ARITHLAB_BIN, solve_dir);
         cr_assert_eq(run(cmd, out, sizeof(out)), 0, "%s", out);
-        done = 1;
+        snprintf(ckpt, sizeof(ckpt), "%s/ckpt.safetensors", solve_dir);
     }
-    return "/tmp/arithlab_cli_run/ckpt.safetensors";
+    return ckpt;
+}
+
+static void solve_cleanup(void)
+{
+    char cmd[128], out[256];
+    if (!*solve_dir) return;
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", solve_dir);
+    run(cmd, out, sizeof(out));
 }
 
 static void expect_solve_error(const char *problem, int code, const char *needle)
@@ -104,12 +117,12 @@ static void expect_solve_error(const char *problem, int code, const char *needle
     cr_expect(strstr(out, needle) != NULL, "'%s': message lacks '%s': %s", problem, needle, out);
 }
 
-Test(solve, answers_a_well_formed_problem_in_ordinary_notation, .timeout = 120)
+Test(solve, answers_a_well_formed_problem_in_ordinary_notation, .timeout = 120, .fini = solve_cleanup)
 {
     expect_solve_error("128+367", 0, "128+367 = ");
 }
 
-Test(solve, rejects_malformed_problems_with_clear_messages, .timeout = 120)
+Test(solve, rejects_malformed_problems_with_clear_messages, .timeout = 120, .fini = solve_cleanup)
 {
     expect_solve_error("12a+3", 2, "'a' at position 2 is not a digit");
     expect_solve_error("12*3", 2, "uses '*', but this run's task add uses '+'");
@@ -126,4 +139,51 @@ Test(solve, rejects_a_checkpoint_without_a_run_config, .timeout = 60)
              ARITHLAB_BIN, ARITHLAB_BIN);
     cr_expect_eq(run(cmd, out, sizeof(out)), 2, "%s", out);
     cr_expect(strstr(out, "no run configuration") != NULL, "%s", out);
+}
+
+// a briefly trained run in dir of 1..3-digit addition zero-padded to 4 digits, the widest
+// answer it has (999+999 = 1998); dir is the test's own, as Criterion runs tests in parallel
+static void padded_run(const char *dir)
+{
+    char cmd[2048], out[16384];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s && %s train --out %s --set train.steps=5 --set model.n_layer=1 "
+             "--set model.n_embd=16 --set model.n_head=2 --set train.eval_every=0 --set eval.per_cell=2 "
+             "--set task.max_len=3 --set task.pad_width=4", dir, ARITHLAB_BIN, dir);
+    cr_assert_eq(run(cmd, out, sizeof(out)), 0, "%s", out);
+}
+
+Test(eval, refuses_a_max_len_whose_answers_do_not_fit_pad_width, .timeout = 120)
+{
+    const char *dir = "/tmp/arithlab_cli_eval_pad";
+    char cmd[2048], out[16384];
+    padded_run(dir);
+    // 4-digit operands have 5-digit sums: no cell with one could be filled
+    snprintf(cmd, sizeof(cmd), "rm -rf %s/eval && %s eval --run %s --set eval.max_len=4 --set eval.per_cell=2",
+             dir, ARITHLAB_BIN, dir);
+    int rc = run(cmd, out, sizeof(out));
+    cr_expect_neq(rc, 0, "eval.max_len=4 with pad_width=4 must be refused: %s", out);
+    cr_expect(strstr(out, "eval.max_len = 4") && strstr(out, "pad_width") && strstr(out, "eval.max_len = 1..3"),
+              "the message names eval.max_len, pad_width and what is accepted: %s", out);
+    snprintf(cmd, sizeof(cmd), "test -e %s/eval/accuracy_grid.csv", dir);
+    cr_expect_neq(run(cmd, out, sizeof(out)), 0, "no grid is written for a refused evaluation");
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    run(cmd, out, sizeof(out));
+}
+
+Test(eval, eval_and_solve_run_on_the_threads_asked_for, .timeout = 120)
+{
+    const char *dir = "/tmp/arithlab_cli_eval_threads";
+    char cmd[2048], out[16384];
+    padded_run(dir);
+    snprintf(cmd, sizeof(cmd), "%s eval --run %s --set eval.per_cell=2 --threads 1", ARITHLAB_BIN, dir);
+    cr_expect_eq(run(cmd, out, sizeof(out)), 0, "%s", out);
+    cr_expect(strstr(out, ", 1 thread\n") != NULL, "the model evaluates on 1 thread: %s", out);
+    // the model has had 5 steps: its answer may not parse (exit 3), but --threads must be taken
+    snprintf(cmd, sizeof(cmd), "%s solve --checkpoint %s/ckpt.safetensors --threads 1 '12+34'", ARITHLAB_BIN, dir);
+    int rc = run(cmd, out, sizeof(out));
+    cr_expect(rc == 0 || rc == 3, "solve --threads 1 exited %d: %s", rc, out);
+    snprintf(cmd, sizeof(cmd), "%s solve --checkpoint %s/ckpt.safetensors --threads -1 '12+34'", ARITHLAB_BIN, dir);
+    cr_expect_eq(run(cmd, out, sizeof(out)), 2, "a negative thread count is refused: %s", out);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    run(cmd, out, sizeof(out));
 }

@@ -14,9 +14,11 @@ repeats the steps, and compares tensor by tensor:
 
 The position schemes of REFERENCE_SCHEMES are rebuilt here from their
 definitions (embeddings/<name>.c), alone and in combinations. Abacus draws a random digit
-offset per training batch from the model RNG; the reference draws the same
-offsets from the checkpoint's model.rng (abacus_offsets) and checks that the
-replay's final model.rng is where those draws end.
+offset per training batch from the model RNG, and a looped model with
+model.loop_random = 1 draws how many loops run without gradient and how many
+with it; the reference makes the same draws from the checkpoint's model.rng
+(training_draws) and checks that the replay's final model.rng is where those
+draws end.
 
 The metric is relative to the tensor's scale, max|c - t| / max(max|t|, 1e-6)
 (c = arithlab, t = torch float32); a tensor passes when it is <= --tol (1e-4).
@@ -80,7 +82,7 @@ def config_from_metadata(meta):
 # position schemes this reference implements, each from its embeddings/<name>.c; a checkpoint using another is refused
 REFERENCE_SCHEMES = {"absolute", "nope", "sinusoidal", "rope", "alibi", "t5", "shaw", "fire", "abacus"}
 # the model.* options besides the core sizes, with arithlab's defaults (model/model.c)
-POSITION_OPTIONS = dict(n_loops=1, rope_base=10000, abacus_k=100, abacus_max=256, rel_max=32, t5_buckets=32)
+POSITION_OPTIONS = dict(n_loops=1, loop_random=0, rope_base=10000, abacus_k=100, abacus_max=256, rel_max=32, t5_buckets=32)
 TOK_DIGIT0 = 4      # ids 4..13 are the digits '0'..'9' (tasks/vocab.h): Abacus numbers their runs
 FIRE_HIDDEN = 32    # FIRE's MLP: 1 -> 32 -> NH with ReLU, no output bias (embeddings/fire.c)
 FIRE_C0 = 0.1       # c = |FIRE_C0 + c_raw|
@@ -176,21 +178,31 @@ def rng_u32(state):
     return state, ((state * 0x2545F4914F6CDD1D) & _U64) >> 32
 
 
-def abacus_offsets(meta, n):
-    """The Abacus offsets of the next n training forwards of the model in meta, and the model RNG
-    state after them. A training forward draws rng_int(K + 1) = (u32 * (K+1)) >> 32 from the model
-    RNG once per batch when model.abacus_k = K > 0; nothing draws otherwise (offset 0)."""
+def training_draws(meta, n):
+    """What the next n training forwards of the model in meta draw from the model RNG, and its
+    state after them: ([(abacus offset, loops)] one per forward, state). In arithlab's order
+    (model/model.c forward_chunk), with rng_int(n) = (u32 * n) >> 32: the position schemes' embed
+    hooks first, where Abacus with model.abacus_k = K > 0 draws its offset rng_int(K + 1) (else
+    offset 0, no draw); then a looped model with model.loop_random = 1 draws skip = rng_int(n_loops)
+    and keep = 1 + rng_int(n_loops - skip): loops = (skip, keep) (else None, every loop, no draw)."""
     cfg = config_from_metadata(meta)
     state = int(meta["model.rng"])
     K = cfg["abacus_k"] if "abacus" in cfg["position"].split("+") else 0
-    offsets = []
+    n_loops = cfg["n_loops"]
+
+    def rng_int(bound):
+        nonlocal state
+        state, u = rng_u32(state)
+        return (u * bound) >> 32
+    draws = []
     for _ in range(n):
-        if K > 0:
-            state, u = rng_u32(state)
-            offsets.append((u * (K + 1)) >> 32)
-        else:
-            offsets.append(0)
-    return offsets, state
+        offset = rng_int(K + 1) if K > 0 else 0
+        loops = None
+        if cfg["loop_random"] and n_loops > 1:
+            skip = rng_int(n_loops)
+            loops = (skip, 1 + rng_int(n_loops - skip))
+        draws.append((offset, loops))
+    return draws, state
 
 
 class ParamSet(nn.Module):
@@ -368,9 +380,12 @@ class GPT(nn.Module):
                                  self.cfg["block_size"])[None])
         return bias
 
-    def forward(self, idx, targets=None, abacus_offset=0):
+    def forward(self, idx, targets=None, abacus_offset=0, loops=None):
         """idx (B,T) int64 -> logits (B,T,V); with targets also the mean loss over targets != -1.
-        abacus_offset: the offset added to every digit index (arithlab draws one per training batch)."""
+        abacus_offset: the offset added to every digit index (arithlab draws one per training batch).
+        loops: (skip, keep) for a looped model's random-depth training forward (model.loop_random):
+        skip + keep loops run and the gradient follows only the last keep, the state entering loop
+        skip cut off before the input is injected (the injection itself keeps its gradient)."""
         B, T = idx.shape
         pos = torch.arange(T, device=idx.device)
         e = self.transformer.wte(idx)
@@ -382,11 +397,13 @@ class GPT(nn.Module):
             e = e + self.transformer.abacus(abacus_rows(idx, abacus_offset, self.cfg["abacus_max"]))
         if "fone" in self.transformer:
             e = e + self.transformer.fone(idx)
-        # a looped model applies the blocks n_loops times, adding the embedded input before every loop but the first
+        # a looped model applies the blocks n_loops times (skip + keep when loops is given), adding the
+        # embedded input before every loop but the first
+        skip, keep = (0, self.cfg["n_loops"]) if loops is None else loops
         x = e
-        for loop in range(self.cfg["n_loops"]):
+        for loop in range(skip + keep):
             if loop:
-                x = x + e
+                x = (x.detach() if loop == skip else x) + e
             for layer, block in enumerate(self.transformer.h):
                 x = block(x, layer, self.attn_bias)
         if "fone" in self.transformer:  # the digit head; arithlab's LM head then gets a zero gradient (and decays)
@@ -464,15 +481,16 @@ def replay_torch(tensors, meta, tokens, targets, steps, hp, dtype=torch.float32,
     Two knobs serve float_floor: perm reorders the batch rows (the same math, other rounding; the
     logits come back in the original order), and grad_noise > 0 adds to every gradient tensor,
     before the clip, Gaussian noise of std grad_noise * max|grad| / 3 (seeded by seed).
-    Like the C replay, the logits come from a forward of their own before the steps: with Abacus
-    offsets drawn per training batch (model.abacus_k > 0) it sees the first offset and step s the
-    (s+2)-th (abacus_offsets reproduces the draws from the checkpoint's model.rng).
+    Like the C replay, the logits come from a training forward of their own before the steps: with
+    Abacus offsets or random loop depths drawn per training batch (model.abacus_k > 0,
+    model.loop_random) it sees the first draws and step s the (s+2)-th (training_draws reproduces
+    them from the checkpoint's model.rng).
     Returns dict: logits (B,T,V), losses (steps+1,), grads {name: array} of the first backward
     (before any noise), final {name: array} (parameters and moments after the steps).
     """
     model = build_model(tensors, meta, dtype)
     opt = build_optimizer(model, hp["lr"], hp["weight_decay"], hp["beta1"], hp["beta2"], hp["eps"])
-    offsets, _ = abacus_offsets(meta, steps + 2)
+    draws, _ = training_draws(meta, steps + 2)
     order = np.arange(tokens.shape[0]) if perm is None else np.asarray(perm)
     set_fone_values(model, values, order)
     gen = torch.Generator().manual_seed(seed)
@@ -480,10 +498,10 @@ def replay_torch(tensors, meta, tokens, targets, steps, hp, dtype=torch.float32,
     y = torch.from_numpy(targets[order].astype(np.int64))
     out = {"losses": []}
     with torch.no_grad():
-        logits0 = model(x, abacus_offset=offsets[0])[0].numpy()
+        logits0 = model(x, abacus_offset=draws[0][0], loops=draws[0][1])[0].numpy()
     for step in range(steps + 1):
         opt.zero_grad(set_to_none=True)
-        _, loss = model(x, y, abacus_offset=offsets[step + 1])
+        _, loss = model(x, y, abacus_offset=draws[step + 1][0], loops=draws[step + 1][1])
         out["losses"].append(loss.item())
         if step == steps:
             break
@@ -692,6 +710,12 @@ CASES = [
     _case("fone", position="fone", fone_places=3),
     _case("fone_linear_rope", position="fone+rope", fone_places=4, fone_linear=1, T=12),
     _case("fone_raw_init", position="fone", fone_places=5, weights="init"),
+    # looped models' random depth (model.loop_random), reproduced from model.rng: the first gradient's
+    # forward skips loops and stops before n_loops (at the default --seed: (1, 1) of 5, post-LN; and
+    # after an Abacus offset draw, (2, 1) of 4 loops of 2 layers); check_case insists on one such step
+    _case("looped_random_post_ln", n_layer=1, n_loops=5, loop_random=1, post_ln=1),
+    _case("abacus_rope_looped_random", position="abacus+rope", abacus_k=5, abacus_max=10, n_layer=2, n_loops=4,
+          loop_random=1, T=12, numbers=True),
 ]
 STEPS = 3
 HYPER = dict(lr=1e-2, weight_decay=0.1, beta1=0.9, beta2=0.95, eps=1e-8)  # + the case's clip
@@ -919,17 +943,27 @@ def check_case(case, binary, seed, opts):
     v = judge("eval logits", "", got_eval, eval_logits(tensors, meta, tokens, values=values),
               eval_logits(tensors, meta, tokens, torch.float64, values), floor["logits"])
     print(f"  eval logits (`arithlab logits`, no Abacus offset)  err {fmt_err(v.err)}  {v.status}")
-    # the Abacus offsets: the model RNG must have advanced by exactly the draws the reference assumed
-    offsets, rng_after = abacus_offsets(meta, STEPS + 2)
+    # the training draws: the model RNG must have advanced by exactly the draws the reference assumed
+    draws, rng_after = training_draws(meta, STEPS + 2)
+    cfg = config_from_metadata(meta)
     if "abacus" in case["model"]["position"].split("+"):
-        cfg = config_from_metadata(meta)
         rows = abacus_rows(torch.from_numpy(tokens.astype(np.int64)), 0, 1 << 30)
         print(f"  abacus: digit indices up to {int(rows.max())} (table rows {cfg['abacus_max']}); offsets drawn "
-              f"(logits forward, then steps 0..{STEPS}): {offsets}")
+              f"(logits forward, then steps 0..{STEPS}): {[d[0] for d in draws]}")
+    if draws[0][1] is not None:
+        loops = [d[1] for d in draws]
+        print(f"  random loop depth: (skip, keep) of n_loops={cfg['n_loops']} drawn (logits forward, then steps "
+              f"0..{STEPS}): {loops}")
+        # the truncated backward is only tested by a step whose gradient skips loops and stops early
+        if not any(0 < skip and skip + keep < cfg["n_loops"] for skip, keep in loops[1:STEPS + 1]):
+            failures.append(f"loop draws: no backward of steps 0..{STEPS - 1} has 0 < skip and skip + keep < "
+                            f"n_loops ({loops[1:STEPS + 1]}), so the detached loops go unchecked; "
+                            "choose another --seed")
     if got["final_meta"].get("model.rng") != str(rng_after):
         failures.append(f"model RNG: final.safetensors has model.rng = {got['final_meta'].get('model.rng')}, "
-                        f"the reference expects {rng_after} (from {meta['model.rng']}, one Abacus offset draw "
-                        f"per training forward when abacus_k > 0, {STEPS + 2} forwards): the offsets differ")
+                        f"the reference expects {rng_after} (from {meta['model.rng']}, {STEPS + 2} training "
+                        "forwards, each drawing an Abacus offset when abacus_k > 0 and then skip and keep when "
+                        "loop_random = 1): the draws differ")
     norm = float(np.sqrt(sum(float((g ** 2).sum()) for g in exact["grads"].values())))
     bites = "off" if case["clip"] <= 0 else ("bites" if norm > case["clip"] else "does not bite")
     print(f"  first gradient norm {norm:.4f}; clip {case['clip']:g}: {bites}")
