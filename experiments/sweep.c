@@ -307,6 +307,26 @@ static int run_sets(const sweep_t *sw, const sweep_run_t *r, char sets[][160], i
     return n;
 }
 
+// every run's whole configuration, resolved as `train` would, and its position
+// schemes built: a combination that cannot work fails now, not hours in
+static int check_run(const sweep_t *sw, const sweep_run_t *r, char *err)
+{
+    static char sets[SWEEP_MAX_SETS * 2 + 8][160];
+    char inner[ERR_MAX];
+    RunConfig rc;
+    run_config_default(&rc);
+    if (sw->config[0] && run_config_load_ini(&rc, sw->config, inner)) return err_set(err, "%s: %s", r->name, inner);
+    int n = run_sets(sw, r, sets, SWEEP_MAX_SETS * 2 + 7);
+    for (int i = 0; i < n; i++)
+        if (cli_apply_set(&rc, sets[i], inner)) return err_set(err, "%s: %s: %s", r->name, sets[i], inner);
+    if (run_config_resolve(&rc, inner)) return err_set(err, "%s: %s", r->name, inner);
+    pos_scheme_t pos[POS_MAX];
+    int n_pos = 0;
+    if (pos_parse(rc.model.position, &rc.model, pos, &n_pos, inner)) return err_set(err, "%s: %s", r->name, inner);
+    for (int i = 0; i < n_pos; i++) if (pos[i].vt->free) pos[i].vt->free(&pos[i]);
+    return 0;
+}
+
 static int file_exists(const char *path) { return access(path, F_OK) == 0; }
 
 
@@ -614,6 +634,11 @@ int cmd_sweep(int argc, char **argv)
         runs[i].done = file_exists(path);
         n_done += runs[i].done;
     }
+    for (int i = 0; i < n_runs; i++)
+        if (!runs[i].done && check_run(&sw, &runs[i], err)) {
+            fprintf(stderr, "arithlab sweep: run %s\n(nothing was started)\n", err);
+            return 2;
+        }
     if (dry) {
         for (int i = 0; i < n_runs; i++) {
             char dir[4096];
