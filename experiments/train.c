@@ -211,9 +211,9 @@ int cmd_train(int argc, char **argv)
     if (!resume) fprintf(metrics, "step,loss,lr,grad_norm,tokens_per_s,eval_accuracy,train_accuracy\n");
 
     say(&o, "run %s: %s task, format %s, lengths %d..%d; model %d layers, d=%d, %d heads, %zu parameters; "
-            "batch %d x %d tokens, %d steps, %d threads (BLIS kernels: %s)\n",
+            "batch %d x %d tokens, %d steps, %d thread%s (BLIS kernels: %s)\n",
         out_dir, task_kind_name(rc.task.task), task_format_name(rc.task.format), rc.task.min_len, rc.task.max_len,
-        m.cfg.n_layer, m.cfg.n_embd, m.cfg.n_head, m.n_params, B, T, rc.train.steps, threads, ops_blis_kernels());
+        m.cfg.n_layer, m.cfg.n_embd, m.cfg.n_head, m.n_params, B, T, rc.train.steps, threads, threads == 1 ? "" : "s", ops_blis_kernels());
 
     struct sigaction sa = {0};
     sa.sa_handler = on_sigint;

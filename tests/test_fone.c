@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "test_util.h"
+#include "test_grad.h"
 #include "model/checkpoint.h"
 #include "model/fone.h"
 #include "model/optim.h"
@@ -68,6 +69,8 @@ static double fone_loss_double(Model *m)
     return sum / n;
 }
 
+static double fone_loss_fn(Model *m, void *ctx) { (void)ctx; return fone_loss_double(m); }
+
 static void check_fone_gradients(ModelConfig cfg, const char *label)
 {
     char err[ERR_MAX];
@@ -88,20 +91,9 @@ static void check_fone_gradients(ModelConfig cfg, const char *label)
     int n_with_gradient = 0;
     for (int t = 0; t < m.n_tensors; t++) {
         ParamInfo *p = &m.tensors[t];
-        double num = 0.0, den = 0.0;
-        int n_check = p->numel < 24 ? (int)p->numel : 24;
-        for (int s = 0; s < n_check; s++) {
-            size_t j = p->offset + (p->numel < 24 ? (size_t)s : (size_t)rng_int(&rng, (int)p->numel));
-            float keep = m.params[j], h = 4e-3f;
-            m.params[j] = keep + h; double lp = fone_loss_double(&m);
-            m.params[j] = keep - h; double lm = fone_loss_double(&m);
-            m.params[j] = keep;
-            double fd = (lp - lm) / (2.0 * h);
-            num += (fd - g[j]) * (fd - g[j]);
-            den += fd * fd + (double)g[j] * g[j];
-        }
-        double rel = den < 1e-14 ? 0.0 : sqrt(num / den);
-        n_with_gradient += den >= 1e-14;
+        test_fd_t fd = test_fd_tensor(&m, p, g, 4e-3f, &rng, fone_loss_fn, NULL);
+        double rel = fd.den < 1e-14 ? 0.0 : fd.rel;
+        n_with_gradient += fd.den >= 1e-14;
         cr_log_info("%s %-36s rel err %.2e", label, p->name, rel);
         cr_expect(rel < 2e-3, "%s: %s relative error %.3e", label, p->name, rel);
     }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "model/model.h"
 #include "model/ops.h"
+#include "test_grad.h"
 
 static uint64_t g_rng;
 static float *randv(size_t n, float scale)
@@ -119,6 +120,17 @@ Test(gradcheck, every_op_matches_finite_differences)
 }
 
 // ---------------------------------------------------------------- whole model
+// the loss of one fixed batch, every forward making the same random draws
+typedef struct { const int *x, *y; int B, T; uint64_t rng0; } batch_ctx_t;
+
+static double batch_loss(Model *m, void *ctx)
+{
+    batch_ctx_t *c = ctx;
+    m->rng = c->rng0;
+    model_forward(m, c->x, c->y, c->B, c->T);
+    return m->loss;
+}
+
 // early_exit = 1 (looped models with loop_random): pick an RNG state whose depth draw
 // skips no loop and stops before the last, so the loss is a function of every
 // parameter that finite differences can check. (Draws that skip loops detach the
@@ -152,23 +164,12 @@ static void check_model_rng(ModelConfig cfg, const char *label, int early_exit)
     model_backward(&m);
     float *g = malloc(sizeof(float) * m.n_params);
     memcpy(g, m.grads, sizeof(float) * m.n_params);
+    batch_ctx_t ctx = {x, y, B, T, rng0};
     double worst = 0.0;
     for (int t = 0; t < m.n_tensors; t++) {
         ParamInfo *p = &m.tensors[t];
-        double num = 0.0, den = 0.0;
-        int n_check = p->numel < 24 ? (int)p->numel : 24;
-        for (int s = 0; s < n_check; s++) {
-            size_t j = p->offset + (p->numel < 24 ? (size_t)s : (size_t)rng_int(&g_rng, (int)p->numel));
-            float keep = m.params[j], h = 1e-2f;
-            m.params[j] = keep + h; m.rng = rng0; model_forward(&m, x, y, B, T); double lp = m.loss;
-            m.params[j] = keep - h; m.rng = rng0; model_forward(&m, x, y, B, T); double lm = m.loss;
-            m.params[j] = keep;
-            double fd = (lp - lm) / (2.0 * h);
-            num += (fd - g[j]) * (fd - g[j]);
-            den += fd * fd + (double)g[j] * g[j];
-        }
-        double rel = sqrt(num / (den + 1e-30));
-        if (den < 1e-14) rel = 0.0;   // tensor with no gradient (e.g. unused rows): both zero
+        test_fd_t fd = test_fd_tensor(&m, p, g, 1e-2f, &g_rng, batch_loss, &ctx);
+        double rel = fd.den < 1e-14 ? 0.0 : fd.rel;   // tensor with no gradient (e.g. unused rows): both zero
         worst = rel > worst ? rel : worst;
         cr_log_info("%s %-36s rel err %.2e", label, p->name, rel);
         cr_expect(rel < 5e-3, "%s: %s relative error %.3e", label, p->name, rel);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "model/model.h"
 #include "tasks/vocab.h"
+#include "test_grad.h"
 
 // every registered scheme, and combinations whose hooks interact; prepare (may be NULL)
 // moves the parameters of a scheme with kinks to where finite differences are valid
@@ -62,13 +63,14 @@ static double loss_double(Model *m, const int *x, const int *y, int B, int T)
 
 // central difference of the loss in parameter j; the model RNG is restored before each
 // forward, so that abacus draws the same offset every time
-static double central_difference(Model *m, size_t j, float h, const int *x, const int *y, int B, int T, uint64_t rng0)
+typedef struct { const int *x, *y; int B, T; uint64_t rng0; } batch_ctx_t;
+
+// the loss of one fixed batch in double, every forward making the same random draws
+static double batch_loss(Model *m, void *ctx)
 {
-    float keep = m->params[j];
-    m->params[j] = keep + h; m->rng = rng0; double lp = loss_double(m, x, y, B, T);
-    m->params[j] = keep - h; m->rng = rng0; double lm = loss_double(m, x, y, B, T);
-    m->params[j] = keep;
-    return (lp - lm) / (2.0 * h);
+    batch_ctx_t *c = ctx;
+    m->rng = c->rng0;
+    return loss_double(m, c->x, c->y, c->B, c->T);
 }
 
 // fire's ReLU MLP and its max(L, i+1) make the loss piecewise smooth. Here each hidden
@@ -112,19 +114,13 @@ static void check_gradients(const scheme_case_t *sc)
     model_backward(&m);
     float *g = malloc(sizeof(float) * m.n_params);
     memcpy(g, m.grads, sizeof(float) * m.n_params);
+    batch_ctx_t ctx = {x, y, B, T, rng0};
     for (int t = 0; t < m.n_tensors; t++) {
         ParamInfo *p = &m.tensors[t];
-        double num = 0.0, den = 0.0;
-        int n_check = p->numel < 24 ? (int)p->numel : 24;
-        for (int s = 0; s < n_check; s++) {
-            size_t j = p->offset + (p->numel < 24 ? (size_t)s : (size_t)rng_int(&rng, (int)p->numel));
-            double fd = central_difference(&m, j, 1e-2f, x, y, B, T, rng0);
-            num += (fd - g[j]) * (fd - g[j]);
-            den += fd * fd + (double)g[j] * g[j];
-        }
+        test_fd_t fd = test_fd_tensor(&m, p, g, 1e-2f, &rng, batch_loss, &ctx);
         // no gradient on either side (rms below 1e-5, the differences' noise is ~3e-7): tensors the batch
         // does not reach, fire's biases of units active on whole rows (softmax ignores a constant per row)
-        double rel = den < 2 * n_check * 1e-10 ? 0.0 : sqrt(num / den);
+        double rel = fd.den < 2 * fd.n_checked * 1e-10 ? 0.0 : fd.rel;
         cr_log_info("%-12s %-36s rel err %.2e", spec, p->name, rel);
         cr_expect(rel < 5e-3, "%s: %s relative error %.3e", spec, p->name, rel);
     }
