@@ -69,7 +69,6 @@ int report_curves(const char *run_dir, char *err)
 
 int report_eval(Model *m, const RunConfig *rc, const TaskSet *train_set, const char *out_dir, FILE *out, char *err)
 {
-    if (mkdir(out_dir, 0755) && errno != EEXIST) return err_set(err, "%s: cannot create: %s", out_dir, strerror(errno));
     EvalReport r;
     int L = rc->eval.max_len ? rc->eval.max_len : rc->task.max_len;
     if (eval_report_init(&r, L, rc->task.max_len, err)) return -1;
@@ -77,6 +76,8 @@ int report_eval(Model *m, const RunConfig *rc, const TaskSet *train_set, const c
     double t0 = time_s();
     int rcode = eval_grid(m, &rc->task, rc->eval.per_cell, rc->train.seed, &r, train_set, err);
     double dt = time_s() - t0;
+    // the directory only once there is something to put in it (a refused grid leaves none)
+    if (!rcode && mkdir(out_dir, 0755) && errno != EEXIST) rcode = err_set(err, "%s: cannot create: %s", out_dir, strerror(errno));
     if (!rcode) rcode = eval_write_csv(&r, out_dir, err);
     if (!rcode) {
         // the grid as a heatmap; rows = len a, cols = len b; NaN where no problem was drawn
