@@ -618,8 +618,13 @@ int cmd_sweep(int argc, char **argv)
     char outbuf[4096];
     if (out && strlen(out) > 2000) { fprintf(stderr, "arithlab sweep: --out: a path of at most 2000 characters\n"); return 2; }
     if (!out) {
-        const char *base = strrchr(sw.dir, '/');
-        snprintf(outbuf, sizeof(outbuf), "runs/%s", base ? base + 1 : sw.dir);
+        // runs/<directory>, or runs/<directory>_<file> for a sweep file not named sweep.ini
+        const char *base = strrchr(sw.dir, '/'), *file = strrchr(spec, '/');
+        file = file ? file + 1 : spec;
+        struct stat st;
+        int named = stat(spec, &st) == 0 && !S_ISDIR(st.st_mode) && strcmp(file, "sweep.ini");
+        int stem = (int)strcspn(file, ".");
+        snprintf(outbuf, sizeof(outbuf), "runs/%s%s%.*s", base ? base + 1 : sw.dir, named ? "_" : "", named ? stem : 0, file);
         out = outbuf;
     }
     static sweep_run_t runs[SWEEP_MAX_RUNS];
