@@ -14,15 +14,7 @@ static int absolute_init(pos_scheme_t *p, const struct ModelConfig *cfg, char *e
 // x (B,T,C) += wpe (T,C)
 static void absolute_embed_forward(pos_scheme_t *p, const pos_shape_t *s, float *x, const int *tokens)
 {
-    const float *wpe = p->w[0];
-    int T = s->T, C = s->C;
-    #pragma omp parallel for
-    for (int bt = 0; bt < s->B * T; bt++) {
-        float *row = x + (size_t)bt * C;
-        const float *pe = wpe + (size_t)(s->t0 + bt % T) * C;
-        #pragma omp simd
-        for (int c = 0; c < C; c++) row[c] += pe[c];
-    }
+    pos_add_rows(s, x, p->w[0]);
 }
 
 // dwpe (T,C) += sum over b of dx (B,T,C); parallel over t, so each row sums in order of b

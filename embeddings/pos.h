@@ -86,5 +86,8 @@ int pos_parse(const char *spec, const struct ModelConfig *cfg, pos_scheme_t *out
 // helper for init hooks: declare a parameter tensor; -1 when the scheme already has
 // POS_MAX_PARAMS (give a tensor a leading layer dimension instead of one per layer)
 int pos_declare(pos_scheme_t *p, const char *name, int ndim, const int *shape, int decay, float init_std);
+// helper for embed hooks: x (B,T,C) += table row t0 + t at every row of position t
+// (a (block_size, C) table of absolute positions, learned or fixed)
+void pos_add_rows(const pos_shape_t *s, float *x, const float *table);
 
 #endif

@@ -92,3 +92,15 @@ int pos_parse(const char *spec, const struct ModelConfig *cfg, pos_scheme_t *out
     }
     return 0;
 }
+
+void pos_add_rows(const pos_shape_t *s, float *x, const float *table)
+{
+    int T = s->T, C = s->C;
+    #pragma omp parallel for
+    for (int bt = 0; bt < s->B * T; bt++) {
+        float *row = x + (size_t)bt * C;
+        const float *e = table + (size_t)(s->t0 + bt % T) * C;
+        #pragma omp simd
+        for (int c = 0; c < C; c++) row[c] += e[c];
+    }
+}

@@ -26,15 +26,7 @@ static void sinusoidal_free(pos_scheme_t *p) { free(p->state); p->state = NULL; 
 // x (B,T,C) += pe (t0..t0+T-1, C); no backward: nothing to learn, and dx passes through the sum
 static void sinusoidal_embed_forward(pos_scheme_t *p, const pos_shape_t *s, float *x, const int *tokens)
 {
-    const float *pe = p->state;
-    int T = s->T, C = s->C;
-    #pragma omp parallel for
-    for (int bt = 0; bt < s->B * T; bt++) {
-        float *row = x + (size_t)bt * C;
-        const float *e = pe + (size_t)(s->t0 + bt % T) * C;
-        #pragma omp simd
-        for (int c = 0; c < C; c++) row[c] += e[c];
-    }
+    pos_add_rows(s, x, p->state);
 }
 
 const pos_vtable_t pos_sinusoidal = {
