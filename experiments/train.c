@@ -223,9 +223,10 @@ int cmd_train(int argc, char **argv)
     int *x = malloc(sizeof(int) * B * T), *y = malloc(sizeof(int) * B * T);
     double *xv = malloc(sizeof(double) * B * T), *yv = malloc(sizeof(double) * B * T);   // FoNE values
     // every problem trained on in this process, so that evaluation can report overlap
+    // (a fixed training set, task.train_size, is its own record: one slot is enough then)
     TaskExample *batch_ex = malloc(sizeof(TaskExample) * B);
     TaskSet seen;
-    size_t expect = (size_t)(rc.train.steps - step) * B;
+    size_t expect = rc.task.train_size > 0 ? 1 : (size_t)(rc.train.steps - step) * B;
     if (!x || !y || !xv || !yv || !batch_ex || task_set_init(&seen, expect < (1u << 24) ? expect : (1u << 24), err)) {
         fprintf(stderr, "arithlab train: out of memory for the batch buffers\n");
         return 1;
@@ -248,7 +249,7 @@ int cmd_train(int argc, char **argv)
             status = 1;
             break;
         }
-        for (int b = 0; b < B; b++)
+        for (int b = 0; b < B && !pool; b++)
             if (task_set_add(&seen, task_problem_key(batch_ex[b].problem), err) < 0) { status = 1; break; }
         if (status) { fprintf(stderr, "arithlab train: %s\n", err); break; }
         if (rc.task.numbers == TASK_NUMBERS_FONE) {

@@ -619,7 +619,7 @@ int model_find_nonfinite(const Model *m, char *where, size_t cap)
         if (j >= 0) { snprintf(where, cap, "parameter %s (element %ld)", p->name, j); return 1; }
     }
     if (first_bad(m->encoded, N * C) >= 0) { snprintf(where, cap, "the input embeddings"); return 1; }
-    for (int pass = 0; pass < n_passes(c); pass++) {
+    for (int pass = 0; pass < m->pass_hi; pass++) {   // the passes the last forward ran
         const LayerActs *a = &m->la[pass];
         struct { const char *what; const float *x; size_t n; } acts[] = {
             {"the attention's q, k, v", a->qkv, N * 3 * C},
