@@ -3,9 +3,9 @@
 // n + k of a learned table, any other token adds row 0; k is drawn from [0, abacus_k] once per training batch.
 #include <stdlib.h>
 #include <omp.h>
-#include "pos.h"
-#include "../model/model.h"
-#include "../tasks/vocab.h"
+#include "embeddings/pos.h"
+#include "model/model.h"
+#include "core/vocab.h"
 
 typedef struct {
     int K;               // offsets are drawn from [0, K] in training

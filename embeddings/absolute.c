@@ -1,8 +1,8 @@
 // absolute.c: learned absolute positions (GPT-2's wpe): x[b,t] += wpe[t].
 #include <string.h>
 #include <omp.h>
-#include "pos.h"
-#include "../model/model.h"
+#include "embeddings/pos.h"
+#include "model/model.h"
 
 static int absolute_init(pos_scheme_t *p, const struct ModelConfig *cfg, char *err)
 {

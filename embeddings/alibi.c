@@ -3,8 +3,8 @@
 // followed by every other slope of the power above, as in the authors' get_slopes. No parameters.
 #include <math.h>
 #include <stdlib.h>
-#include "pos.h"
-#include "../model/model.h"
+#include "embeddings/pos.h"
+#include "model/model.h"
 
 // slope i of the power-of-2 head count n
 static double alibi_pow2_slope(int n, int i) { return pow(2.0, -8.0 * (i + 1) / n); }

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <omp.h>
-#include "pos.h"
-#include "../model/model.h"
+#include "embeddings/pos.h"
+#include "model/model.h"
 
 #define FIRE_HIDDEN 32
 #define FIRE_C0 0.1f      // c = |FIRE_C0 + c_raw|: the authors' initial c, with c_raw zero at init

@@ -5,9 +5,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <omp.h>
-#include "pos.h"
-#include "../model/model.h"
-#include "../tasks/vocab.h"
+#include "embeddings/pos.h"
+#include "model/model.h"
+#include "core/vocab.h"
 
 typedef struct {
     int P;          // digit places

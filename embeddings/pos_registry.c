@@ -2,9 +2,9 @@
 // A new scheme adds one line to `registry` below.
 #include <string.h>
 #include <stdio.h>
-#include "pos.h"
-#include "../model/common.h"
-#include "../model/model.h"
+#include "embeddings/pos.h"
+#include "core/common.h"
+#include "model/model.h"
 
 extern const pos_vtable_t pos_absolute;
 extern const pos_vtable_t pos_nope;

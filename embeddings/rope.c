@@ -4,8 +4,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <omp.h>
-#include "pos.h"
-#include "../model/model.h"
+#include "embeddings/pos.h"
+#include "model/model.h"
 
 typedef struct {
     int half;            // rotated pairs per head: HS / 2 (an odd HS leaves its last channel as is)

@@ -4,8 +4,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <omp.h>
-#include "pos.h"
-#include "../model/model.h"
+#include "embeddings/pos.h"
+#include "model/model.h"
 
 typedef struct { int R; } shaw_state_t;   // rel_max: distances >= R share r[R]
 

@@ -4,8 +4,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <omp.h>
-#include "pos.h"
-#include "../model/model.h"
+#include "embeddings/pos.h"
+#include "model/model.h"
 
 static int sinusoidal_init(pos_scheme_t *p, const struct ModelConfig *cfg, char *err)
 {

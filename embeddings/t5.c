@@ -4,8 +4,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <omp.h>
-#include "pos.h"
-#include "../model/model.h"
+#include "embeddings/pos.h"
+#include "model/model.h"
 
 typedef struct {
     int n_dist;          // block_size: distances 0..block_size-1 occur

@@ -2,7 +2,7 @@
 // Saving writes a temp file and renames it into place; loading reads the whole
 // file, checks the header against the file's size, and only then copies data.
 #define _POSIX_C_SOURCE 200809L   // fileno, fsync, O_DIRECTORY, strnlen
-#include "checkpoint.h"
+#include "model/checkpoint.h"
 
 #include <cJSON.h>
 #include <errno.h>

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
-#include "model.h"
+#include "model/model.h"
 
 #define CKPT_MAX_META 32
 

@@ -2,7 +2,7 @@
 // recomputation (the reference the cache is tested and timed against).
 #include <stdlib.h>
 #include <string.h>
-#include "model.h"
+#include "model/model.h"
 
 static int argmax(const float *x, int n)
 {

@@ -4,8 +4,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "fone.h"
-#include "../tasks/vocab.h"
+#include "model/fone.h"
+#include "core/vocab.h"
 
 #define FONE_TWO_PI 6.283185307179586
 

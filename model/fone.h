@@ -14,7 +14,7 @@
 #ifndef ARITHLAB_FONE_H
 #define ARITHLAB_FONE_H
 
-#include "model.h"
+#include "model/model.h"
 
 #define MODEL_FONE_MAX_PLACES 15   // values are exact doubles of at most 15 digits
 

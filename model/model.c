@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <omp.h>
-#include "model.h"
-#include "fone.h"
-#include "ops.h"
+#include "model/model.h"
+#include "model/fone.h"
+#include "model/ops.h"
 
 // ---------------------------------------------------------------- config
 void model_config_default(ModelConfig *cfg)

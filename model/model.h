@@ -7,8 +7,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "common.h"
-#include "../embeddings/pos.h"
+#include "core/common.h"
+#include "embeddings/pos.h"
 
 typedef struct ModelConfig {
     int vocab_size;      // V

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <omp.h>
-#include "ops.h"
+#include "model/ops.h"
 
 // ---------------------------------------------------------------- BLIS glue
 // BLIS 0.9 (Debian 12) knows no CPU newer than Zen 3 and falls back to its

@@ -1,7 +1,7 @@
 // optim.c: AdamW (decoupled weight decay, as torch.optim.AdamW), the learning
 // rate schedule (linear warm-up, cosine decay) and global-norm clipping.
 #include <math.h>
-#include "optim.h"
+#include "model/optim.h"
 
 void adamw_config_default(AdamWConfig *c)
 {

@@ -3,7 +3,7 @@
 #ifndef ARITHLAB_OPTIM_H
 #define ARITHLAB_OPTIM_H
 
-#include "model.h"
+#include "model/model.h"
 
 typedef struct {
     float lr;            // peak learning rate

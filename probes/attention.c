@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cJSON.h>
-#include "probe.h"
-#include "plot.h"
+#include "probes/probe.h"
+#include "plot/plot.h"
 
 // ---------------------------------------------------------------- head means and rollout
 

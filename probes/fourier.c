@@ -6,8 +6,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "probe.h"
-#include "../model/ops.h"
+#include "probes/probe.h"
+#include "model/ops.h"
 
 #define N_DIGITS 10
 #define N_DIGIT_FREQ (N_DIGITS / 2 + 1)

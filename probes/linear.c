@@ -5,8 +5,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "probe.h"
-#include "../model/ops.h"
+#include "probes/probe.h"
+#include "model/ops.h"
 
 // Xs (n, d+1) standardized rows with a trailing 1 for the bias
 static void standardize(const probe_linear *pl, const float *X, int n, float *Xs)

@@ -2,7 +2,7 @@
 // tokens, read from the tokens themselves so that every format modifier
 // (reversal, padding, index hints, spaces) is handled by one scan.
 #include <string.h>
-#include "probe.h"
+#include "probes/probe.h"
 
 static int is_operator(int id)
 {

@@ -11,17 +11,16 @@
 //              the operand digits of its own place.
 //   linear     multinomial logistic regression (L2, standardized features,
 //              accelerated full-batch gradient descent) on the residual stream.
-// `arithlab probe fourier|attention|linear` (experiments/probe_cmds.c) drives
+// `arithlab probe fourier|attention|linear` (cli/probe_cmds.c) drives
 // them and writes CSV, .npy and PNG. Functions that can fail return 0 or -1
 // with a message in err (ERR_MAX bytes).
 #ifndef ARITHLAB_PROBE_H
 #define ARITHLAB_PROBE_H
 
 #include <stdio.h>
-#include "../model/model.h"
-#include "../tasks/task.h"
+#include "model/model.h"
+#include "tasks/task.h"
 
-int cmd_probe(int argc, char **argv);   // the CLI, in experiments/probe_cmds.c
 
 // ================================================================ digit places
 // Where each digit place (0 = units) of the operands and the answer sits in an

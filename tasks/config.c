@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include "task_internal.h"
+#include "tasks/task_internal.h"
 
 static const char *const KIND_NAMES[] = { "add", "sub", "mul", "sort", "modadd", NULL };
 static const char *const FORMAT_NAMES[] = {

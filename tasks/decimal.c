@@ -2,7 +2,7 @@
 // answers of up-to-100-digit problems and their scratchpads. Strings are in
 // ordinary notation (most significant digit first) without leading zeros.
 #include <string.h>
-#include "task_internal.h"
+#include "tasks/task_internal.h"
 
 // drop leading zeros of a digit buffer in place, keeping at least one digit
 static void strip_zeros(char *s)

@@ -4,7 +4,7 @@
 //   128+367   <bos> [NUM] + [NUM] = [NUM] <eos>   values 128, 367 and (trained on) 495
 #include <stdlib.h>
 #include <string.h>
-#include "task_internal.h"
+#include "tasks/task_internal.h"
 
 int task__render_fone(const TaskProblem *p, const char *answer, TaskExample *ex, char *err)
 {

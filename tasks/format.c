@@ -2,7 +2,7 @@
 // generated answer is read back into ordinary notation. The Lee et al.
 // scratchpads follow the authors' released training data character for character.
 #include <string.h>
-#include "task_internal.h"
+#include "tasks/task_internal.h"
 
 // ---------------------------------------------------------------- which formats fit which tasks
 

@@ -3,7 +3,7 @@
 // columns draws a problem with a chosen number of carries (borrows).
 #include <stdlib.h>
 #include <string.h>
-#include "task_internal.h"
+#include "tasks/task_internal.h"
 
 #define CARRIES_ANY (-1)        // every problem of the lengths equally likely
 #define CARRIES_BALANCED (-2)   // the number of carries uniform over those possible

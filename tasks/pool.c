@@ -3,7 +3,7 @@
 // fixed fraction of all pairs), drawn once and sampled from at every step.
 #include <stdlib.h>
 #include <string.h>
-#include "task.h"
+#include "tasks/task.h"
 
 int task_pool_build(const TaskConfig *cfg, TaskPool *pool, char *err)
 {

@@ -2,7 +2,7 @@
 // (FNV-1a of its ordinary-notation text), a fixed train/test split by key, and
 // a set of keys so evaluation can count overlap with what training saw.
 #include <stdlib.h>
-#include "task_internal.h"
+#include "tasks/task_internal.h"
 
 uint64_t task_problem_key(const char *problem)
 {

@@ -3,7 +3,7 @@
 // training batches with their loss mask.
 #include <stdlib.h>
 #include <string.h>
-#include "task_internal.h"
+#include "tasks/task_internal.h"
 
 static const char OPS[TASK_N_KINDS] = {
     [TASK_ADD] = '+', [TASK_SUB] = '-', [TASK_MUL] = '*', [TASK_SORT] = 0, [TASK_MODADD] = '+',

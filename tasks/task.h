@@ -45,8 +45,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "../model/common.h"
-#include "vocab.h"
+#include "core/common.h"
+#include "core/vocab.h"
 
 #define TASK_MAX_DIGITS 100      // longest operand (and sort number)
 #define TASK_MAX_KEYS 26         // longest sort list (keys are 'A'..'Z')

@@ -4,7 +4,7 @@
 #ifndef ARITHLAB_TASK_INTERNAL_H
 #define ARITHLAB_TASK_INTERNAL_H
 
-#include "task.h"
+#include "tasks/task.h"
 
 // a problem after parsing: two operands, or a keyed list for sort
 typedef struct {

@@ -3,7 +3,7 @@
 // over the header bytes: every load must return 0 or -1, never crash.
 #define _POSIX_C_SOURCE 200809L   // mkdtemp, setrlimit
 #include <criterion/criterion.h>
-#include "test_util.h"
+#include "tests/test_util.h"
 #include <cJSON.h>
 #include <dirent.h>
 #include <signal.h>

@@ -1,13 +1,13 @@
 // test_cli.c: the engine-facing subcommands as other tools call them:
 // init, logits (checked against the in-process forward), bench, --help.
 #include <criterion/criterion.h>
-#include "test_util.h"
+#include "tests/test_util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include "model/checkpoint.h"
-#include "model/npy.h"
+#include "core/npy.h"
 
 Test(cli, logits_match_the_in_process_forward)
 {

@@ -7,8 +7,7 @@
 // targets' own entry points (their checks included) without a crash.
 
 // ---------------------------------------------------------------- the fuzz targets, replayed
-// Each target is compiled in under its own names; experiments/config.c too,
-// as the CLI's config code is not part of arithlab_core (fuzz_ini.c needs it).
+// Each target is compiled in under its own names.
 #define LLVMFuzzerInitialize fuzz_safetensors_init
 #define LLVMFuzzerTestOneInput fuzz_safetensors_one
 #include "tests/fuzz/fuzz_safetensors.c"
@@ -29,7 +28,6 @@
 #include "tests/fuzz/fuzz_problem.c"
 #undef LLVMFuzzerInitialize
 #undef LLVMFuzzerTestOneInput
-#include "experiments/config.c"
 
 #include <criterion/criterion.h>
 #include <dirent.h>

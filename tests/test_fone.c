@@ -8,12 +8,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "test_util.h"
-#include "test_grad.h"
+#include "tests/test_util.h"
+#include "tests/test_grad.h"
 #include "model/checkpoint.h"
 #include "model/fone.h"
 #include "model/optim.h"
-#include "tasks/eval.h"
+#include "eval/eval.h"
 #include "tasks/task.h"
 
 static ModelConfig fone_config(const char *spec, int places, int linear)

@@ -7,7 +7,7 @@
 #include <string.h>
 #include "model/model.h"
 #include "model/ops.h"
-#include "test_grad.h"
+#include "tests/test_grad.h"
 
 static uint64_t g_rng;
 static float *randv(size_t n, float scale)

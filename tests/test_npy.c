@@ -2,15 +2,15 @@
 // reader's refusals (truncation, Fortran order, dtypes, bad magic).
 #define _POSIX_C_SOURCE 200809L   // mkdtemp
 #include <criterion/criterion.h>
-#include "test_util.h"
+#include "tests/test_util.h"
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "model/npy.h"
-#include "model/common.h"
+#include "core/npy.h"
+#include "core/common.h"
 
 // ---------------------------------------------------------------- helpers
 

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "model/common.h"
-#include "probes/plot.h"
+#include "core/common.h"
+#include "plot/plot.h"
 
 #define OUT_DIR "/tmp/arithlab_test_plot"
 

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "model/model.h"
-#include "tasks/vocab.h"
-#include "test_grad.h"
+#include "core/vocab.h"
+#include "tests/test_grad.h"
 
 // every registered scheme, and combinations whose hooks interact; prepare (may be NULL)
 // moves the parameters of a scheme with kinks to where finite differences are valid

@@ -3,7 +3,7 @@
 // rollout by hand, separable and shuffled probe data, a random model that must
 // show no structure, and the CLI's messages for bad input.
 #include <criterion/criterion.h>
-#include "test_util.h"
+#include "tests/test_util.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -11,7 +11,7 @@
 // ("0.001" for "0.00100000005") is not a change in behaviour.
 // To re-record after a deliberate change: ARITHLAB_RECORD=1 build/test_same_bytes.
 #include <criterion/criterion.h>
-#include "test_util.h"
+#include "tests/test_util.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -3,7 +3,7 @@
 // writes, a second invocation that trains nothing, a stopped sweep that
 // resumes, variants, the plot, and the sweep files and flags it refuses.
 #include <criterion/criterion.h>
-#include "test_util.h"
+#include "tests/test_util.h"
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
 // run before it starts, Ctrl-C saves a checkpoint, and a resumed run ends with
 // the same checkpoint bits as one that was never stopped.
 #include <criterion/criterion.h>
-#include "test_util.h"
+#include "tests/test_util.h"
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -58,7 +58,6 @@ for t in "${targets[@]}"; do
   src=tests/fuzz/fuzz_$t.c
   [[ -f $src ]] || { echo "fuzz: no target $src (targets: ${ALL_TARGETS[*]})"; exit 2; }
   extra=()
-  [[ $t == ini ]] && extra=(experiments/config.c)   # the CLI's config code is not in the library
   out=$BUILD/fuzz_$t
   if [[ ! -x $out || -n $(find "$src" tests/fuzz/fuzz_common.h "${extra[@]}" "$BUILD/libarithlab_core.a" -newer "$out" 2>/dev/null) ]]; then
     $CC -O1 -g -fsanitize=fuzzer $SAN -I. -isystem "$BLIS_INC" $(pkg-config --cflags libcjson inih stb) \

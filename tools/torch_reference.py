@@ -83,11 +83,11 @@ def config_from_metadata(meta):
 REFERENCE_SCHEMES = {"absolute", "nope", "sinusoidal", "rope", "alibi", "t5", "shaw", "fire", "abacus"}
 # the model.* options besides the core sizes, with arithlab's defaults (model/model.c)
 POSITION_OPTIONS = dict(n_loops=1, loop_random=0, rope_base=10000, abacus_k=100, abacus_max=256, rel_max=32, t5_buckets=32)
-TOK_DIGIT0 = 4      # ids 4..13 are the digits '0'..'9' (tasks/vocab.h): Abacus numbers their runs
+TOK_DIGIT0 = 4      # ids 4..13 are the digits '0'..'9' (core/vocab.h): Abacus numbers their runs
 FIRE_HIDDEN = 32    # FIRE's MLP: 1 -> 32 -> NH with ReLU, no output bias (embeddings/fire.c)
 FIRE_C0 = 0.1       # c = |FIRE_C0 + c_raw|
 FIRE_EPS = 1e-6     # added to the normalizer log(c M + 1)
-# FoNE (class Fone): the scheme, its options, and the [NUM] token that carries a value (tasks/vocab.h)
+# FoNE (class Fone): the scheme, its options, and the [NUM] token that carries a value (core/vocab.h)
 REFERENCE_SCHEMES.add("fone")
 POSITION_OPTIONS.update(fone_places=0, fone_linear=0)
 TOK_NUM = 3
@@ -166,7 +166,7 @@ def abacus_rows(idx, offset, n_rows):
     return torch.where(digit, torch.clamp(run + offset, max=n_rows - 1), torch.zeros_like(run))
 
 
-# arithlab's model RNG (model/common.h): xorshift64*, its state saved as the checkpoint's model.rng
+# arithlab's model RNG (core/common.h): xorshift64*, its state saved as the checkpoint's model.rng
 _U64 = (1 << 64) - 1
 
 

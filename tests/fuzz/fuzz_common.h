@@ -13,7 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "model/common.h"
+#include "core/common.h"
 
 // a property the code under test promises was broken: report it as a crash
 #define FUZZ_CHECK(cond, ...)                                                       \

@@ -1,12 +1,11 @@
-// fuzz_ini.c: the run configuration (experiments/config.c) on arbitrary text:
+// fuzz_ini.c: the run configuration (run/config.c) on arbitrary text:
 // the whole input as an INI file (run_config_load_string), then every line as
-// a --set argument (cli_apply_set) and as a key and value split at the first
+// a --set argument (run_config_apply_set) and as a key and value split at the first
 // '=' (run_config_set). A config that loads must write out as INI text that
 // loads back to the same config (what config.ini and checkpoints rely on).
-// Built with experiments/config.c, which the CLI links but the library does not.
 // Seeds: tests/fuzz/corpus/ini/.
-#include "fuzz_common.h"
-#include "experiments/cli.h"
+#include "tests/fuzz/fuzz_common.h"
+#include "run/run.h"
 
 static RunConfig g_rc, g_rc2;
 
@@ -49,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     run_config_default(&g_rc);
     for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         err[0] = 0;
-        fuzz_check_err(cli_apply_set(&g_rc, line, err), err, "cli_apply_set");
+        fuzz_check_err(run_config_apply_set(&g_rc, line, err), err, "run_config_apply_set");
         char *eq = strchr(line, '=');
         if (!eq) continue;
         *eq = 0;

@@ -2,8 +2,8 @@
 // npy_read_tokens must return an array that agrees with its shape, or -1 with a
 // message; an array read back must write and read again unchanged.
 // Seeds: tests/fuzz/corpus/npy/.
-#include "fuzz_common.h"
-#include "model/npy.h"
+#include "tests/fuzz/fuzz_common.h"
+#include "core/npy.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

@@ -7,7 +7,7 @@
 //   1: the rest is generated token ids (one byte each, some outside the
 //      vocabulary): task_parse_answer must parse them or refuse them cleanly.
 // Seeds: tests/fuzz/corpus/problem/ (tests/fuzz/make_seeds.py writes them).
-#include "fuzz_common.h"
+#include "tests/fuzz/fuzz_common.h"
 #include "tasks/task.h"
 
 // each spec: INI task keys, comma separated; all must validate

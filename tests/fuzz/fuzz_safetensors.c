@@ -4,7 +4,7 @@
 // tensor-matching code); when the file's own config is small, a model of that
 // shape is built and loaded too, and a successful load must save and load
 // back bit for bit. Seeds: tests/fuzz/corpus/safetensors/.
-#include "fuzz_common.h"
+#include "tests/fuzz/fuzz_common.h"
 #include "model/checkpoint.h"
 #include "model/model.h"
 

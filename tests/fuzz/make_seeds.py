@@ -137,7 +137,7 @@ VOCAB = "0123456789+-*=,$%() \n:.[]<>/abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP
 
 
 def tok_bytes(text):
-    # mode 1 maps byte b to id (b % 88) - 2; ids: digits from 4, '+' 14 ... (tasks/vocab.h), <eos> = 2
+    # mode 1 maps byte b to id (b % 88) - 2; ids: digits from 4, '+' 14 ... (core/vocab.h), <eos> = 2
     return bytes([4 + VOCAB.index(c) + 2 for c in text] + [2 + 2])
 
 

@@ -9,7 +9,7 @@
 //
 // Option structs are zero-initialised for defaults; a range (min, max) is used
 // only when min < max, otherwise it is taken from the data. Functions that can
-// fail return 0, or -1 with a message in err (ERR_MAX bytes, model/common.h).
+// fail return 0, or -1 with a message in err (ERR_MAX bytes, core/common.h).
 // The *_draw functions render onto a canvas the caller owns and report where
 // the data landed (plot_axes), so tests and composite figures can find pixels.
 // The font is loaded once, on first use, from PLOT_FONT_PATH or from the file

@@ -7,11 +7,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <omp.h>
-#include "args.h"
-#include "../model/checkpoint.h"
-#include "../model/npy.h"
-#include "../probes/probe.h"
-#include "../probes/plot.h"
+#include "cli/args.h"
+#include "model/checkpoint.h"
+#include "core/npy.h"
+#include "probes/probe.h"
+#include "plot/plot.h"
 
 // ---------------------------------------------------------------- shared
 

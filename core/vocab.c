@@ -2,8 +2,8 @@
 // Encoding is arithmetic on character ranges; the name table below is the
 // readable list of every id, and a test checks that the two agree.
 #include <string.h>
-#include "vocab.h"
-#include "../model/common.h"
+#include "core/vocab.h"
+#include "core/common.h"
 
 static const char *const TOKEN_NAMES[TASK_VOCAB_SIZE] = {
     "<pad>", "<bos>", "<eos>", "[NUM]",

@@ -1,8 +1,7 @@
 // main.c: the `arithlab` program: one binary, one subcommand per job.
 #include <stdio.h>
 #include <string.h>
-#include "cli.h"
-#include "../probes/probe.h"
+#include "cli/cli.h"
 
 typedef struct { const char *name; int (*run)(int, char **); const char *help; } command_t;
 

@@ -4,8 +4,8 @@
 #ifndef ARITHLAB_EVAL_H
 #define ARITHLAB_EVAL_H
 
-#include "../model/model.h"
-#include "task.h"
+#include "model/model.h"
+#include "tasks/task.h"
 
 #define EVAL_MAX_CARRIES (TASK_MAX_DIGITS + 2)
 

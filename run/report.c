@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include "report.h"
-#include "../probes/plot.h"
+#include "run/report.h"
+#include "plot/plot.h"
 
 int report_curves(const char *run_dir, char *err)
 {

@@ -3,7 +3,7 @@
 #ifndef ARITHLAB_ARGS_H
 #define ARITHLAB_ARGS_H
 
-#include "cli.h"
+#include "cli/cli.h"
 
 typedef enum { ARG_STR, ARG_INT, ARG_FLOAT, ARG_FLAG, ARG_SET } arg_kind_t;
 

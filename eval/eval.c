@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
-#include "eval.h"
-#include "../model/fone.h"
+#include "eval/eval.h"
+#include "model/fone.h"
 
 int eval_report_init(EvalReport *r, int max_len, int train_max_len, char *err)
 {

@@ -9,12 +9,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <omp.h>
-#include "args.h"
-#include "../model/checkpoint.h"
-#include "../model/fone.h"
-#include "../tasks/eval.h"
-#include "../model/ops.h"
-#include "report.h"
+#include "cli/args.h"
+#include "model/checkpoint.h"
+#include "model/fone.h"
+#include "eval/eval.h"
+#include "model/ops.h"
+#include "run/report.h"
 
 static volatile sig_atomic_t g_interrupted = 0;
 static void on_sigint(int sig) { (void)sig; g_interrupted = 1; }

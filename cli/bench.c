@@ -5,8 +5,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <omp.h>
-#include "args.h"
-#include "../model/ops.h"
+#include "cli/args.h"
+#include "model/ops.h"
 
 typedef struct { const char *name; int V, T, C, L, NH, B; } bench_cfg_t;
 

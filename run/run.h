@@ -1,12 +1,12 @@
-// cli.h: what the subcommands of the `arithlab` program share: the run
-// configuration (INI sections [model] [train] [task] [eval], every key
-// documented, unknown keys rejected) and small argument helpers.
-#ifndef ARITHLAB_CLI_H
-#define ARITHLAB_CLI_H
+// run.h: the configuration of a training run: the INI sections [model] [train]
+// [task] [eval], every key documented, unknown keys refused. Defaults, INI loading,
+// --set overrides, --help, config.ini and the checkpoint's copy all read one table.
+#ifndef ARITHLAB_RUN_H
+#define ARITHLAB_RUN_H
 
-#include "../model/model.h"
-#include "../model/optim.h"
-#include "../tasks/task.h"
+#include "model/model.h"
+#include "model/optim.h"
+#include "tasks/task.h"
 
 typedef struct {
     int steps;            // optimizer steps
@@ -57,15 +57,6 @@ int run_config_resolve(RunConfig *rc, char *err);
 int run_config_resolve_fone(RunConfig *rc, const TaskConfig *longest, char *err);
 
 // apply "--set section.key=value" arguments; returns 0 or -1 + err
-int cli_apply_set(RunConfig *rc, const char *arg, char *err);
-
-int cmd_init(int argc, char **argv);
-int cmd_replay(int argc, char **argv);
-int cmd_logits(int argc, char **argv);
-int cmd_bench(int argc, char **argv);
-int cmd_train(int argc, char **argv);
-int cmd_eval(int argc, char **argv);
-int cmd_solve(int argc, char **argv);
-int cmd_sweep(int argc, char **argv);
+int run_config_apply_set(RunConfig *rc, const char *arg, char *err);
 
 #endif

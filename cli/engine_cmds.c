@@ -5,10 +5,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <errno.h>
-#include "args.h"
-#include "../model/checkpoint.h"
-#include "../model/fone.h"
-#include "../model/npy.h"
+#include "cli/args.h"
+#include "model/checkpoint.h"
+#include "model/fone.h"
+#include "core/npy.h"
 
 static int fail(const char *cmd, const char *msg) { fprintf(stderr, "arithlab %s: %s\n", cmd, msg); return 1; }
 

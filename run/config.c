@@ -7,8 +7,8 @@
 #include <string.h>
 #include <stddef.h>
 #include <ini.h>
-#include "cli.h"
-#include "../model/checkpoint.h"
+#include "run/run.h"
+#include "model/checkpoint.h"
 
 typedef enum { K_INT, K_FLOAT, K_U64, K_STR } key_type_t;
 
@@ -180,7 +180,7 @@ int run_config_set(RunConfig *rc, const char *dotted, const char *value, char *e
     return set_in_section(rc, section, dot + 1, value, err);
 }
 
-int cli_apply_set(RunConfig *rc, const char *arg, char *err)
+int run_config_apply_set(RunConfig *rc, const char *arg, char *err)
 {
     const char *eq = strchr(arg, '=');
     if (!eq) return err_set(err, "--set '%s': expected section.key=value", arg);

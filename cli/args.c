@@ -3,7 +3,7 @@
 #include <string.h>
 #include <errno.h>
 #include <sys/stat.h>
-#include "args.h"
+#include "cli/args.h"
 
 static void print_help(const char *cmd, const char *synopsis, const arg_t *args, int n)
 {
@@ -64,7 +64,7 @@ int args_apply_sets(const char *cmd, RunConfig *rc, const set_list_t *sets)
 {
     char err[ERR_MAX];
     for (int i = 0; i < sets->n; i++)
-        if (cli_apply_set(rc, sets->items[i], err)) {
+        if (run_config_apply_set(rc, sets->items[i], err)) {
             fprintf(stderr, "arithlab %s: --set %s: %s\n", cmd, sets->items[i], err);
             return -1;
         }

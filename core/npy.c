@@ -2,8 +2,8 @@
 // '<i4', '<i8'; C order). The reader trusts nothing in the file: every length
 // is checked against the bytes actually read before it is used.
 #define _POSIX_C_SOURCE 200809L   // fileno, fstat
-#include "npy.h"
-#include "common.h"
+#include "core/npy.h"
+#include "core/common.h"
 
 #include <errno.h>
 #include <limits.h>

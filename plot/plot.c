@@ -1,8 +1,8 @@
 // plot.c: line charts, heatmaps and bar charts on a small RGB canvas with
 // anti-aliased lines and TrueType text. Sections in reading order: canvas,
 // text, colours, ticks, geometry, shared chart pieces, then the three charts.
-#define _POSIX_C_SOURCE 200809L   // model/common.h uses clock_gettime
-#include "probes/plot.h"
+#define _POSIX_C_SOURCE 200809L   // core/common.h uses clock_gettime
+#include "plot/plot.h"
 
 #include <errno.h>
 #include <math.h>
@@ -12,7 +12,7 @@
 #include <stb_image_write.h>
 #include <stb_truetype.h>
 
-#include "model/common.h"
+#include "core/common.h"
 
 // Layout constants: font sizes (px), gaps, and the chart's greys.
 #define FS_TICK 12.0f

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <omp.h>
-#include "args.h"
-#include "report.h"
-#include "../model/checkpoint.h"
+#include "cli/args.h"
+#include "run/report.h"
+#include "model/checkpoint.h"
 
 // threads: compute threads, 0 = every core
 static int build_eval_model(const char *cmd, const char *ckpt, Model *m, int B, int threads)

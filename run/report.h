@@ -3,8 +3,8 @@
 #ifndef ARITHLAB_REPORT_H
 #define ARITHLAB_REPORT_H
 
-#include "cli.h"
-#include "../tasks/eval.h"
+#include "run/run.h"
+#include "eval/eval.h"
 
 // loss.png (log-y) and, if the run was evaluated, accuracy.png, from DIR/metrics.csv
 int report_curves(const char *run_dir, char *err);

@@ -29,9 +29,9 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <ini.h>
-#include "cli.h"
-#include "args.h"
-#include "../probes/plot.h"
+#include "cli/cli.h"
+#include "cli/args.h"
+#include "plot/plot.h"
 
 #define SWEEP_MAX_VARY 4
 #define SWEEP_MAX_VALUES 32
@@ -94,7 +94,7 @@ static int check_set(const char *kv, char *err)
 {
     RunConfig rc;
     run_config_default(&rc);
-    return cli_apply_set(&rc, kv, err);
+    return run_config_apply_set(&rc, kv, err);
 }
 
 static int parse_sweep_key(sweep_t *sw, const char *name, const char *value, char *err)
@@ -318,7 +318,7 @@ static int check_run(const sweep_t *sw, const sweep_run_t *r, char *err)
     if (sw->config[0] && run_config_load_ini(&rc, sw->config, inner)) return err_set(err, "%s: %s", r->name, inner);
     int n = run_sets(sw, r, sets, SWEEP_MAX_SETS * 2 + 7);
     for (int i = 0; i < n; i++)
-        if (cli_apply_set(&rc, sets[i], inner)) return err_set(err, "%s: %s: %s", r->name, sets[i], inner);
+        if (run_config_apply_set(&rc, sets[i], inner)) return err_set(err, "%s: %s: %s", r->name, sets[i], inner);
     if (run_config_resolve(&rc, inner)) return err_set(err, "%s: %s", r->name, inner);
     pos_scheme_t pos[POS_MAX];
     int n_pos = 0;
