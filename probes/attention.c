@@ -89,10 +89,14 @@ void probe_graph_free(probe_graph *g)
     g->n_edges = 0;
 }
 
-static const char *layer_name(int l, char *buf, size_t cap)
+// column l of the graph: the input, or the residual after pass l-1
+static const char *layer_name(const probe_graph *g, int l, char *buf, size_t cap)
 {
-    if (l == 0) snprintf(buf, cap, "input");
-    else snprintf(buf, cap, "after L%d", l - 1);
+    char pn[32];
+    if (l == 0) { snprintf(buf, cap, "input"); return buf; }
+    int n_block = g->n_block > 0 ? g->n_block : g->n_layer;
+    probe_pass_name(l - 1, n_block, g->n_layer, pn, sizeof pn);
+    snprintf(buf, cap, "after %s", pn);
     return buf;
 }
 
@@ -107,14 +111,14 @@ static void dot_escaped(FILE *f, const char *s)
 
 void probe_graph_write_dot(const probe_graph *g, const char *const *tok_names, const char *title, FILE *f)
 {
-    char buf[32];
+    char buf[48];
     fprintf(f, "digraph attention {\n  rankdir=LR;\n  label=\"");
     dot_escaped(f, title ? title : "");
     fprintf(f, "\";\n  labelloc=t;\n  // mode: %s, edges with weight >= %g\n", g->rollout ? "rollout" : "attention",
             (double)g->threshold);
     fprintf(f, "  node [shape=box, fontname=\"DejaVu Sans\"];\n");
     for (int l = 0; l <= g->n_layer; l++) {
-        fprintf(f, "  subgraph cluster_L%d {\n    label=\"%s\";\n    rank=same;\n", l, layer_name(l, buf, sizeof buf));
+        fprintf(f, "  subgraph cluster_L%d {\n    label=\"%s\";\n    rank=same;\n", l, layer_name(g, l, buf, sizeof buf));
         for (int t = 0; t < g->T; t++) {
             fprintf(f, "    L%d_T%d [label=\"", l, t);
             dot_escaped(f, tok_names[t]);
@@ -134,7 +138,7 @@ char *probe_graph_json(const probe_graph *g, const char *const *tok_names, const
 {
     cJSON *root = cJSON_CreateObject();
     if (!root) return NULL;
-    char id[32], buf[32];
+    char id[32], buf[48];
     cJSON_AddStringToObject(root, "title", title ? title : "");
     cJSON_AddStringToObject(root, "mode", g->rollout ? "rollout" : "attention");
     cJSON_AddNumberToObject(root, "threshold", round(g->threshold * 1e4) / 1e4);
@@ -148,7 +152,7 @@ char *probe_graph_json(const probe_graph *g, const char *const *tok_names, const
             snprintf(id, sizeof id, "L%d_T%d", l, t);
             cJSON_AddStringToObject(n, "id", id);
             cJSON_AddNumberToObject(n, "layer", l);
-            cJSON_AddStringToObject(n, "layer_name", layer_name(l, buf, sizeof buf));
+            cJSON_AddStringToObject(n, "layer_name", layer_name(g, l, buf, sizeof buf));
             cJSON_AddNumberToObject(n, "pos", t);
             cJSON_AddStringToObject(n, "token", tok_names[t]);
             cJSON_AddItemToArray(nodes, n);
@@ -232,7 +236,7 @@ int probe_graph_png(const probe_graph *g, const char *const *tok_names, const ch
     for (int p = 0; p < n_panels && !r; p++)
         for (int k = 0; k < cols_per_panel && !r; k++) {
             int layer = g->rollout ? (k ? p + 1 : 0) : k;
-            r = plot_text(&c, COL_X(p, k), G_TOP - 8, layer_name(layer, buf, sizeof buf), &st_head, NULL, err);
+            r = plot_text(&c, COL_X(p, k), G_TOP - 8, layer_name(g, layer, buf, sizeof buf), &st_head, NULL, err);
             for (int t = 0; t < T && !r; t++) {
                 plot_line(&c, COL_X(p, k), ROW_Y(t), COL_X(p, k), ROW_Y(t), 7, INK);
                 if (k == 0) r = plot_text(&c, COL_X(p, k) - 8, ROW_Y(t), tok_names[t], &st_left, NULL, err);
@@ -253,7 +257,7 @@ int probe_graph_png(const probe_graph *g, const char *const *tok_names, const ch
 // ---------------------------------------------------------------- every head's pattern
 
 int probe_attn_grid_png(const float *att, int L, int NH, int T, const char *const *tok_names,
-                        const char *title, const char *path, char *err)
+                        const char *const *pass_names, const char *title, const char *path, char *err)
 {
     // about 19 px per token, so that the heatmap labels every token rather than every other one
     int cell_h = 190 + 19 * T, cell_w = cell_h + 40, top = 36;
@@ -266,7 +270,8 @@ int probe_attn_grid_png(const float *att, int L, int NH, int T, const char *cons
     char sub[64];
     for (int l = 0; l < L && !r; l++)
         for (int h = 0; h < NH && !r; h++) {
-            snprintf(sub, sizeof sub, "layer %d head %d", l, h);
+            if (pass_names) snprintf(sub, sizeof sub, "%s head %d", pass_names[l], h);
+            else snprintf(sub, sizeof sub, "layer %d head %d", l, h);
             plot_heatmap_opts o = { .title = sub, .xlabel = "key", .ylabel = "query", .cmap = PLOT_CMAP_VIRIDIS,
                                     .vmin = 0, .vmax = 1, .row_labels = tok_names, .col_labels = tok_names };
             r = plot_heatmap_draw(&cell, att + ((size_t)l * NH + h) * T * T, T, T, &o, NULL, err);
@@ -340,23 +345,23 @@ void probe_stair_means(const probe_stair *s, float *same, float *prev, float *un
 
 int probe_staircase(Model *m, const TaskConfig *tc, const TaskExample *ex, int n, probe_stair *s, char *err)
 {
-    int B = m->B_max, L = m->cfg.n_layer, NH = m->cfg.n_head, r = 0;
-    int *inputs = malloc(sizeof(int) * B * m->T_max), *targets = malloc(sizeof(int) * B * m->T_max);
-    const float **att = malloc(sizeof(float *) * L);
-    if (!inputs || !targets || !att) r = err_set(err, "out of memory");
-    for (int s0 = 0; !r && s0 < n; s0 += B) {
-        int nb = n - s0 < B ? n - s0 : B, T = 0;
-        for (int b = 0; b < nb; b++) T = ex[s0 + b].n_tokens - 1 > T ? ex[s0 + b].n_tokens - 1 : T;
-        if (T > m->T_max) { r = err_set(err, "'%s' needs %d positions, the model holds %d", ex[s0].problem, T, m->T_max); break; }
-        if ((r = task_batch_from_examples(ex + s0, nb, T, inputs, targets, err))) break;
-        model_forward(m, inputs, NULL, nb, T);
-        for (int b = 0; b < nb && !r; b++) {
+    int NP = model_n_passes(m), NH = m->cfg.n_head, r = 0;
+    if (s->L != NP || s->NH != NH)
+        return err_set(err, "staircase scores of %d passes x %d heads for a model of %d x %d", s->L, s->NH, NP, NH);
+    const float **att = malloc(sizeof(float *) * NP);
+    probe_batches it = {0};
+    r = att ? probe_batches_init(&it, m, ex, n, err) : err_set(err, "out of memory");
+    while (!r && (r = probe_batches_next(&it, err)) > 0) {
+        r = 0;
+        size_t per_seq = (size_t)NH * it.T * it.T;
+        for (int b = 0; b < it.nb && !r; b++) {
             probe_places pl;
-            if ((r = probe_find_places(tc, &ex[s0 + b], &pl, err))) break;
-            for (int l = 0; l < L; l++) att[l] = m->la[l].att + (size_t)b * NH * T * T;
-            probe_stair_add(s, att, T, &pl);
+            if ((r = probe_find_places(tc, &ex[it.first + b], &pl, err))) break;
+            for (int p = 0; p < NP; p++) att[p] = model_pass_attention(m, p) + b * per_seq;
+            probe_stair_add(s, att, it.T, &pl);
         }
     }
-    free(inputs); free(targets); free(att);
+    probe_batches_free(&it);
+    free(att);
     return r;
 }

@@ -130,38 +130,59 @@ static int argmax10(const float *u)
     return best;
 }
 
-static void lens_components(const Model *m, probe_lens *lens)
+static int lens_components(const Model *m, probe_lens *lens, char *err)
 {
-    int L = m->cfg.n_layer, pre_ln = !m->cfg.post_ln, n = 0;
-    lens->kind[n] = PROBE_COMP_EMBED; lens->layer[n] = -1; snprintf(lens->name[n], 24, "embed"); n++;
-    for (int l = 0; l < L && n + 3 <= PROBE_MAX_COMPONENTS; l++) {
-        if (pre_ln) {
-            lens->kind[n] = PROBE_COMP_ATTN; lens->layer[n] = l; snprintf(lens->name[n], 24, "L%d attn", l); n++;
-            lens->kind[n] = PROBE_COMP_MLP; lens->layer[n] = l; snprintf(lens->name[n], 24, "L%d mlp", l); n++;
+    int L = m->cfg.n_layer, NP = model_n_passes(m), pre_ln = !m->cfg.post_ln, n = 0;
+    if (NP > PROBE_MAX_PASSES)
+        return err_set(err, "the logit lens reads at most %d passes; the model runs %d (model.n_layer = %d x model.n_loops = %d)",
+                       PROBE_MAX_PASSES, NP, L, m->cfg.n_loops);
+    static const char *const KIND_NAMES[] = {"embed", "inject", "attn", "mlp", "resid"};
+    for (int p = -1; p < NP; p++) {
+        int kinds[4], nk = 0;
+        if (p < 0) kinds[nk++] = PROBE_COMP_EMBED;
+        else {
+            if (pre_ln && model_pass_injected(m, p)) kinds[nk++] = PROBE_COMP_INJECT;
+            if (pre_ln) { kinds[nk++] = PROBE_COMP_ATTN; kinds[nk++] = PROBE_COMP_MLP; }
+            kinds[nk++] = PROBE_COMP_RESID;
         }
-        lens->kind[n] = PROBE_COMP_RESID; lens->layer[n] = l; snprintf(lens->name[n], 24, "L%d resid", l); n++;
+        char pn[32];
+        probe_pass_name(p, L, NP, pn, sizeof pn);
+        for (int k = 0; k < nk; k++, n++) {
+            lens->kind[n] = kinds[k];
+            lens->pass[n] = p;
+            if (p < 0) snprintf(lens->name[n], sizeof lens->name[n], "%s", KIND_NAMES[kinds[k]]);
+            else snprintf(lens->name[n], sizeof lens->name[n], "%s %s", pn, KIND_NAMES[kinds[k]]);
+        }
     }
     lens->n_comp = n;
+    return 0;
 }
+
+static int is_dla(int kind) { return kind == PROBE_COMP_INJECT || kind == PROBE_COMP_ATTN || kind == PROBE_COMP_MLP; }
 
 // one answer digit in the current batch: row (b*T + t) of the activations
 typedef struct { int row, target, example; } lens_pos;
 
-// X (np, C) <- the component's vectors at the answer positions
-static void gather(const Model *m, const probe_lens *lens, int ci, const lens_pos *ps, int np, float *X)
+// X (np, C) <- the component's vectors at the answer positions; attn and mlp
+// (B*T, C) hold the pass's contributions, computed at its attn component
+static int gather(const Model *m, const probe_lens *lens, int ci, const lens_pos *ps, int np,
+                  float *attn, float *mlp, float *X, char *err)
 {
-    int C = m->cfg.n_embd, l = lens->layer[ci];
-    const float *a = NULL, *b = NULL;   // vector = a - b (b NULL: a)
+    int C = m->cfg.n_embd, p = lens->pass[ci];
+    const float *src = NULL;
     switch (lens->kind[ci]) {
-    case PROBE_COMP_EMBED: a = m->encoded; break;
-    case PROBE_COMP_RESID: a = m->la[l].res3; break;
-    case PROBE_COMP_ATTN: a = m->la[l].res2; b = l ? m->la[l - 1].res3 : m->encoded; break;
-    case PROBE_COMP_MLP: a = m->la[l].res3; b = m->la[l].res2; break;
+    case PROBE_COMP_EMBED: src = model_pass_residual(m, -1); break;
+    case PROBE_COMP_INJECT: src = model_pass_injection(m, p); break;
+    case PROBE_COMP_RESID: src = model_pass_residual(m, p); break;
+    case PROBE_COMP_ATTN:
+        if (model_pass_contributions(m, p, attn, mlp, err)) return -1;
+        src = attn;
+        break;
+    case PROBE_COMP_MLP: src = mlp; break;
     }
-    for (int i = 0; i < np; i++) {
-        const float *x = a + (size_t)ps[i].row * C, *y = b ? b + (size_t)ps[i].row * C : NULL;
-        for (int c = 0; c < C; c++) X[(size_t)i * C + c] = y ? x[c] - y[c] : x[c];
-    }
+    if (!src) return err_set(err, "%s: the model's last forward has no such pass", lens->name[ci]);
+    for (int i = 0; i < np; i++) memcpy(X + (size_t)i * C, src + (size_t)ps[i].row * C, sizeof(float) * C);
+    return 0;
 }
 
 // X (np, C) -> U (np, 10) digit logits: the final LayerNorm then the digit rows
@@ -211,34 +232,32 @@ int probe_logit_lens(Model *m, const TaskConfig *tc, const TaskExample *ex, int 
         return err_set(err, "low band k = 1..%d: the cut must lie in 1..%d", low_max, N_DIGITS / 2 - 1);
     if (m->cfg.vocab_size < TASK_DIGIT0 + N_DIGITS)
         return err_set(err, "the model's vocabulary (%d) has no digit tokens", m->cfg.vocab_size);
-    lens_components(m, lens);
+    if (lens_components(m, lens, err)) return -1;
     int B = m->B_max, Tm = m->T_max, C = m->cfg.n_embd, V = m->cfg.vocab_size, nc = lens->n_comp;
     size_t cap = (size_t)B * Tm;
-    int *inputs = malloc(sizeof(int) * cap), *targets = malloc(sizeof(int) * cap);
     lens_pos *ps = malloc(sizeof(lens_pos) * cap);
     float *X = malloc(sizeof(float) * cap * C), *Y = malloc(sizeof(float) * cap * C);
+    float *attn = malloc(sizeof(float) * cap * C), *mlp = malloc(sizeof(float) * cap * C);
     float *mean = malloc(sizeof(float) * cap), *rstd = malloc(sizeof(float) * cap);
     float *U = malloc(sizeof(float) * cap * N_DIGITS), *Z = malloc(sizeof(float) * cap * N_DIGITS);
     unsigned char *ok = malloc((size_t)B * (nc * 2 + 3));   // per example: every digit right so far
     float basis[N_DIGITS * N_DIGITS];
     probe_fourier_basis(N_DIGITS, basis);
     int r = lens_alloc(lens, low_max);
-    if (r || !inputs || !targets || !ps || !X || !Y || !mean || !rstd || !U || !Z || !ok)
+    if (r || !ps || !X || !Y || !attn || !mlp || !mean || !rstd || !U || !Z || !ok)
         r = err_set(err, "out of memory for the logit lens");
-
-    for (int s = 0; !r && s < n; s += B) {
-        int nb = n - s < B ? n - s : B, T = 0;
-        for (int b = 0; b < nb; b++) T = ex[s + b].n_tokens - 1 > T ? ex[s + b].n_tokens - 1 : T;
-        if (T > Tm) { r = err_set(err, "'%s' needs %d positions, the model holds %d", ex[s].problem, T, Tm); break; }
-        if ((r = task_batch_from_examples(ex + s, nb, T, inputs, targets, err))) break;
-        model_forward(m, inputs, NULL, nb, T);
-        int np = 0;
+    probe_batches it = {0};
+    if (!r) r = probe_batches_init(&it, m, ex, n, err);
+    while (!r && (r = probe_batches_next(&it, err)) > 0) {
+        r = 0;
+        int nb = it.nb, T = it.T, np = 0;
+        const TaskExample *bex = ex + it.first;
         for (int b = 0; b < nb && !r; b++) {
             probe_places pl;
-            if ((r = probe_find_places(tc, &ex[s + b], &pl, err))) break;
+            if ((r = probe_find_places(tc, &bex[b], &pl, err))) break;
             for (int p = 0; p < pl.n_ans; p++) {
                 int t = pl.pos_ans[p] - 1;
-                ps[np] = (lens_pos){ b * T + t, task_tok_digit(ex[s + b].tokens[pl.pos_ans[p]]), b };
+                ps[np] = (lens_pos){ b * T + t, task_tok_digit(bex[b].tokens[pl.pos_ans[p]]), b };
                 for (int d = 0; d < N_DIGITS; d++) Z[(size_t)np * N_DIGITS + d] = m->logits[(size_t)(b * T + t) * V + TASK_DIGIT0 + d];
                 np++;
             }
@@ -261,9 +280,9 @@ int probe_logit_lens(Model *m, const TaskConfig *tc, const TaskExample *ex, int 
                 if (!good) final_ok[ps[i].example * 2 + band] = 0;
             }
         }
-        for (int ci = 0; ci < nc; ci++) {
-            int dla = lens->kind[ci] == PROBE_COMP_ATTN || lens->kind[ci] == PROBE_COMP_MLP;
-            gather(m, lens, ci, ps, np, X);
+        for (int ci = 0; ci < nc && !r; ci++) {
+            int dla = is_dla(lens->kind[ci]), ablate = lens->kind[ci] == PROBE_COMP_ATTN || lens->kind[ci] == PROBE_COMP_MLP;
+            if ((r = gather(m, lens, ci, ps, np, attn, mlp, X, err))) break;
             digit_logits(m, dla, ps, np, X, Y, mean, rstd, U);
             for (int i = 0; i < np; i++) {
                 const float *u = U + (size_t)i * N_DIGITS;
@@ -273,7 +292,7 @@ int probe_logit_lens(Model *m, const TaskConfig *tc, const TaskExample *ex, int 
                 digit_spectrum(coef, mag);
                 for (int k = 0; k < N_DIGIT_FREQ; k++) lens->mag[(size_t)ci * N_DIGIT_FREQ + k] += mag[k];
                 lens->n_correct[ci] += argmax10(u) == ps[i].target;
-                if (!dla) continue;
+                if (!ablate) continue;
                 // final digit logits without the component's low (band 0) or high (band 1) frequencies
                 for (int band = 0; band < 2; band++) {
                     float z[N_DIGITS];
@@ -295,7 +314,8 @@ int probe_logit_lens(Model *m, const TaskConfig *tc, const TaskExample *ex, int 
     }
     if (!r && lens->n_positions)
         for (size_t i = 0; i < (size_t)nc * N_DIGIT_FREQ; i++) lens->mag[i] /= lens->n_positions;
-    free(inputs); free(targets); free(ps); free(X); free(Y); free(mean); free(rstd); free(U); free(Z); free(ok);
+    probe_batches_free(&it);
+    free(ps); free(X); free(Y); free(attn); free(mlp); free(mean); free(rstd); free(U); free(Z); free(ok);
     if (r) probe_lens_free(lens);
     return r;
 }

@@ -5,21 +5,59 @@
 //              layer and component writes (logit lens), after Zhou et al. 2024,
 //              "Pre-trained LLMs use Fourier features to compute addition";
 //              an ablation that filters frequency bands out of one component.
-//   attention  head-averaged attention as a graph across layers (raw or rolled
+//   attention  head-averaged attention as a graph across passes (raw or rolled
 //              out, Abnar & Zuidema 2020) written as DOT, JSON and PNG, and a
 //              per-head "staircase" score: the attention an answer digit pays to
 //              the operand digits of its own place.
 //   linear     multinomial logistic regression (L2, standardized features,
 //              accelerated full-batch gradient descent) on the residual stream.
-// `arithlab probe fourier|attention|linear` (cli/probe_cmds.c) drives
-// them and writes CSV, .npy and PNG. Functions that can fail return 0 or -1
-// with a message in err (ERR_MAX bytes).
+// The writers at the end compute a probe on a loaded model and write its CSV,
+// .npy and PNG files; `arithlab probe fourier|attention|linear`
+// (cli/probe_cmds.c) parses flags and calls them. Functions that can fail
+// return 0 or -1 with a message in err (ERR_MAX bytes).
+//
+// Probes read the model pass by pass through model/inspect.h: a looped model
+// (model.n_loops > 1) runs n_layer * n_loops passes, and every probe reports
+// each of them, labelled "pass p (block l)"; a plain model's pass p is block p,
+// labelled "L<p>".
 #ifndef ARITHLAB_PROBE_H
 #define ARITHLAB_PROBE_H
 
 #include <stdio.h>
 #include "model/model.h"
+#include "model/inspect.h"
 #include "tasks/task.h"
+
+// ================================================================ running the model
+// Teacher-forced forwards over examples, in batches of at most m->B_max, each
+// padded to its longest example (every token but the last is fed):
+//   probe_batches it;
+//   if (probe_batches_init(&it, m, ex, n, err)) return -1;
+//   while ((r = probe_batches_next(&it, err)) > 0)
+//       ... examples it.first .. it.first + it.nb - 1 are rows 0..nb-1 of the
+//       model's last forward of shape (it.nb, it.T) ...
+//   probe_batches_free(&it);
+typedef struct {
+    Model *m;
+    const TaskExample *ex;
+    int n;
+    int first, nb, T;                 // the current batch
+    int *inputs, *targets;            // (B_max, T_max)
+} probe_batches;
+
+int probe_batches_init(probe_batches *it, Model *m, const TaskExample *ex, int n, char *err);
+// forward the next batch: 1 if one ran, 0 after the last, -1 + err (an example
+// longer than the model's block)
+int probe_batches_next(probe_batches *it, char *err);
+void probe_batches_free(probe_batches *it);
+
+// n problems of the task drawn from seed, distinct while the task has that
+// many (then repeats); *out is malloc'd. -1 + err.
+int probe_make_examples(const TaskConfig *tc, int n, int seed, TaskExample **out, char *err);
+
+// A pass's label: "L<l>" when every block runs once (n_passes == n_layer), else
+// "pass <p> (block <l>)" with l = p % n_layer
+void probe_pass_name(int pass, int n_layer, int n_passes, char *buf, size_t cap);
 
 
 // ================================================================ digit places
@@ -64,21 +102,27 @@ int probe_fourier_key_freqs(const float *norm_k, int N, float ratio, float *shar
 
 // ---------------------------------------------------------------- logit lens
 // Components read at the answer positions, in this order: "embed" (the input
-// to layer 0), then for each layer l: "L<l> attn", "L<l> mlp", "L<l> resid".
-// The residual streams (embed, resid) go through the whole final LayerNorm and
-// the unembedding (the logit lens). The attention and MLP outputs are linear
-// pieces of the final residual: they are read by direct logit attribution,
-// the final LayerNorm's scale of the actual final residual at that position
-// (no bias), so that they add up with the other pieces to the final logits
-// instead of being blown up to unit variance on their own. Only pre-LN models
-// have attn/mlp rows (post-LN sums are not additive); post-LN models get embed
-// and resid rows.
-#define PROBE_MAX_COMPONENTS (1 + 3 * 64)
-typedef enum { PROBE_COMP_EMBED, PROBE_COMP_ATTN, PROBE_COMP_MLP, PROBE_COMP_RESID } probe_comp_kind;
+// to pass 0), then for each pass p: "<pass> inject" (injected passes of a
+// looped model: the embeddings added again before the pass), "<pass> attn",
+// "<pass> mlp", "<pass> resid", <pass> as probe_pass_name gives it ("L0 attn";
+// "pass 3 (block 0) resid"). The residual streams (embed, resid) go through the
+// whole final LayerNorm and the unembedding (the logit lens); the last resid
+// row is the model's own prediction. The injections and the attention and MLP
+// contributions (model_pass_contributions) are linear pieces of the final
+// residual: they are read by direct logit attribution, the final LayerNorm's
+// scale of the actual final residual at that position (no bias), so that they
+// add up with the other pieces to the final logits instead of being blown up to
+// unit variance on their own. Only pre-LN models have inject/attn/mlp rows
+// (post-LN sums are not additive across passes); post-LN models get embed and
+// resid rows.
+#define PROBE_MAX_PASSES 64
+#define PROBE_MAX_COMPONENTS (1 + 4 * PROBE_MAX_PASSES)
+typedef enum { PROBE_COMP_EMBED, PROBE_COMP_INJECT, PROBE_COMP_ATTN, PROBE_COMP_MLP, PROBE_COMP_RESID } probe_comp_kind;
 typedef struct {
     int n_comp;
-    int kind[PROBE_MAX_COMPONENTS], layer[PROBE_MAX_COMPONENTS];
-    char name[PROBE_MAX_COMPONENTS][24];
+    int kind[PROBE_MAX_COMPONENTS];
+    int pass[PROBE_MAX_COMPONENTS];   // -1 for embed
+    char name[PROBE_MAX_COMPONENTS][40];
     int n_freq;                       // 6: the digit axis has N = 10
     double *mag;                      // (n_comp, n_freq) mean |Fourier coefficient| of the digit logits
     long *n_correct;                  // (n_comp) answer digits where the component's digit logits' argmax is right
@@ -94,7 +138,8 @@ typedef struct {
 } probe_lens;
 
 // run the model teacher-forced on the examples (batches of at most m->B_max)
-// and fill lens; low_max >= 1. -1 + err (examples whose places cannot be found).
+// and fill lens; low_max >= 1. -1 + err (examples whose places cannot be found,
+// more than PROBE_MAX_PASSES passes).
 int probe_logit_lens(Model *m, const TaskConfig *tc, const TaskExample *ex, int n, int low_max,
                      probe_lens *lens, char *err);
 void probe_lens_free(probe_lens *lens);
@@ -103,25 +148,26 @@ void probe_lens_free(probe_lens *lens);
 // att (NH, T, T) of one sequence -> mean (T, T) over heads
 void probe_attn_head_mean(const float *att, int NH, int T, float *mean);
 // Attention rollout (Abnar & Zuidema 2020): with A_l the head-mean attention of
-// layer l (L, T, T), A'_l = (A_l + I) / 2 accounts for the residual stream, and
-// R_l = A'_l R_{l-1} (R_0 = I); rollout (L, T, T) holds R_1 .. R_L. R_l[t][j]:
-// how much of token t after layer l comes from input token j.
+// pass l (L passes, (L, T, T)), A'_l = (A_l + I) / 2 accounts for the residual
+// stream, and R_l = A'_l R_{l-1} (R_0 = I); rollout (L, T, T) holds R_1 .. R_L.
+// R_l[t][j]: how much of token t after pass l comes from input token j.
 void probe_attn_rollout(const float *att_mean, int L, int T, float *rollout);
 
 // An attention graph: nodes are (layer, position), layer 0 the input tokens and
-// layer l >= 1 the residual stream after block l-1 ("after L<l-1>"), A_l the
-// attention of that block. Raw mode: an edge (l-1, j) -> (l, t)
-// for every A_l[t][j] >= threshold. Rollout mode: an edge (0, j) -> (l, t) for
-// every R_l[t][j] >= threshold, for each l.
+// layer l >= 1 the residual stream after pass l-1 ("after L<l-1>", or "after
+// pass <l-1> (block <b>)" when n_block is set), A_l the attention of that pass.
+// Raw mode: an edge (l-1, j) -> (l, t) for every A_l[t][j] >= threshold.
+// Rollout mode: an edge (0, j) -> (l, t) for every R_l[t][j] >= threshold, for each l.
 typedef struct { int from_layer, from_pos, to_layer, to_pos; float weight; } probe_edge;
 typedef struct {
-    int n_layer, T, rollout;
+    int n_layer, T, rollout;          // n_layer: the passes drawn
+    int n_block;                      // 0: one pass per block; else a looped model's n_layer (set after build)
     float threshold;
     int n_edges;
     probe_edge *edges;                // in order of (to_layer, to_pos, from_pos)
 } probe_graph;
 
-// att_mean (L, T, T): per layer the mean over heads (or one head); -1 + err if out of memory
+// att_mean (L, T, T): per pass the mean over heads (or one head); -1 + err if out of memory
 int probe_graph_build(const float *att_mean, int L, int T, float threshold, int rollout,
                       probe_graph *g, char *err);
 void probe_graph_free(probe_graph *g);
@@ -135,19 +181,19 @@ int probe_graph_png(const probe_graph *g, const char *const *tok_names, const ch
                     const char *path, char *err);
 
 // Every head's attention pattern of one sequence, att (L, NH, T, T), as a grid of
-// heatmaps (one row per layer, one column per head), keys and queries labelled
-// with the token names
+// heatmaps (one row per pass, one column per head), keys and queries labelled
+// with the token names; pass_names (L) label the rows (NULL: "layer <l>")
 int probe_attn_grid_png(const float *att, int L, int NH, int T, const char *const *tok_names,
-                        const char *title, const char *path, char *err);
+                        const char *const *pass_names, const char *title, const char *path, char *err);
 
-// Staircase scores per (layer, head): the attention from the position that
+// Staircase scores per (pass, head): the attention from the position that
 // predicts answer place p to the operand digits of place p (a's and b's, where
 // they exist: "same"), and to those of place p-1 (the digits that make the carry
 // into p: "prev"), averaged over answer digits. The uniform sums hold the mass
 // uniform causal attention (1/(t+1) per key) would put there: the score of a
 // head that ignores places, the same for every head.
 typedef struct {
-    int L, NH;
+    int L, NH;                    // L: passes
     double *same, *prev;          // (L, NH) summed attention mass
     double uni_same, uni_prev;    // summed mass under uniform attention
     long n_same, n_prev;          // answer digits counted
@@ -155,11 +201,12 @@ typedef struct {
 
 int probe_stair_init(probe_stair *s, int L, int NH, char *err);
 void probe_stair_free(probe_stair *s);
-// one sequence: att[l] is layer l's (NH, T, T) attention of that sequence
+// one sequence: att[l] is pass l's (NH, T, T) attention of that sequence
 void probe_stair_add(probe_stair *s, const float *const *att, int T, const probe_places *pl);
 // the mean scores (L, NH) and uniform baselines from the sums
 void probe_stair_means(const probe_stair *s, float *same, float *prev, float *uni_same, float *uni_prev);
-// run the model teacher-forced on the examples and add every one; -1 + err
+// run the model teacher-forced on the examples and add every one; s has
+// model_n_passes of such a forward (n_layer * n_loops) rows; -1 + err
 int probe_staircase(Model *m, const TaskConfig *tc, const TaskExample *ex, int n, probe_stair *s, char *err);
 
 // ================================================================ linear probes
@@ -183,5 +230,47 @@ void probe_linear_free(probe_linear *pl);
 // fit on the first n_train rows, score on the rest; -1 + err
 int probe_linear_split(const float *X, const int *y, int n, int n_train, int d, int K,
                        const probe_linear_opts *o, float *train_acc, float *test_acc, char *err);
+
+// ================================================================ writers
+// Each runs one probe on a loaded model and writes its files into dir (which
+// must exist); a summary of the numbers goes to log (NULL: none). The file
+// names are listed in docs/TUTORIAL.md. Per-pass files of a plain model are
+// named after the layer (attn_L1_H3.png), those of a looped one after the pass
+// and its block (attn_P2_L0_H3.png). -1 + err naming the file or the problem.
+
+// embed_spectrum.{csv,png}, embed_digits.npy, embed_fourier.{npy,png}; then, for a
+// task whose answers are digits, the logit lens and band ablation on n problems:
+// lens_spectrum.{csv,npy,png}, lens_spectrum_share.png, ablation.{csv,png}
+typedef struct {
+    int n, seed;          // problems for the logit lens, drawn from seed
+    float key_ratio;      // a key frequency holds this many times its flat share (probe_fourier_key_freqs)
+    int low_max;          // ablation bands: low k = 1..low_max, high k = low_max+1..5
+} probe_fourier_opts;
+int probe_fourier_write(Model *m, const TaskConfig *tc, const probe_fourier_opts *o, const char *dir, FILE *log,
+                        char *err);
+
+// one problem's attention: tokens.csv, attention.npy (passes, NH, T, T), one heatmap
+// per pass and head, attention_heads.png, attention_graph.{dot,json,png} (and
+// attention_rollout.* with rollout); then the staircase scores over n problems:
+// staircase.{csv,png}, staircase_prev.png, staircase_{same,prev}.npy
+typedef struct {
+    int n, seed;          // problems for the staircase scores
+    float threshold;      // smallest edge weight in the graph
+    int rollout;          // 1: also the rollout graph
+    int head;             // the graph of this head in every pass; -1: the mean over heads
+} probe_attention_opts;
+int probe_attention_write(Model *m, const TaskConfig *tc, const TaskExample *one, const probe_attention_opts *o,
+                          const char *dir, FILE *log, char *err);
+
+// linear probes for the answer digit and the carry into each place, on the
+// residual stream at the embeddings and after every pass: linear_probes.{csv,png},
+// linear_digit.png, linear_carry.png, linear_test_accuracy.npy
+typedef struct {
+    int n, seed;          // problems, drawn from seed
+    float train_frac;     // the first train_frac of them fit the probes, the rest score them
+    probe_linear_opts fit;
+} probe_linear_write_opts;
+int probe_linear_write(Model *m, const TaskConfig *tc, const probe_linear_write_opts *o, const char *dir, FILE *log,
+                       char *err);
 
 #endif
