@@ -94,7 +94,7 @@ typedef struct Model {
     size_t n_acts;
     float *acts;
     float *encoded;                     // (B,T,C) embeddings + positions
-    LayerActs *la;                      // one per pass: n_layer * n_loops
+    LayerActs *la;                      // one per pass: n_layer * n_loops; tools read them through model/inspect.h
     float *lnf, *lnf_mean, *lnf_rstd;   // (B,T,C), (B,T), (B,T)
     float *logits;                      // (B,T,V) logits, then probs after a loss forward
     float *losses;                      // (B,T) per-token loss (0 where masked)

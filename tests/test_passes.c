@@ -329,3 +329,25 @@ Test(attention_probe, writes_every_pass_of_a_1x3_looped_model, .init = tmp_setup
     free(csv);
     model_free(&m);
 }
+
+// ---------------------------------------------------------------- the linear probes
+
+Test(linear_probe, reads_the_embeddings_and_every_pass_of_a_1x3_looped_model, .init = tmp_setup, .fini = tmp_teardown)
+{
+    Model m;
+    looped_model(&m, 1, 3, 0, 64, 15);
+    TaskConfig tc = quickstart_task();
+    char err[ERR_MAX];
+    probe_linear_write_opts o = { .n = 80, .seed = 1, .train_frac = 0.75f, .fit = { .n_iter = 20 } };
+    cr_assert_eq(probe_linear_write(&m, &tc, &o, tmpdir, NULL, err), 0, "%s", err);
+    NpyArray a;
+    cr_assert_eq(npy_read(tmp_path("linear_test_accuracy.npy"), &a, err), 0, "%s", err);
+    cr_assert_eq(a.ndim, 3);
+    cr_expect_eq(a.shape[2], 4, "layer points: embed and 3 passes, not %ld", (long)a.shape[2]);
+    npy_free(&a);
+    size_t n;
+    unsigned char *csv = read_bytes(tmp_path("linear_probes.csv"), &n);
+    cr_expect(strstr((char *)csv, ",after pass 2 (block 0),3,"), "no column for pass 2: %.300s", csv);
+    free(csv);
+    model_free(&m);
+}
