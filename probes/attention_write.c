@@ -8,15 +8,17 @@
 #include "plot/plot.h"
 
 // pass names: "L<l>" for a plain model, "pass <p> (block <l>)" for a looped one
-typedef struct { int n, looped; char name[PROBE_MAX_PASSES][32]; const char *ptr[PROBE_MAX_PASSES]; } pass_names;
+typedef struct { int n, looped; char (*name)[32]; const char **ptr; } pass_names;
+
+static void pass_names_free(pass_names *pn) { free(pn->name); free(pn->ptr); }
 
 static int pass_names_init(const Model *m, pass_names *pn, char *err)
 {
     pn->n = model_n_passes(m);
     pn->looped = pn->n != m->cfg.n_layer;
-    if (pn->n > PROBE_MAX_PASSES)
-        return err_set(err, "the attention probe draws at most %d passes; the model runs %d (model.n_layer = %d x model.n_loops = %d)",
-                       PROBE_MAX_PASSES, pn->n, m->cfg.n_layer, m->cfg.n_loops);
+    pn->name = malloc(sizeof(*pn->name) * pn->n);
+    pn->ptr = malloc(sizeof(*pn->ptr) * pn->n);
+    if (!pn->name || !pn->ptr) { pass_names_free(pn); return err_set(err, "out of memory"); }
     for (int p = 0; p < pn->n; p++) {
         probe_pass_name(p, m->cfg.n_layer, pn->n, pn->name[p], sizeof pn->name[p]);
         pn->ptr[p] = pn->name[p];
@@ -174,17 +176,17 @@ static int attention_staircase(Model *m, const TaskConfig *tc, const TaskExample
 int probe_attention_write(Model *m, const TaskConfig *tc, const TaskExample *one, const probe_attention_opts *o,
                           const char *dir, FILE *log, char *err)
 {
-    pass_names *pn = malloc(sizeof(pass_names));
-    if (!pn) return err_set(err, "out of memory");
-    int r = pass_names_init(m, pn, err);
-    if (!r && o->head >= m->cfg.n_head) r = err_set(err, "head %d: the model has heads 0..%d", o->head, m->cfg.n_head - 1);
-    if (!r) r = attention_one(m, one, dir, o->threshold, o->rollout, o->head, pn, log, err);
+    if (o->head >= m->cfg.n_head) return err_set(err, "head %d: the model has heads 0..%d", o->head, m->cfg.n_head - 1);
+    pass_names pn;
+    if (pass_names_init(m, &pn, err)) return -1;
+    int r = attention_one(m, one, dir, o->threshold, o->rollout, o->head, &pn, log, err);
     TaskExample *ex = NULL;
     probe_places pl;
     if (!r && (r = probe_make_examples(tc, o->n, o->seed, &ex, err)) == 0) {
         if (probe_find_places(tc, &ex[0], &pl, err)) probe__say(log, "staircase skipped: %s\n", err);
-        else r = attention_staircase(m, tc, ex, o->n, dir, pn, log, err);
+        else r = attention_staircase(m, tc, ex, o->n, dir, &pn, log, err);
     }
-    free(ex); free(pn);
+    free(ex);
+    pass_names_free(&pn);
     return r;
 }
