@@ -139,14 +139,11 @@ static int probe_attention_cmd(int argc, char **argv)
         fprintf(stderr, "arithlab probe attention: need --n >= 1 and --threshold in [0, 1]\n");
         return 2;
     }
-    char err[ERR_MAX];
     RunConfig rc;
-    if (run_config_from_checkpoint(&rc, a.ckpt, err)) { fprintf(stderr, "arithlab probe attention: %s\n", err); return 2; }
-    TaskExample *one = malloc(sizeof(TaskExample));
-    if (!one) return 1;
-    if ((r = attention_problem(&rc, problem, a.seed, one))) { free(one); return r; }
     Model m;
-    if ((r = load_model("attention", &a, &rc, &m, a.n < 128 ? a.n : 128))) { free(one); return r; }
+    if ((r = load_model("attention", &a, &rc, &m, a.n < 128 ? a.n : 128))) return r;
+    TaskExample *one = malloc(sizeof(TaskExample));
+    if (!one || (r = attention_problem(&rc, problem, a.seed, one))) { free(one); model_free(&m); return one ? r : 1; }
     if (one->n_tokens - 1 > m.cfg.block_size || o.head >= m.cfg.n_head) {
         if (o.head >= m.cfg.n_head) fprintf(stderr, "arithlab probe attention: --head %d: the model has heads 0..%d\n", o.head, m.cfg.n_head - 1);
         else fprintf(stderr, "arithlab probe attention: '%s' needs %d positions, more than the model's block_size %d\n",
@@ -155,6 +152,7 @@ static int probe_attention_cmd(int argc, char **argv)
         return 2;
     }
     printf("problem %s (%d tokens)\n", one->problem, one->n_tokens);
+    char err[ERR_MAX];
     o.n = a.n; o.seed = a.seed;
     r = probe_attention_write(&m, &rc.task, one, &o, a.out, stdout, err);
     if (r) fprintf(stderr, "arithlab probe attention: %s\n", err);
