@@ -9,7 +9,10 @@
 // failing the test, but every recorded key must keep its value; floats in the run
 // config are compared as float32 values, so a change in how they are printed
 // ("0.001" for "0.00100000005") is not a change in behaviour.
-// To re-record after a deliberate change: ARITHLAB_RECORD=1 build/test_same_bytes.
+// The tensor digest depends on the CPU (-march=native) and the compiler flags, so a
+// file holds one "data = " line per build recorded by aa57e4b, and the new digest
+// must equal one of them. To re-record after a deliberate change:
+// ARITHLAB_RECORD=1 build/test_same_bytes (then add the other builds' lines back).
 #include <criterion/criterion.h>
 #include "tests/test_util.h"
 #include <stdint.h>
@@ -104,9 +107,19 @@ static void check_same(const char *name, const char *args)
     }
     size_t n;
     char *want = (char *)read_bytes(ref, &n);
-    // every recorded line must be in the new fingerprint (new keys may be added)
+    // every recorded metadata line must be in the new fingerprint (new keys may be
+    // added); the "data = " lines are one per recorded build (CPU and compiler flags
+    // change the float bits), and the new digest must be one of them
     char *save = NULL;
+    int n_data = 0, data_ok = 0;
+    char *data_line = strtok(strdup(fp), "\n");
     for (char *ln = strtok_r(want, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
+        if (ln[0] == '#') continue;
+        if (strncmp(ln, "data = ", 7) == 0) {
+            n_data++;
+            data_ok |= strcmp(ln, data_line) == 0;
+            continue;
+        }
         char needle[900];
         snprintf(needle, sizeof needle, "\n%s\n", ln);
         char *hay = malloc(strlen(fp) + 2);
@@ -115,6 +128,12 @@ static void check_same(const char *name, const char *args)
         cr_expect(strstr(hay, needle) != NULL, "%s: recorded '%s' is not in the new checkpoint:\n%s", name, ln, fp);
         free(hay);
     }
+    cr_expect(n_data > 0, "%s: no recorded 'data = ' line", name);
+    cr_expect(data_ok, "%s: the tensor digest '%s' is none of the %d recorded for known builds. "
+              "On a CPU or compiler flags not recorded yet, build commit aa57e4b (before the "
+              "refactor) the same way, run ARITHLAB_RECORD=1 build/test_same_bytes there and add "
+              "its 'data = ' line to tests/data/same_bytes/%s.txt", name, data_line, n_data, name);
+    free(data_line);
     free(want);
     free(fp);
 }
