@@ -8,13 +8,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <omp.h>
 #include "cli/args.h"
 #include "model/checkpoint.h"
 #include "model/fone.h"
 #include "eval/eval.h"
 #include "model/ops.h"
 #include "run/report.h"
+#include "run/load.h"
 
 static volatile sig_atomic_t g_interrupted = 0;
 static void on_sigint(int sig) { (void)sig; g_interrupted = 1; }
@@ -182,7 +182,7 @@ int cmd_train(int argc, char **argv)
     o.log = fopen(path, resume ? "a" : "w");
     if (!o.log) { fprintf(stderr, "arithlab train: %s: cannot write: %s\n", path, strerror(errno)); return 1; }
 
-    int threads = rc.train.threads > 0 ? rc.train.threads : omp_get_num_procs();
+    int threads = run_threads(rc.train.threads);
     int B = rc.train.batch_size, T = rc.train.seq_len;
     Model m, ev;
     long step = 0;
