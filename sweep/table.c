@@ -14,32 +14,31 @@
 #include <ini.h>
 #include "plot/plot.h"
 #include "sweep/sweep.h"
+#include "eval/csv.h"
 
 // ---------------------------------------------------------------- results
 
 // fills the accuracy counts of a finished run from its eval/accuracy_grid.csv
+typedef struct { const sweep_t *sw; sweep_run_t *r; } grid_ctx_t;
+
+static void add_cell(const EvalGridRow *row, void *user)
+{
+    grid_ctx_t *g = user;
+    sweep_run_t *r = g->r;
+    if (row->in_distribution) r->in_n += row->n, r->in_ok += row->correct;
+    else r->out_n += row->n, r->out_ok += row->correct;
+    int len = row->len_a > row->len_b ? row->len_a : row->len_b;
+    for (int b = 0; b < g->sw->n_bands; b++)
+        if (len >= g->sw->band_lo[b] && len <= g->sw->band_hi[b]) r->band_n[b] += row->n, r->band_ok[b] += row->correct;
+}
+
 static int read_grid(const sweep_t *sw, sweep_run_t *r, const char *out)
 {
-    char path[4096], line[256];
-    char dir[4096];
+    char path[4096], dir[4096], err[ERR_MAX];
     sweep_path_join(dir, sizeof(dir), out, r->name);
     sweep_path_join(path, sizeof(path), dir, "eval/accuracy_grid.csv");
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    if (!fgets(line, sizeof(line), f)) { fclose(f); return -1; }
-    int la, lb, in;
-    long n, ok;
-    double acc;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "%d,%d,%ld,%ld,%lf,%d", &la, &lb, &n, &ok, &acc, &in) == 6) {
-            if (in) r->in_n += n, r->in_ok += ok;
-            else r->out_n += n, r->out_ok += ok;
-            int len = la > lb ? la : lb;
-            for (int b = 0; b < sw->n_bands; b++)
-                if (len >= sw->band_lo[b] && len <= sw->band_hi[b]) r->band_n[b] += n, r->band_ok[b] += ok;
-        }
-    fclose(f);
-    return 0;
+    grid_ctx_t g = {sw, r};
+    return eval_grid_csv_read(path, add_cell, &g, err) < 0 ? -1 : 0;
 }
 
 static double pct(long ok, long n) { return n ? 100.0 * ok / n : NAN; }
