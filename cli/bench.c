@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <omp.h>
 #include "cli/args.h"
 #include "model/ops.h"
+#include "run/load.h"
 
 typedef struct { const char *name; int V, T, C, L, NH, B; } bench_cfg_t;
 
@@ -94,13 +94,13 @@ int cmd_bench(int argc, char **argv)
     arg_t args[] = {
         {"--config", ARG_STR, &which, "tiny, small, base or all (default all)"},
         {"--steps", ARG_INT, &steps, "timed steps after 3 warm-up steps (default 10); the median is reported"},
-        {"--threads", ARG_INT, &threads, "compute threads (default: all cores)"},
+        {"--threads", ARG_INT, &threads, "compute threads (default: all cores, or OMP_NUM_THREADS if lower)"},
         {"--csv", ARG_FLAG, &csv, "print config,ms_per_step,tokens_per_s,gflops,mfu,peak_gflops,peak_rss_mb"},
     };
     int r = args_parse("bench", "[--config tiny|small|base|all] [--steps N] [--threads N] [--csv]", args, 4, argc, argv, NULL);
     if (r) return r < 0 ? 2 : 0;
     if (steps < 1) { fprintf(stderr, "arithlab bench: --steps must be >= 1\n"); return 2; }
-    if (threads <= 0) threads = omp_get_num_procs();
+    threads = run_threads(threads);
     ops_set_threads(threads);
     int found = 0;
     double peak = sgemm_peak_gflops();

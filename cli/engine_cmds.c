@@ -7,6 +7,7 @@
 #include <errno.h>
 #include "cli/args.h"
 #include "model/checkpoint.h"
+#include "run/load.h"
 #include "model/fone.h"
 #include "core/npy.h"
 
@@ -101,7 +102,7 @@ int cmd_logits(int argc, char **argv)
         {"--checkpoint", ARG_STR, &ckpt, "checkpoint (.safetensors)"},
         {"--tokens", ARG_STR, &tokens, "(B,T) int32 or int64 .npy of token ids"},
         {"--out", ARG_STR, &out, "where to write float32 logits (B,T,V) .npy (FoNE models: digit logits (B,T,P,10))"},
-        {"--threads", ARG_INT, &threads, "compute threads (default: all cores)"},
+        {"--threads", ARG_INT, &threads, "compute threads (default: all cores, or OMP_NUM_THREADS if lower)"},
         {"--values", ARG_STR, &values, "FoNE: (B,T) integer .npy, the value of each [NUM] token"},
     };
     int r = args_parse("logits", "--checkpoint FILE --tokens IDS.npy --out LOGITS.npy", args, 5, argc, argv, NULL);
@@ -113,8 +114,7 @@ int cmd_logits(int argc, char **argv)
     int *tok = NULL, B, T;
     if (load_tokens("logits", tokens, &cfg, &tok, &B, &T, 0)) { free(tok); return 1; }
     Model m;
-    if (ckpt_build_model(&m, NULL, 0, ckpt, B, T, err)) { free(tok); return fail("logits", err); }
-    if (threads > 0) model_set_threads(&m, threads);
+    if (run_load_model(&m, ckpt, B, T, threads, err)) { free(tok); return fail("logits", err); }
     double *xv = NULL;
     if (values && load_values("logits", values, B, T, &xv)) { free(tok); model_free(&m); return 1; }
     model_set_values(&m, xv, NULL, B, T, NULL);
@@ -144,7 +144,7 @@ int cmd_replay(int argc, char **argv)
         {"--beta2", ARG_FLOAT, &oc.beta2, "AdamW beta2"},
         {"--eps", ARG_FLOAT, &oc.eps, "AdamW epsilon"},
         {"--clip", ARG_FLOAT, &oc.grad_clip, "global gradient-norm clip (0 = off)"},
-        {"--threads", ARG_INT, &threads, "compute threads (default: all cores)"},
+        {"--threads", ARG_INT, &threads, "compute threads (default: all cores, or OMP_NUM_THREADS if lower)"},
         {"--values", ARG_STR, &values, "FoNE: (B,T) integer .npy, the value of each [NUM] input token"},
         {"--target-values", ARG_STR, &target_values, "FoNE: (B,T) integer .npy, the value of each [NUM] target"},
     };
@@ -164,8 +164,7 @@ int cmd_replay(int argc, char **argv)
     if (B != B2 || T != T2) { free(x); free(y); return fail("replay", "--tokens and --targets differ in shape"); }
     if (mkdir(out, 0755) && errno != EEXIST) { free(x); free(y); return fail("replay", "cannot create --out directory"); }
     Model m;
-    if (ckpt_build_model(&m, NULL, 0, ckpt, B, T, err)) { free(x); free(y); return fail("replay", err); }
-    if (threads > 0) model_set_threads(&m, threads);
+    if (run_load_model(&m, ckpt, B, T, threads, err)) { free(x); free(y); return fail("replay", err); }
     m.training = 1;
     double *xv = NULL, *yv = NULL;   // FoNE: the [NUM] values of inputs and targets
     if ((values && load_values("replay", values, B, T, &xv)) ||

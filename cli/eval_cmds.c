@@ -3,21 +3,19 @@
 // in ordinary notation).
 #include <stdlib.h>
 #include <string.h>
-#include <omp.h>
 #include "cli/args.h"
 #include "run/report.h"
 #include "model/checkpoint.h"
+#include "run/load.h"
 
-// threads: compute threads, 0 = every core
+// threads: compute threads, 0 = the default (run_default_threads)
 static int build_eval_model(const char *cmd, const char *ckpt, Model *m, int B, int threads)
 {
     char err[ERR_MAX];
-    ModelConfig cfg;
-    if (ckpt_read_config(ckpt, &cfg, err) || ckpt_build_model(m, NULL, 0, ckpt, B, cfg.block_size, err)) {
+    if (run_load_model(m, ckpt, B, 0, threads, err)) {
         fprintf(stderr, "arithlab %s: %s\n", cmd, err);
         return 1;
     }
-    model_set_threads(m, threads > 0 ? threads : omp_get_num_procs());
     return 0;
 }
 
@@ -65,7 +63,7 @@ int cmd_eval(int argc, char **argv)
         {"--set", ARG_SET, &sets, "override e.g. eval.max_len=10, eval.per_cell=50 (repeatable)"},
         {"--speed", ARG_FLAG, &do_speed, "also time decoding with the KV cache against full recomputation"},
         {"--speed-n", ARG_INT, &n_speed, "problems for --speed (default 512)"},
-        {"--threads", ARG_INT, &threads, "compute threads (default: all cores)"},
+        {"--threads", ARG_INT, &threads, "compute threads (default: all cores, or OMP_NUM_THREADS if lower)"},
     };
     int r = args_parse("eval", "--run DIR | --checkpoint FILE [--out DIR] [--set eval.KEY=VALUE ...] [--speed] [--threads N]",
                        args, (int)(sizeof(args) / sizeof(args[0])), argc, argv, NULL);
@@ -129,7 +127,7 @@ int cmd_solve(int argc, char **argv)
     arg_t args[] = {
         {"--checkpoint", ARG_STR, &ckpt, "checkpoint written by arithlab train"},
         {"--show-tokens", ARG_FLAG, &show, "also print the prompt and the generated text"},
-        {"--threads", ARG_INT, &threads, "compute threads (default: all cores)"},
+        {"--threads", ARG_INT, &threads, "compute threads (default: all cores, or OMP_NUM_THREADS if lower)"},
     };
     int r = args_parse("solve", "--checkpoint FILE [--threads N] \"128+367\"", args,
                        (int)(sizeof(args) / sizeof(args[0])), argc, argv, &problem);

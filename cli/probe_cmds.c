@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <omp.h>
 #include "cli/args.h"
 #include "model/checkpoint.h"
+#include "run/load.h"
 #include "probes/probe.h"
 
 // ---------------------------------------------------------------- shared
@@ -45,13 +45,10 @@ static int resolve_paths(const char *cmd, probe_args *a)
 static int load_model(const char *cmd, const probe_args *a, RunConfig *rc, Model *m, int B)
 {
     char err[ERR_MAX];
-    ModelConfig cfg;
-    if (run_config_from_checkpoint(rc, a->ckpt, err) || ckpt_read_config(a->ckpt, &cfg, err) ||
-        ckpt_build_model(m, NULL, 0, a->ckpt, B, cfg.block_size, err)) {
+    if (run_config_from_checkpoint(rc, a->ckpt, err) || run_load_model(m, a->ckpt, B, 0, a->threads, err)) {
         fprintf(stderr, "arithlab probe %s: %s\n", cmd, err);
         return 2;
     }
-    model_set_threads(m, a->threads > 0 ? a->threads : omp_get_max_threads());
     return 0;
 }
 
@@ -69,7 +66,7 @@ static int probe_fourier_cmd(int argc, char **argv)
         {"--seed", ARG_INT, &a.seed, "seed of the problems (default 1)"},
         {"--key-ratio", ARG_FLOAT, &o.key_ratio, "key frequency: energy >= this many times its flat-spectrum share (default 2)"},
         {"--low-max", ARG_INT, &o.low_max, "ablation bands: low k = 1..K, high k = K+1..5 (default 2)"},
-        {"--threads", ARG_INT, &a.threads, "compute threads (default OMP_NUM_THREADS or all cores)"},
+        {"--threads", ARG_INT, &a.threads, "compute threads (default: all cores, or OMP_NUM_THREADS if lower)"},
     };
     int r = args_parse("probe fourier", "--checkpoint FILE --out DIR [--n N] [--seed S] [--key-ratio R] [--low-max K]",
                        args, 8, argc, argv, NULL);
@@ -129,7 +126,7 @@ static int probe_attention_cmd(int argc, char **argv)
         {"--head", ARG_INT, &o.head, "draw the graph of this head in every pass (default: the mean over heads)"},
         {"--n", ARG_INT, &a.n, "problems for the staircase scores (default 256)"},
         {"--seed", ARG_INT, &a.seed, "seed of the problems (default 1)"},
-        {"--threads", ARG_INT, &a.threads, "compute threads (default OMP_NUM_THREADS or all cores)"},
+        {"--threads", ARG_INT, &a.threads, "compute threads (default: all cores, or OMP_NUM_THREADS if lower)"},
     };
     int r = args_parse("probe attention", "--checkpoint FILE --out DIR [--problem \"128+367\"] [--threshold W] [--rollout] [--head H] [--n N]",
                        args, 10, argc, argv, NULL);
@@ -178,7 +175,7 @@ static int probe_linear_cmd(int argc, char **argv)
         {"--train-frac", ARG_FLOAT, &o.train_frac, "fraction of the problems the probes are fitted on (default 0.75)"},
         {"--l2", ARG_FLOAT, &o.fit.l2, "L2 penalty on the standardized weights (default 1e-4)"},
         {"--iters", ARG_INT, &o.fit.n_iter, "gradient steps per probe (default 500)"},
-        {"--threads", ARG_INT, &a.threads, "compute threads (default OMP_NUM_THREADS or all cores)"},
+        {"--threads", ARG_INT, &a.threads, "compute threads (default: all cores, or OMP_NUM_THREADS if lower)"},
     };
     int r = args_parse("probe linear", "--checkpoint FILE --out DIR [--n N] [--train-frac F] [--l2 X] [--iters K]",
                        args, 9, argc, argv, NULL);

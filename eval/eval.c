@@ -6,6 +6,7 @@
 #include <string.h>
 #include <errno.h>
 #include "eval/eval.h"
+#include "eval/csv.h"
 #include "model/fone.h"
 
 int eval_report_init(EvalReport *r, int max_len, int train_max_len, char *err)
@@ -250,12 +251,7 @@ int eval_write_csv(const EvalReport *r, const char *dir, char *err)
 {
     FILE *f = open_in(dir, "accuracy_grid.csv", err);
     if (!f) return -1;
-    fprintf(f, "len_a,len_b,n,correct,accuracy,in_distribution\n");
-    for (int a = 1; a <= r->max_len; a++)
-        for (int b = 1; b <= r->max_len; b++) {
-            long n = r->n[(size_t)(a - 1) * r->max_len + b - 1], c = r->correct[(size_t)(a - 1) * r->max_len + b - 1];
-            if (n) fprintf(f, "%d,%d,%ld,%ld,%.4f,%d\n", a, b, n, c, (double)c / n, a <= r->train_max_len && b <= r->train_max_len);
-        }
+    eval_grid_csv_write(f, r);
     fclose(f);
     if (!(f = open_in(dir, "accuracy_by_digit.csv", err))) return -1;
     fprintf(f, "digit_from_right,n,correct,accuracy\n");

@@ -52,7 +52,7 @@ static const key_t_ KEYS[] = {
     {"train", "batch_size", K_INT, R(batch_size), 0, 1, 1 << 20, "64", "sequences per step"},
     {"train", "seq_len", K_INT, R(seq_len), 0, 0, 65536, "0", "training sequence length (0 = the task's longest training sequence)"},
     {"train", "seed", K_U64, R(seed), 0, 0, 0, "1", "seed of model init and data"},
-    {"train", "threads", K_INT, R(threads), 0, 0, 1024, "0", "compute threads (0 = all cores)"},
+    {"train", "threads", K_INT, R(threads), 0, 0, 1024, "0", "compute threads (0 = all cores, or OMP_NUM_THREADS if lower)"},
     {"train", "log_every", K_INT, R(log_every), 0, 1, 1e9, "10", "steps between log lines"},
     {"train", "ckpt_every", K_INT, R(ckpt_every), 0, 0, 1e9, "0", "steps between checkpoints (0 = at the end only)"},
     {"train", "eval_every", K_INT, R(eval_every), 0, 0, 1e9, "250", "steps between evaluations (0 = at the end only)"},

@@ -1,0 +1,171 @@
+// table.c: a sweep's results: summary.csv, table.md and the accuracy plot.
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <ini.h>
+#include "plot/plot.h"
+#include "sweep/sweep.h"
+#include "eval/csv.h"
+
+// ---------------------------------------------------------------- results
+
+// fills the accuracy counts of a finished run from its eval/accuracy_grid.csv
+typedef struct { const sweep_t *sw; sweep_run_t *r; } grid_ctx_t;
+
+static void add_cell(const EvalGridRow *row, void *user)
+{
+    grid_ctx_t *g = user;
+    sweep_run_t *r = g->r;
+    if (row->in_distribution) r->in_n += row->n, r->in_ok += row->correct;
+    else r->out_n += row->n, r->out_ok += row->correct;
+    int len = row->len_a > row->len_b ? row->len_a : row->len_b;
+    for (int b = 0; b < g->sw->n_bands; b++)
+        if (len >= g->sw->band_lo[b] && len <= g->sw->band_hi[b]) r->band_n[b] += row->n, r->band_ok[b] += row->correct;
+}
+
+static int read_grid(const sweep_t *sw, sweep_run_t *r, const char *out)
+{
+    char path[4096], dir[4096], err[ERR_MAX];
+    sweep_path_join(dir, sizeof(dir), out, r->name);
+    sweep_path_join(path, sizeof(path), dir, "eval/accuracy_grid.csv");
+    grid_ctx_t g = {sw, r};
+    return eval_grid_csv_read(path, add_cell, &g, err) < 0 ? -1 : 0;
+}
+
+static double pct(long ok, long n) { return n ? 100.0 * ok / n : NAN; }
+
+// one cell of the Markdown table: the mean over seeds, and each seed's value
+static void md_cell(FILE *f, const double *v, int n)
+{
+    double sum = 0.0;
+    int k = 0;
+    for (int i = 0; i < n; i++) if (!isnan(v[i])) sum += v[i], k++;
+    if (!k) { fprintf(f, " – |"); return; }
+    fprintf(f, " %.1f", sum / k);
+    if (n > 1) {
+        fprintf(f, " (");
+        for (int i = 0; i < n; i++) fprintf(f, isnan(v[i]) ? "%s–" : "%s%.0f", i ? ", " : "", v[i]);
+        fprintf(f, ")");
+    }
+    fprintf(f, " |");
+}
+
+int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const char *out, char *err)
+{
+    char path[4096];
+    for (int i = 0; i < n_runs; i++) {
+        sweep_run_t *r = &runs[i];
+        r->in_n = r->in_ok = r->out_n = r->out_ok = 0;
+        memset(r->band_n, 0, sizeof(r->band_n));
+        memset(r->band_ok, 0, sizeof(r->band_ok));
+        char dir[4096];
+        sweep_path_join(dir, sizeof(dir), out, r->name);
+        sweep_path_join(path, sizeof(path), dir, "sweep_done");
+        r->done = sweep_file_exists(path) && read_grid(sw, r, out) == 0;
+        r->wall_s = sweep_read_wall(dir);
+    }
+    // one row per run
+    sweep_path_join(path, sizeof(path), out, "summary.csv");
+    FILE *f = fopen(path, "w");
+    if (!f) return err_set(err, "%s: cannot write: %s", path, strerror(errno));
+    fprintf(f, "run,group,seed");
+    if (sw->n_variants) fprintf(f, ",variant");
+    for (int i = 0; i < sw->n_vary; i++) fprintf(f, ",%s", sw->vary[i].key);
+    fprintf(f, ",done,wall_s,in_n,in_accuracy,out_n,out_accuracy");
+    for (int b = 0; b < sw->n_bands; b++) fprintf(f, ",len_%d_%d_accuracy", sw->band_lo[b], sw->band_hi[b]);
+    fputc('\n', f);
+    for (int i = 0; i < n_runs; i++) {
+        const sweep_run_t *r = &runs[i];
+        fprintf(f, "%s,%s,%d", r->name, r->group, r->seed);
+        if (sw->n_variants) fprintf(f, ",%s", sw->variants[r->variant].name);
+        for (int k = 0; k < sw->n_vary; k++) fprintf(f, ",%s", sw->vary[k].values[r->value[k]]);
+        fprintf(f, ",%d,%.1f,%ld,%.4f,%ld,%.4f", r->done, r->wall_s, r->in_n, pct(r->in_ok, r->in_n) / 100,
+                r->out_n, pct(r->out_ok, r->out_n) / 100);
+        for (int b = 0; b < sw->n_bands; b++) fprintf(f, ",%.4f", pct(r->band_ok[b], r->band_n[b]) / 100);
+        fputc('\n', f);
+    }
+    fclose(f);
+
+    // one row per group, seeds side by side
+    sweep_path_join(path, sizeof(path), out, "table.md");
+    f = fopen(path, "w");
+    if (!f) return err_set(err, "%s: cannot write: %s", path, strerror(errno));
+    int has_out = 0;
+    for (int i = 0; i < n_runs; i++) has_out |= runs[i].out_n > 0;
+    fprintf(f, "| run | seeds done | in-distribution %% |");
+    for (int b = 0; b < sw->n_bands; b++) fprintf(f, " lengths %d–%d %% |", sw->band_lo[b], sw->band_hi[b]);
+    if (has_out) fprintf(f, " out-of-distribution %% |");
+    fprintf(f, " wall s per run |\n|---|---|---|");
+    for (int b = 0; b < sw->n_bands + has_out + 1; b++) fprintf(f, "---|");
+    fputc('\n', f);
+    int ns = sw->n_seeds;
+    for (int g = 0; g < n_runs; g += ns) {
+        double in[SWEEP_MAX_SEEDS], outv[SWEEP_MAX_SEEDS], band[SWEEP_MAX_BANDS][SWEEP_MAX_SEEDS], wall = 0.0;
+        int done = 0;
+        for (int s = 0; s < ns; s++) {
+            const sweep_run_t *r = &runs[g + s];
+            in[s] = r->done ? pct(r->in_ok, r->in_n) : NAN;
+            outv[s] = r->done ? pct(r->out_ok, r->out_n) : NAN;
+            for (int b = 0; b < sw->n_bands; b++) band[b][s] = r->done ? pct(r->band_ok[b], r->band_n[b]) : NAN;
+            if (r->done) done++, wall += r->wall_s;
+        }
+        fprintf(f, "| %s | %d/%d |", runs[g].group, done, ns);
+        md_cell(f, in, ns);
+        for (int b = 0; b < sw->n_bands; b++) md_cell(f, band[b], ns);
+        if (has_out) md_cell(f, outv, ns);
+        if (done) fprintf(f, " %.0f |\n", wall / done);
+        else fprintf(f, " – |\n");
+    }
+    fprintf(f, "\nAccuracy is greedy exact match in %%: the mean over seeds, then each seed's value.\n");
+    fclose(f);
+
+    // in-distribution accuracy against a varied numeric key, one line per other setting
+    if (sw->x[0]) {
+        int xi = 0;
+        while (strcmp(sw->vary[xi].key, sw->x)) xi++;
+        int nx = sw->vary[xi].n;
+        float xs[SWEEP_MAX_VALUES];
+        for (int k = 0; k < nx; k++) xs[k] = strtof(sw->vary[xi].values[k], NULL);
+        static float ys[SWEEP_MAX_RUNS][SWEEP_MAX_VALUES];
+        static char names[SWEEP_MAX_RUNS][160];
+        plot_series series[64];
+        int n_series = 0;
+        for (int i = 0; i < n_runs && n_series < 64; i += ns) {
+            if (runs[i].value[xi] != 0) continue;   // the first x value opens a series
+            char nm[160] = "";
+            if (sw->n_variants) sweep_append_name(nm, sizeof(nm), sw->variants[runs[i].variant].name);
+            for (int k = 0; k < sw->n_vary; k++)
+                if (k != xi) sweep_append_name(nm, sizeof(nm), sw->vary[k].values[runs[i].value[k]]);
+            for (int k = 0; k < nx; k++) {
+                double sum = 0.0;
+                int cnt = 0;
+                for (int j = 0; j < n_runs; j++) {
+                    const sweep_run_t *r = &runs[j];
+                    int same = r->variant == runs[i].variant && r->value[xi] == k && r->done;
+                    for (int q = 0; q < sw->n_vary && same; q++) if (q != xi) same = r->value[q] == runs[i].value[q];
+                    if (same) sum += pct(r->in_ok, r->in_n), cnt++;
+                }
+                ys[n_series][k] = cnt ? (float)(sum / cnt) : NAN;
+            }
+            snprintf(names[n_series], sizeof(names[0]), "%s", nm[0] ? nm : "accuracy");
+            series[n_series] = (plot_series){names[n_series], xs, ys[n_series], nx, NULL};
+            n_series++;
+        }
+        char title[256], png[4200];
+        snprintf(title, sizeof(title), "In-distribution exact match against %s (mean over seeds)", sw->x);
+        plot_line_opts o = {.title = title, .xlabel = sw->x, .ylabel = "exact match (%)", .ymin = 0, .ymax = 100};
+        snprintf(png, sizeof(png), "%s/accuracy_vs_%s.png", out, strchr(sw->x, '.') + 1);
+        if (plot_line_png(png, series, n_series, &o, err)) return -1;
+    }
+    return 0;
+}
+
