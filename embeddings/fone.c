@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <omp.h>
 #include "embeddings/pos.h"
-#include "model/model.h"
+#include "core/common.h"
 #include "core/vocab.h"
 
 typedef struct {
@@ -16,7 +16,7 @@ typedef struct {
 
 #define FONE_MAX_PLACES 15   // model.fone_places is checked against this (model/fone.h)
 
-static int fone_init(pos_scheme_t *p, const struct ModelConfig *cfg, char *err)
+static int fone_init(pos_scheme_t *p, const pos_config_t *cfg, char *err)
 {
     int P = cfg->fone_places;
     if (P < 1 || P > FONE_MAX_PLACES)

@@ -237,6 +237,16 @@ static float *arena(size_t n)
 }
 
 // ---------------------------------------------------------------- build / free
+pos_config_t model_pos_config(const ModelConfig *cfg)
+{
+    return (pos_config_t){
+        .block_size = cfg->block_size, .n_layer = cfg->n_layer, .n_head = cfg->n_head, .n_embd = cfg->n_embd,
+        .rope_base = cfg->rope_base, .abacus_k = cfg->abacus_k, .abacus_max = cfg->abacus_max,
+        .rel_max = cfg->rel_max, .t5_buckets = cfg->t5_buckets,
+        .fone_places = cfg->fone_places, .fone_linear = cfg->fone_linear,
+    };
+}
+
 int model_build(Model *m, const ModelConfig *cfg_in, int B_max, int T_max, uint64_t seed, char *err)
 {
     memset(m, 0, sizeof(*m));
@@ -245,7 +255,8 @@ int model_build(Model *m, const ModelConfig *cfg_in, int B_max, int T_max, uint6
     if (B_max < 1 || T_max < 1 || T_max > m->cfg.block_size)
         return err_set(err, "batch shape (%d, %d) is invalid: need B >= 1 and 1 <= T <= model.block_size = %d",
                        B_max, T_max, m->cfg.block_size);
-    if (pos_parse(m->cfg.position, &m->cfg, m->pos, &m->n_pos, err)) return -1;
+    pos_config_t pc = model_pos_config(&m->cfg);
+    if (pos_parse(m->cfg.position, &pc, m->pos, &m->n_pos, err)) return -1;
     int first_layer, lnf, head;
     declare_all(m, &first_layer, &lnf, &head);
     m->lp = calloc(m->cfg.n_layer, sizeof(LayerParams));

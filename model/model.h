@@ -39,6 +39,8 @@ typedef struct ModelConfig {
 void model_config_default(ModelConfig *cfg);
 // checks ranges; fills mlp_hidden=4C when 0; -1 + err naming the field
 int model_config_validate(ModelConfig *cfg, char *err);
+// what the position schemes see of cfg (embeddings/pos.h): dimensions and scheme options
+pos_config_t model_pos_config(const ModelConfig *cfg);
 
 #define MODEL_MAX_TENSORS 1024
 
