@@ -14,7 +14,7 @@ typedef struct {
     int linear;     // 1: features through p->w[0] (C, 2P)
 } fone_state_t;
 
-#define FONE_MAX_PLACES 15   // model.fone_places is checked against this (model/fone.h)
+#define FONE_MAX_PLACES VOCAB_FONE_MAX_PLACES   // core/vocab.h
 
 static int fone_init(pos_scheme_t *p, const pos_config_t *cfg, char *err)
 {

@@ -336,8 +336,8 @@ int run_config_resolve_fone(RunConfig *rc, const TaskConfig *longest, char *err)
     if (rc->model.fone_places == 0) rc->model.fone_places = need;
     if (rc->model.fone_places < need)
         return err_set(err, "model.fone_places = %d cannot hold the task's %d-digit numbers (task.max_len = %d, "
-                       "eval.max_len = %d): accepted %d..15, or 0 for %d", rc->model.fone_places, need,
-                       rc->task.max_len, rc->eval.max_len, need, need);
+                       "eval.max_len = %d): accepted %d..%d, or 0 for %d", rc->model.fone_places, need,
+                       rc->task.max_len, rc->eval.max_len, need, VOCAB_FONE_MAX_PLACES, need);
     return 0;
 }
 
