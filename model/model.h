@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include "core/common.h"
 #include "embeddings/pos.h"
+#include "core/keys.h"
 
 typedef struct ModelConfig {
     int vocab_size;      // V
@@ -35,6 +36,10 @@ typedef struct ModelConfig {
     // paper's progressive loss with truncated back-propagation. Evaluation runs all loops.
     int loop_random;
 } ModelConfig;
+
+// the model.* keys, one entry per ModelConfig field (model/config.c)
+extern const key_def_t MODEL_KEYS[];
+extern const int MODEL_N_KEYS;
 
 void model_config_default(ModelConfig *cfg);
 // checks ranges; fills mlp_hidden=4C when 0; -1 + err naming the field

@@ -10,11 +10,11 @@
 #include "run/run.h"
 #include "model/checkpoint.h"
 
-typedef enum { K_INT, K_FLOAT, K_U64, K_STR } key_type_t;
+typedef enum { K_INT, K_FLOAT, K_U64, K_STR } run_key_type_t;
 
 typedef struct {
     const char *section, *key;
-    key_type_t type;
+    run_key_type_t type;
     size_t offset, size;   // size: buffer size for K_STR
     double lo, hi;         // accepted range (numbers)
     const char *def;       // default, as text
