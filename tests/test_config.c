@@ -7,6 +7,8 @@
 #include <string.h>
 #include "model/model.h"
 #include "run/run.h"
+#include "model/checkpoint.h"
+#include <unistd.h>
 
 Test(model_keys, cover_every_field_of_ModelConfig_once)
 {
@@ -75,4 +77,32 @@ Test(model_keys, every_key_round_trips_through_config_ini)
         cr_expect(memcmp((char *)&rc.model + k->offset, (char *)&back.model + k->offset, k->size) == 0,
                   "%s did not survive config.ini", k->name);
     }
+}
+
+// every model key is written to the checkpoint's metadata and read back unchanged
+Test(model_keys, every_key_round_trips_through_checkpoint_metadata)
+{
+    ModelConfig cfg, back;
+    model_config_default(&cfg);
+    cfg.vocab_size = 16; cfg.block_size = 8; cfg.n_layer = 1; cfg.n_head = 2; cfg.n_embd = 8;
+    cfg.mlp_hidden = 12; cfg.tied = 1; cfg.post_ln = 1;
+    snprintf(cfg.position, sizeof cfg.position, "rope");
+    cfg.rope_base = 777; cfg.abacus_k = 3; cfg.abacus_max = 9; cfg.rel_max = 5; cfg.t5_buckets = 4;
+    cfg.n_loops = 2; cfg.loop_random = 1; cfg.fone_places = 3; cfg.fone_linear = 1;
+    Model m;
+    char err[ERR_MAX] = "", path[] = "/tmp/arithlab_test_config_XXXXXX";
+    cr_assert_eq(model_build(&m, &cfg, 1, 8, 1, err), 0, "%s", err);
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    close(fd);
+    cr_assert_eq(ckpt_save(&m, NULL, 0, path, err), 0, "%s", err);
+    cr_assert_eq(ckpt_read_config(path, &back, err), 0, "%s", err);
+    unlink(path);
+    for (int i = 0; i < MODEL_N_KEYS; i++) {
+        const key_def_t *k = &MODEL_KEYS[i];
+        const char *a = (const char *)&m.cfg + k->offset, *b = (const char *)&back + k->offset;
+        if (k->type == KEY_STR) cr_expect_str_eq(b, a, "%s did not survive the checkpoint metadata", k->name);
+        else cr_expect(memcmp(a, b, k->size) == 0, "%s did not survive the checkpoint metadata", k->name);
+    }
+    model_free(&m);
 }
