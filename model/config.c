@@ -14,7 +14,7 @@ const key_def_t MODEL_KEYS[] = {
     {"model.n_head", KEY_INT, M(n_head), 1, 256, "4", 0, "attention heads (must divide n_embd)"},
     {"model.n_embd", KEY_INT, M(n_embd), 1, 1 << 14, "128", 0, "residual stream width d"},
     // 0 is resolved to 4*n_embd before the range is checked
-    {"model.mlp_hidden", KEY_INT, M(mlp_hidden), 1, 1 << 16, "0", 0, "MLP hidden width (0 = 4*n_embd)"},
+    {"model.mlp_hidden", KEY_INT, M(mlp_hidden), 0, 1 << 16, "0", 0, "MLP hidden width (0 = 4*n_embd)"},
     {"model.tied", KEY_INT, M(tied), 0, 1, "0", 0, "1: the LM head shares the token embedding"},
     {"model.post_ln", KEY_INT, M(post_ln), 0, 1, "0", 0, "1: post-LayerNorm blocks instead of pre-LN"},
     {"model.position", KEY_STR, M(position), 0, 0, "absolute", 0, "position scheme(s), '+'-combined"},
