@@ -28,6 +28,10 @@ enum {
     TASK_VOCAB_SIZE = 84
 };
 
+// the most digits a FoNE value may have: values are doubles, exact up to 15 digits.
+// The one declaration of this limit (task widths, model.fone_places, the FoNE tables).
+#define VOCAB_FONE_MAX_PLACES 15
+
 // the punctuation tokens, ids TASK_PUNCT0.. in this order
 #define TASK_PUNCT_CHARS "+-*=,$%() \n:.[]<>/"
 

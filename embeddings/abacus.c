@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <omp.h>
 #include "embeddings/pos.h"
-#include "model/model.h"
+#include "core/common.h"
 #include "core/vocab.h"
 
 typedef struct {
@@ -15,7 +15,7 @@ typedef struct {
 
 #define ABACUS_COL_BLOCK 16   // backward: columns per task
 
-static int abacus_init(pos_scheme_t *p, const struct ModelConfig *cfg, char *err)
+static int abacus_init(pos_scheme_t *p, const pos_config_t *cfg, char *err)
 {
     if (cfg->abacus_max < 2)
         return err_set(err, "abacus: model.abacus_max = %d leaves no row for digits: accepted >= 2", cfg->abacus_max);

@@ -2,9 +2,9 @@
 #include <string.h>
 #include <omp.h>
 #include "embeddings/pos.h"
-#include "model/model.h"
+#include "core/common.h"
 
-static int absolute_init(pos_scheme_t *p, const struct ModelConfig *cfg, char *err)
+static int absolute_init(pos_scheme_t *p, const pos_config_t *cfg, char *err)
 {
     int shape[2] = {cfg->block_size, cfg->n_embd};
     pos_declare(p, "transformer.wpe.weight", 2, shape, 0, 0.02f);

@@ -4,12 +4,12 @@
 #include <math.h>
 #include <stdlib.h>
 #include "embeddings/pos.h"
-#include "model/model.h"
+#include "core/common.h"
 
 // slope i of the power-of-2 head count n
 static double alibi_pow2_slope(int n, int i) { return pow(2.0, -8.0 * (i + 1) / n); }
 
-static int alibi_init(pos_scheme_t *p, const struct ModelConfig *cfg, char *err)
+static int alibi_init(pos_scheme_t *p, const pos_config_t *cfg, char *err)
 {
     int n = cfg->n_head, cp = 1;
     float *m = malloc(sizeof(float) * n);   // (NH) slopes

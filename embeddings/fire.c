@@ -6,7 +6,7 @@
 #include <string.h>
 #include <omp.h>
 #include "embeddings/pos.h"
-#include "model/model.h"
+#include "core/common.h"
 
 #define FIRE_HIDDEN 32
 #define FIRE_C0 0.1f      // c = |FIRE_C0 + c_raw|: the authors' initial c, with c_raw zero at init
@@ -30,7 +30,7 @@ static void fire_free(pos_scheme_t *p)
 // Init: ReLU MLP weights with the variance of PyTorch's default Linear init; c and L
 // start at the authors' c = 0.1 and L = block_size (every training position below it,
 // so the normalizer is psi(L) until L is learned smaller), through zero-initialized offsets.
-static int fire_init(pos_scheme_t *p, const struct ModelConfig *cfg, char *err)
+static int fire_init(pos_scheme_t *p, const pos_config_t *cfg, char *err)
 {
     int L = cfg->n_layer, NH = cfg->n_head, Hd = FIRE_HIDDEN;
     fire_state_t *st = calloc(1, sizeof(*st));

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <omp.h>
 #include "embeddings/pos.h"
-#include "model/model.h"
+#include "core/common.h"
 #include "core/vocab.h"
 
 typedef struct {
@@ -14,9 +14,9 @@ typedef struct {
     int linear;     // 1: features through p->w[0] (C, 2P)
 } fone_state_t;
 
-#define FONE_MAX_PLACES 15   // model.fone_places is checked against this (model/fone.h)
+#define FONE_MAX_PLACES VOCAB_FONE_MAX_PLACES   // core/vocab.h
 
-static int fone_init(pos_scheme_t *p, const struct ModelConfig *cfg, char *err)
+static int fone_init(pos_scheme_t *p, const pos_config_t *cfg, char *err)
 {
     int P = cfg->fone_places;
     if (P < 1 || P > FONE_MAX_PLACES)

@@ -13,7 +13,18 @@
 #define POS_MAX_PARAMS 8     // parameter tensors one scheme may own
 
 typedef struct pos_scheme pos_scheme_t;
-struct ModelConfig;
+
+// what a scheme's init sees of the model configuration: the dimensions and the
+// scheme options. The model fills it (model_pos_config in model/model.h), so
+// embeddings/ depends on core/ only.
+typedef struct {
+    int block_size, n_layer, n_head, n_embd;   // T max, L, NH, C
+    int rope_base;                             // RoPE frequency base
+    int abacus_k, abacus_max;                  // Abacus: random offset bound, digit index limit
+    int rel_max;                               // Shaw/T5/FIRE: relative distances clipped at this
+    int t5_buckets;                            // T5: log-spaced distance buckets
+    int fone_places, fone_linear;              // FoNE: digit places P; 1 = learned (C, 2P) map
+} pos_config_t;
 
 // what a hook sees of the model; filled by the model before each call.
 // A forward may process a chunk of T positions starting at absolute position
@@ -41,7 +52,7 @@ typedef struct {
     const char *name;        // registry name: "absolute", "rope", ...
     const char *help;        // one line for --help
     // declare parameters (may be none) and allocate private state; -1 + err on bad config
-    int (*init)(pos_scheme_t *p, const struct ModelConfig *cfg, char *err);
+    int (*init)(pos_scheme_t *p, const pos_config_t *cfg, char *err);
     void (*free)(pos_scheme_t *p);
 
     // (a) x (B,T,C) += position embedding; tokens (B,T) of the chunk
@@ -82,7 +93,7 @@ const pos_vtable_t *pos_find(const char *name);
 // comma-separated list of registered names, for error messages and --help
 const char *pos_names(void);
 // parse "abacus+rope" into up to POS_MAX schemes, call their init; -1 + err on failure
-int pos_parse(const char *spec, const struct ModelConfig *cfg, pos_scheme_t *out, int *n_out, char *err);
+int pos_parse(const char *spec, const pos_config_t *cfg, pos_scheme_t *out, int *n_out, char *err);
 // helper for init hooks: declare a parameter tensor; -1 when the scheme already has
 // POS_MAX_PARAMS (give a tensor a leading layer dimension instead of one per layer)
 int pos_declare(pos_scheme_t *p, const char *name, int ndim, const int *shape, int decay, float init_std);

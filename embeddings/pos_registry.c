@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include "embeddings/pos.h"
 #include "core/common.h"
-#include "model/model.h"
 
 extern const pos_vtable_t pos_absolute;
 extern const pos_vtable_t pos_nope;
@@ -69,7 +68,7 @@ static void pos_free_all(pos_scheme_t *out, int *n_out)
     *n_out = 0;
 }
 
-int pos_parse(const char *spec, const struct ModelConfig *cfg, pos_scheme_t *out, int *n_out, char *err)
+int pos_parse(const char *spec, const pos_config_t *cfg, pos_scheme_t *out, int *n_out, char *err)
 {
     char buf[128];
     snprintf(buf, sizeof(buf), "%s", spec);

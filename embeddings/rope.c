@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <omp.h>
 #include "embeddings/pos.h"
-#include "model/model.h"
+#include "core/common.h"
 
 typedef struct {
     int half;            // rotated pairs per head: HS / 2 (an odd HS leaves its last channel as is)
@@ -19,7 +19,7 @@ static void rope_free(pos_scheme_t *p)
     p->state = NULL;
 }
 
-static int rope_init(pos_scheme_t *p, const struct ModelConfig *cfg, char *err)
+static int rope_init(pos_scheme_t *p, const pos_config_t *cfg, char *err)
 {
     int T = cfg->block_size, HS = cfg->n_embd / cfg->n_head, half = HS / 2;
     rope_state_t *st = calloc(1, sizeof(*st));

@@ -5,13 +5,13 @@
 #include <stdlib.h>
 #include <omp.h>
 #include "embeddings/pos.h"
-#include "model/model.h"
+#include "core/common.h"
 
 typedef struct { int R; } shaw_state_t;   // rel_max: distances >= R share r[R]
 
 // every layer's table lives in one tensor (n_layer, rel_max+1, HS), so the scheme
 // needs one parameter slot however deep the model is
-static int shaw_init(pos_scheme_t *p, const struct ModelConfig *cfg, char *err)
+static int shaw_init(pos_scheme_t *p, const pos_config_t *cfg, char *err)
 {
     shaw_state_t *st = malloc(sizeof(*st));
     if (!st) return err_set(err, "shaw: out of memory");

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <omp.h>
 #include "embeddings/pos.h"
-#include "model/model.h"
+#include "core/common.h"
 
-static int sinusoidal_init(pos_scheme_t *p, const struct ModelConfig *cfg, char *err)
+static int sinusoidal_init(pos_scheme_t *p, const pos_config_t *cfg, char *err)
 {
     int T = cfg->block_size, C = cfg->n_embd;
     float *pe = malloc(sizeof(float) * (size_t)T * C);   // (block_size, C)

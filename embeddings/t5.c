@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <omp.h>
 #include "embeddings/pos.h"
-#include "model/model.h"
+#include "core/common.h"
 
 typedef struct {
     int n_dist;          // block_size: distances 0..block_size-1 occur
@@ -29,7 +29,7 @@ static void t5_free(pos_scheme_t *p)
     p->state = NULL;
 }
 
-static int t5_init(pos_scheme_t *p, const struct ModelConfig *cfg, char *err)
+static int t5_init(pos_scheme_t *p, const pos_config_t *cfg, char *err)
 {
     int nb = cfg->t5_buckets;
     if (nb < 2 || cfg->rel_max <= nb / 2)

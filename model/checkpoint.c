@@ -27,39 +27,16 @@
 // ---------------------------------------------------------------- metadata keys this module owns
 
 // the integer fields of ModelConfig, in the order they are written
-static const struct { const char *key; size_t off; int lo, hi; } ckpt_cfg_ints[] = {
-    { "model.vocab_size", offsetof(ModelConfig, vocab_size), 1, INT_MAX },
-    { "model.block_size", offsetof(ModelConfig, block_size), 1, INT_MAX },
-    { "model.n_layer",    offsetof(ModelConfig, n_layer),    1, INT_MAX },
-    { "model.n_head",     offsetof(ModelConfig, n_head),     1, INT_MAX },
-    { "model.n_embd",     offsetof(ModelConfig, n_embd),     1, INT_MAX },
-    { "model.mlp_hidden", offsetof(ModelConfig, mlp_hidden), 0, INT_MAX },
-    { "model.tied",       offsetof(ModelConfig, tied),       0, 1 },
-    { "model.post_ln",    offsetof(ModelConfig, post_ln),    0, 1 },
-    { "model.rope_base",  offsetof(ModelConfig, rope_base),  1, INT_MAX },
-    { "model.abacus_k",   offsetof(ModelConfig, abacus_k),   0, INT_MAX },
-    { "model.abacus_max", offsetof(ModelConfig, abacus_max), 1, INT_MAX },
-    { "model.rel_max",    offsetof(ModelConfig, rel_max),    1, INT_MAX },
-    { "model.t5_buckets", offsetof(ModelConfig, t5_buckets), 1, INT_MAX },
-    { "model.n_loops",    offsetof(ModelConfig, n_loops),    1, INT_MAX },
-    { "model.loop_random", offsetof(ModelConfig, loop_random), 0, 1 },
-    { "model.fone_places", offsetof(ModelConfig, fone_places), 0, INT_MAX },
-    { "model.fone_linear", offsetof(ModelConfig, fone_linear), 0, 1 },
-};
-#define CKPT_N_CFG_INTS (sizeof ckpt_cfg_ints / sizeof ckpt_cfg_ints[0])
+// the integer model.* keys of MODEL_KEYS (model/config.c), in table order; model.position is written apart
+static int ckpt_cfg_is_int(size_t i) { return MODEL_KEYS[i].type == KEY_INT; }
+#define CKPT_N_CFG_INTS ((size_t)MODEL_N_KEYS)
 
-// keys added after checkpoints were first written: a file without one gets this value
-static const struct { const char *key; int value; } ckpt_cfg_added[] = {
-    { "model.loop_random", 0 },
-    { "model.fone_places", 0 },
-    { "model.fone_linear", 0 },
-};
-
-static int ckpt_cfg_added_default(const char *key, int *value)
+// keys added after checkpoints were first written: a file without one gets the key's default
+static int ckpt_cfg_added_default(size_t i, int *value)
 {
-    for (size_t i = 0; i < sizeof ckpt_cfg_added / sizeof ckpt_cfg_added[0]; i++)
-        if (strcmp(key, ckpt_cfg_added[i].key) == 0) { *value = ckpt_cfg_added[i].value; return 1; }
-    return 0;
+    if (!MODEL_KEYS[i].added) return 0;
+    *value = atoi(MODEL_KEYS[i].def);
+    return 1;
 }
 
 static const char *const ckpt_reserved[] = {
@@ -79,10 +56,10 @@ static int ckpt_is_reserved(const char *key)
     return 0;
 }
 
-static int *cfg_int(ModelConfig *cfg, size_t i) { return (int *)((char *)cfg + ckpt_cfg_ints[i].off); }
+static int *cfg_int(ModelConfig *cfg, size_t i) { return (int *)((char *)cfg + MODEL_KEYS[i].offset); }
 static int cfg_int_c(const ModelConfig *cfg, size_t i)
 {
-    return *(const int *)((const char *)cfg + ckpt_cfg_ints[i].off);
+    return *(const int *)((const char *)cfg + MODEL_KEYS[i].offset);
 }
 
 // re-prefix a message left by another module with the checkpoint's path
@@ -139,7 +116,7 @@ static cJSON *ckpt_meta_json(const Model *m, const TrainState *st)
     cJSON *meta = cJSON_CreateObject();
     int ok = meta && cJSON_AddStringToObject(meta, "format", "arithlab") != NULL;
     for (size_t i = 0; ok && i < CKPT_N_CFG_INTS; i++)
-        ok = meta_add_int(meta, ckpt_cfg_ints[i].key, cfg_int_c(&m->cfg, i));
+        if (ckpt_cfg_is_int(i)) ok = meta_add_int(meta, MODEL_KEYS[i].name, cfg_int_c(&m->cfg, i));
     ok = ok && cJSON_AddStringToObject(meta, "model.position", m->cfg.position) != NULL;
     ok = ok && meta_add_u64(meta, "model.rng", m->rng);
     ok = ok && meta_add_int(meta, "train.step", st ? st->step : 0);
@@ -526,13 +503,14 @@ static int ckpt_parse_config(const char *path, const cJSON *meta, ModelConfig *c
 {
     memset(cfg, 0, sizeof *cfg);
     for (size_t i = 0; i < CKPT_N_CFG_INTS; i++) {
-        const char *key = ckpt_cfg_ints[i].key, *s = meta_str(meta, key);
+        if (!ckpt_cfg_is_int(i)) continue;
+        const char *key = MODEL_KEYS[i].name, *s = meta_str(meta, key);
         uint64_t v;
-        if (!s && ckpt_cfg_added_default(key, cfg_int(cfg, i))) continue;
+        int lo = (int)MODEL_KEYS[i].lo, hi = (int)MODEL_KEYS[i].hi;
+        if (!s && ckpt_cfg_added_default(i, cfg_int(cfg, i))) continue;
         if (!s) return err_set(err, "%s: metadata lacks %s", path, key);
-        if (!parse_u64(s, (uint64_t)ckpt_cfg_ints[i].hi, &v) || v < (uint64_t)ckpt_cfg_ints[i].lo)
-            return err_set(err, "%s: metadata %s = '%s' is not an integer in %d..%d", path, key, s,
-                           ckpt_cfg_ints[i].lo, ckpt_cfg_ints[i].hi);
+        if (!parse_u64(s, (uint64_t)hi, &v) || v < (uint64_t)lo)
+            return err_set(err, "%s: metadata %s = '%s' is not an integer in %d..%d", path, key, s, lo, hi);
         *cfg_int(cfg, i) = (int)v;
     }
     const char *pos = meta_str(meta, "model.position");
@@ -547,9 +525,9 @@ static int ckpt_parse_config(const char *path, const cJSON *meta, ModelConfig *c
 static int ckpt_config_diff(const char *path, const ModelConfig *file, const ModelConfig *model, char *err)
 {
     for (size_t i = 0; i < CKPT_N_CFG_INTS; i++)
-        if (cfg_int_c(file, i) != cfg_int_c(model, i))
+        if (ckpt_cfg_is_int(i) && cfg_int_c(file, i) != cfg_int_c(model, i))
             return err_set(err, "%s: config differs from the model: %s is %d in the file, %d in the model",
-                           path, ckpt_cfg_ints[i].key + 6, cfg_int_c(file, i), cfg_int_c(model, i));
+                           path, MODEL_KEYS[i].name + 6, cfg_int_c(file, i), cfg_int_c(model, i));
     if (strcmp(file->position, model->position) != 0)
         return err_set(err, "%s: config differs from the model: position is '%s' in the file, '%s' in the model",
                        path, file->position, model->position);

@@ -15,8 +15,9 @@
 #define ARITHLAB_FONE_H
 
 #include "model/model.h"
+#include "core/vocab.h"
 
-#define MODEL_FONE_MAX_PLACES 15   // values are exact doubles of at most 15 digits
+#define MODEL_FONE_MAX_PLACES VOCAB_FONE_MAX_PLACES   // core/vocab.h
 
 // the values of the [NUM] tokens of the next model_forward calls of shape (B,T): values (B,T)
 // of the input tokens, target_values (B,T) of the targets (non-negative integers of at most

@@ -10,56 +10,7 @@
 #include "model/ops.h"
 
 // ---------------------------------------------------------------- config
-void model_config_default(ModelConfig *cfg)
-{
-    memset(cfg, 0, sizeof(*cfg));
-    cfg->vocab_size = 32;
-    cfg->block_size = 64;
-    cfg->n_layer = 2;
-    cfg->n_head = 4;
-    cfg->n_embd = 128;
-    cfg->mlp_hidden = 0;
-    cfg->tied = 0;
-    cfg->post_ln = 0;
-    snprintf(cfg->position, sizeof(cfg->position), "absolute");
-    cfg->rope_base = 10000;
-    cfg->abacus_k = 100;
-    cfg->abacus_max = 256;
-    cfg->rel_max = 32;
-    cfg->t5_buckets = 32;
-    cfg->n_loops = 1;
-    cfg->loop_random = 0;
-}
-
-int model_config_validate(ModelConfig *cfg, char *err)
-{
-    if (cfg->mlp_hidden == 0) cfg->mlp_hidden = 4 * cfg->n_embd;
-    struct { const char *name; int v, lo, hi; } r[] = {
-        {"model.vocab_size", cfg->vocab_size, 2, 1 << 20},
-        {"model.block_size", cfg->block_size, 1, 1 << 16},
-        {"model.n_layer", cfg->n_layer, 1, 256},
-        {"model.n_head", cfg->n_head, 1, 256},
-        {"model.n_embd", cfg->n_embd, 1, 1 << 14},
-        {"model.mlp_hidden", cfg->mlp_hidden, 1, 1 << 16},
-        {"model.tied", cfg->tied, 0, 1},
-        {"model.post_ln", cfg->post_ln, 0, 1},
-        {"model.rope_base", cfg->rope_base, 1, 1 << 30},
-        {"model.abacus_k", cfg->abacus_k, 0, 1 << 16},
-        {"model.abacus_max", cfg->abacus_max, 1, 1 << 16},
-        {"model.rel_max", cfg->rel_max, 1, 1 << 16},
-        {"model.t5_buckets", cfg->t5_buckets, 1, 1 << 12},
-        {"model.fone_places", cfg->fone_places, 0, MODEL_FONE_MAX_PLACES},
-        {"model.fone_linear", cfg->fone_linear, 0, 1},
-        {"model.n_loops", cfg->n_loops, 1, 64},
-        {"model.loop_random", cfg->loop_random, 0, 1},
-    };
-    for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++)
-        if (r[i].v < r[i].lo || r[i].v > r[i].hi)
-            return err_set(err, "%s = %d is out of range: accepted %d..%d", r[i].name, r[i].v, r[i].lo, r[i].hi);
-    if (cfg->n_embd % cfg->n_head)
-        return err_set(err, "model.n_embd = %d must be divisible by model.n_head = %d", cfg->n_embd, cfg->n_head);
-    return 0;
-}
+// defaults and validation iterate MODEL_KEYS (model/config.c)
 
 // ---------------------------------------------------------------- parameters
 #define ALIGN_FLOATS 16   // 64-byte alignment of every tensor in the arenas
@@ -237,6 +188,16 @@ static float *arena(size_t n)
 }
 
 // ---------------------------------------------------------------- build / free
+pos_config_t model_pos_config(const ModelConfig *cfg)
+{
+    return (pos_config_t){
+        .block_size = cfg->block_size, .n_layer = cfg->n_layer, .n_head = cfg->n_head, .n_embd = cfg->n_embd,
+        .rope_base = cfg->rope_base, .abacus_k = cfg->abacus_k, .abacus_max = cfg->abacus_max,
+        .rel_max = cfg->rel_max, .t5_buckets = cfg->t5_buckets,
+        .fone_places = cfg->fone_places, .fone_linear = cfg->fone_linear,
+    };
+}
+
 int model_build(Model *m, const ModelConfig *cfg_in, int B_max, int T_max, uint64_t seed, char *err)
 {
     memset(m, 0, sizeof(*m));
@@ -245,7 +206,8 @@ int model_build(Model *m, const ModelConfig *cfg_in, int B_max, int T_max, uint6
     if (B_max < 1 || T_max < 1 || T_max > m->cfg.block_size)
         return err_set(err, "batch shape (%d, %d) is invalid: need B >= 1 and 1 <= T <= model.block_size = %d",
                        B_max, T_max, m->cfg.block_size);
-    if (pos_parse(m->cfg.position, &m->cfg, m->pos, &m->n_pos, err)) return -1;
+    pos_config_t pc = model_pos_config(&m->cfg);
+    if (pos_parse(m->cfg.position, &pc, m->pos, &m->n_pos, err)) return -1;
     int first_layer, lnf, head;
     declare_all(m, &first_layer, &lnf, &head);
     m->lp = calloc(m->cfg.n_layer, sizeof(LayerParams));

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include "core/common.h"
 #include "embeddings/pos.h"
+#include "core/keys.h"
 
 typedef struct ModelConfig {
     int vocab_size;      // V
@@ -36,9 +37,15 @@ typedef struct ModelConfig {
     int loop_random;
 } ModelConfig;
 
+// the model.* keys, one entry per ModelConfig field (model/config.c)
+extern const key_def_t MODEL_KEYS[];
+extern const int MODEL_N_KEYS;
+
 void model_config_default(ModelConfig *cfg);
 // checks ranges; fills mlp_hidden=4C when 0; -1 + err naming the field
 int model_config_validate(ModelConfig *cfg, char *err);
+// what the position schemes see of cfg (embeddings/pos.h): dimensions and scheme options
+pos_config_t model_pos_config(const ModelConfig *cfg);
 
 #define MODEL_MAX_TENSORS 1024
 

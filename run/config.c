@@ -10,11 +10,11 @@
 #include "run/run.h"
 #include "model/checkpoint.h"
 
-typedef enum { K_INT, K_FLOAT, K_U64, K_STR } key_type_t;
+typedef enum { K_INT, K_FLOAT, K_U64, K_STR } run_key_type_t;
 
 typedef struct {
     const char *section, *key;
-    key_type_t type;
+    run_key_type_t type;
     size_t offset, size;   // size: buffer size for K_STR
     double lo, hi;         // accepted range (numbers)
     const char *def;       // default, as text
@@ -26,28 +26,8 @@ typedef struct {
 #define R(f) offsetof(RunConfig, train.f)
 #define E(f) offsetof(RunConfig, eval.f)
 
-static const key_t_ KEYS[] = {
-    {"model", "vocab_size", K_INT, M(vocab_size), 0, 0, 1 << 20, "0", "vocabulary size (0 = the task vocabulary's)"},
-    {"model", "block_size", K_INT, M(block_size), 0, 0, 65536, "0", "maximum sequence length (0 = what the task and evaluation need)"},
-    {"model", "n_layer", K_INT, M(n_layer), 0, 1, 256, "2", "transformer blocks"},
-    {"model", "n_head", K_INT, M(n_head), 0, 1, 256, "4", "attention heads (must divide n_embd)"},
-    {"model", "n_embd", K_INT, M(n_embd), 0, 1, 16384, "128", "residual stream width d"},
-    {"model", "mlp_hidden", K_INT, M(mlp_hidden), 0, 0, 65536, "0", "MLP hidden width (0 = 4*n_embd)"},
-    {"model", "tied", K_INT, M(tied), 0, 0, 1, "0", "1: the LM head shares the token embedding"},
-    {"model", "post_ln", K_INT, M(post_ln), 0, 0, 1, "0", "1: post-LayerNorm blocks instead of pre-LN"},
-    {"model", "position", K_STR, M(position), sizeof(((ModelConfig *)0)->position), 0, 0, "absolute",
-     "position scheme(s), '+'-combined"},
-    {"model", "rope_base", K_INT, M(rope_base), 0, 1, 1 << 30, "10000", "RoPE frequency base"},
-    {"model", "abacus_k", K_INT, M(abacus_k), 0, 0, 65536, "100", "Abacus: training offset drawn from [0, abacus_k]"},
-    {"model", "abacus_max", K_INT, M(abacus_max), 0, 1, 65536, "256", "Abacus: digit index + offset must stay below this"},
-    {"model", "rel_max", K_INT, M(rel_max), 0, 1, 65536, "32", "Shaw/T5/FIRE: largest relative distance told apart"},
-    {"model", "t5_buckets", K_INT, M(t5_buckets), 0, 1, 4096, "32", "T5: log-spaced relative-distance buckets"},
-    {"model", "fone_places", K_INT, M(fone_places), 0, 0, 15, "0",
-     "FoNE: digit places of the [NUM] embedding and digit head (0 = the task's widest number)"},
-    {"model", "fone_linear", K_INT, M(fone_linear), 0, 0, 1, "0",
-     "FoNE: 1 = the Fourier features enter through a learned linear map instead of channels 0..2P-1"},
-    {"model", "n_loops", K_INT, M(n_loops), 0, 1, 64, "1", "looped transformer: apply the n_layer blocks this many times"},
-    {"model", "loop_random", K_INT, M(loop_random), 0, 0, 1, "0", "looped: loss after a random number of loops, gradient through the last ones only"},
+// the train.* and eval.* keys; the model.* keys are MODEL_KEYS (model/config.c), added by keys_init
+static const key_t_ RUN_KEYS[] = {
     {"train", "steps", K_INT, R(steps), 0, 0, 1e9, "2000", "optimizer steps"},
     {"train", "batch_size", K_INT, R(batch_size), 0, 1, 1 << 20, "64", "sequences per step"},
     {"train", "seq_len", K_INT, R(seq_len), 0, 0, 65536, "0", "training sequence length (0 = the task's longest training sequence)"},
@@ -70,12 +50,47 @@ static const key_t_ KEYS[] = {
     {"eval", "batch_size", K_INT, E(batch_size), 0, 1, 65536, "256", "problems decoded together"},
     {"eval", "n_during_train", K_INT, E(n_during_train), 0, 0, 1e7, "256", "problems per periodic evaluation while training"},
 };
-#define N_KEYS (int)(sizeof(KEYS) / sizeof(KEYS[0]))
+#define N_RUN_KEYS (int)(sizeof(RUN_KEYS) / sizeof(RUN_KEYS[0]))
+#define N_KEYS_MAX 128
+
+// where the run config means something more than the model: 0 = resolved from the task
+// (run_config_resolve) before the model is built
+static const struct { const char *name, *def; double lo; const char *help; } RUN_MODEL_AUTO[] = {
+    {"model.vocab_size", "0", 0, "vocabulary size (0 = the task vocabulary's)"},
+    {"model.block_size", "0", 0, "maximum sequence length (0 = what the task and evaluation need)"},
+};
+
+static key_t_ KEYS[N_KEYS_MAX];
+static int N_KEYS;
+
+// every key of the run config: MODEL_KEYS as fields of RunConfig.model, then RUN_KEYS
+static void keys_init(void)
+{
+    if (N_KEYS) return;
+    _Static_assert(N_RUN_KEYS < N_KEYS_MAX, "N_KEYS_MAX too small");
+    int n = 0;
+    for (int i = 0; i < MODEL_N_KEYS && n < N_KEYS_MAX - N_RUN_KEYS; i++) {
+        const key_def_t *k = &MODEL_KEYS[i];
+        static const run_key_type_t type_of[] = {[KEY_INT] = K_INT, [KEY_FLOAT] = K_FLOAT, [KEY_U64] = K_U64, [KEY_STR] = K_STR};
+        key_t_ r = {"model", k->name + strlen("model."), type_of[k->type], offsetof(RunConfig, model) + k->offset,
+                    k->type == KEY_STR ? k->size : 0, k->lo, k->hi, k->def, k->help};
+        for (size_t j = 0; j < sizeof(RUN_MODEL_AUTO) / sizeof(RUN_MODEL_AUTO[0]); j++)
+            if (!strcmp(RUN_MODEL_AUTO[j].name, k->name)) {
+                r.def = RUN_MODEL_AUTO[j].def;
+                r.lo = RUN_MODEL_AUTO[j].lo;
+                r.help = RUN_MODEL_AUTO[j].help;
+            }
+        KEYS[n++] = r;
+    }
+    for (int i = 0; i < N_RUN_KEYS; i++) KEYS[n++] = RUN_KEYS[i];
+    N_KEYS = n;
+}
 
 static void write_ini(const RunConfig *rc, FILE *f, int with_help);
 
 static const key_t_ *find_key(const char *section, const char *key)
 {
+    keys_init();
     for (int i = 0; i < N_KEYS; i++)
         if (!strcmp(KEYS[i].section, section) && !strcmp(KEYS[i].key, key)) return &KEYS[i];
     return NULL;
@@ -83,6 +98,7 @@ static const key_t_ *find_key(const char *section, const char *key)
 
 static int section_known(const char *section)
 {
+    keys_init();
     for (int i = 0; i < N_KEYS; i++)
         if (!strcmp(KEYS[i].section, section)) return 1;
     return 0;
@@ -90,6 +106,7 @@ static int section_known(const char *section)
 
 static void list_keys(const char *section, char *buf, size_t n)
 {
+    keys_init();
     buf[0] = 0;
     for (int i = 0; i < N_KEYS; i++)
         if (!strcmp(KEYS[i].section, section)) {
@@ -140,6 +157,7 @@ static int set_value(RunConfig *rc, const key_t_ *k, const char *value, char *er
 
 void run_config_default(RunConfig *rc)
 {
+    keys_init();
     memset(rc, 0, sizeof(*rc));
     model_config_default(&rc->model);
     adamw_config_default(&rc->optim);
@@ -245,6 +263,7 @@ static void format_value(const RunConfig *rc, const key_t_ *k, char *buf, size_t
 
 static void write_ini(const RunConfig *rc, FILE *f, int with_help)
 {
+    keys_init();
     const char *section = "";
     for (int i = 0; i < N_KEYS; i++) {
         char val[128];
@@ -282,6 +301,7 @@ int run_config_write_ini(const RunConfig *rc, const char *path, char *err)
 
 void run_config_print_keys(FILE *f)
 {
+    keys_init();
     for (int i = 0; i < N_KEYS; i++) {
         char name[64];
         snprintf(name, sizeof(name), "%s.%s", KEYS[i].section, KEYS[i].key);
@@ -336,8 +356,8 @@ int run_config_resolve_fone(RunConfig *rc, const TaskConfig *longest, char *err)
     if (rc->model.fone_places == 0) rc->model.fone_places = need;
     if (rc->model.fone_places < need)
         return err_set(err, "model.fone_places = %d cannot hold the task's %d-digit numbers (task.max_len = %d, "
-                       "eval.max_len = %d): accepted %d..15, or 0 for %d", rc->model.fone_places, need,
-                       rc->task.max_len, rc->eval.max_len, need, need);
+                       "eval.max_len = %d): accepted %d..%d, or 0 for %d", rc->model.fone_places, need,
+                       rc->task.max_len, rc->eval.max_len, need, VOCAB_FONE_MAX_PLACES, need);
     return 0;
 }
 

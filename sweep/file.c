@@ -253,7 +253,8 @@ int sweep_check_run(const sweep_t *sw, const sweep_run_t *r, char *err)
     if (run_config_resolve(&rc, inner)) return err_set(err, "%s: %s", r->name, inner);
     pos_scheme_t pos[POS_MAX];
     int n_pos = 0;
-    if (pos_parse(rc.model.position, &rc.model, pos, &n_pos, inner)) return err_set(err, "%s: %s", r->name, inner);
+    pos_config_t pc = model_pos_config(&rc.model);
+    if (pos_parse(rc.model.position, &pc, pos, &n_pos, inner)) return err_set(err, "%s: %s", r->name, inner);
     for (int i = 0; i < n_pos; i++) if (pos[i].vt->free) pos[i].vt->free(&pos[i]);
     return 0;
 }

@@ -68,7 +68,7 @@ typedef enum { TASK_SPLIT_ANY, TASK_SPLIT_TRAIN, TASK_SPLIT_TEST } TaskSplit;
 // how numbers are written: a token per digit, or (FoNE, Zhou et al. 2025) one [NUM]
 // token per number that carries its value: 128+367 is <bos> [NUM:128] + [NUM:367] = [NUM:495] <eos>
 typedef enum { TASK_NUMBERS_DIGITS, TASK_NUMBERS_FONE } TaskNumbers;
-#define TASK_FONE_MAX_DIGITS 15  // FoNE values are doubles: exact up to 15 digits
+#define TASK_FONE_MAX_DIGITS VOCAB_FONE_MAX_PLACES  // core/vocab.h
 #define TASK_MAX_VALUES 3        // [NUM] tokens in one FoNE sequence: a, b, answer
 
 // ---------------------------------------------------------------- configuration

@@ -217,7 +217,7 @@ static pos_scheme_t scheme_open(const char *spec, const ModelConfig *cfg)
     pos_scheme_t p[POS_MAX];
     int n;
     char err[ERR_MAX];
-    cr_assert_eq(pos_parse(spec, cfg, p, &n, err), 0, "%s: %s", spec, err);
+    cr_assert_eq(pos_parse(spec, (pos_config_t[]){model_pos_config(cfg)}, p, &n, err), 0, "%s: %s", spec, err);
     cr_assert_eq(n, 1);
     for (int i = 0; i < p[0].n_params; i++) {
         size_t numel = 1;
@@ -368,7 +368,7 @@ Test(t5, rejects_rel_max_within_the_exact_buckets)
     pos_scheme_t p[POS_MAX];
     int n;
     char err[ERR_MAX];
-    cr_expect_eq(pos_parse("t5", &cfg, p, &n, err), -1);
+    cr_expect_eq(pos_parse("t5", (pos_config_t[]){model_pos_config(&cfg)}, p, &n, err), -1);
     cr_expect(strstr(err, "rel_max") && strstr(err, "t5_buckets"), "%s", err);
 }
 
@@ -612,7 +612,7 @@ Test(pos_parse, rejects_an_unknown_scheme_listing_the_accepted_names)
     pos_scheme_t p[POS_MAX];
     int n;
     char err[ERR_MAX];
-    cr_expect_eq(pos_parse("rope+bogus", &cfg, p, &n, err), -1);
+    cr_expect_eq(pos_parse("rope+bogus", (pos_config_t[]){model_pos_config(&cfg)}, p, &n, err), -1);
     close_parsed(p, n);
     cr_expect(strstr(err, "'bogus'") != NULL, "%s", err);
     const char *names[] = {"absolute", "nope", "sinusoidal", "rope", "alibi", "t5", "shaw", "fire", "abacus"};
@@ -626,7 +626,7 @@ Test(pos_parse, rejects_a_scheme_named_twice)
     pos_scheme_t p[POS_MAX];
     int n;
     char err[ERR_MAX];
-    cr_expect_eq(pos_parse("abacus+rope+abacus", &cfg, p, &n, err), -1);
+    cr_expect_eq(pos_parse("abacus+rope+abacus", (pos_config_t[]){model_pos_config(&cfg)}, p, &n, err), -1);
     close_parsed(p, n);
     cr_expect(strstr(err, "'abacus'") && strstr(err, "twice"), "%s", err);
 }
@@ -641,7 +641,7 @@ Test(pos_parse, combines_abacus_with_another_scheme_in_order)
     for (int k = 0; k < 2; k++) {
         char spec[64];
         snprintf(spec, sizeof(spec), "%s+%s", specs[k][0], specs[k][1]);
-        cr_assert_eq(pos_parse(spec, &cfg, p, &n, err), 0, "%s: %s", spec, err);
+        cr_assert_eq(pos_parse(spec, (pos_config_t[]){model_pos_config(&cfg)}, p, &n, err), 0, "%s: %s", spec, err);
         cr_expect_eq(n, 2);
         cr_expect_str_eq(p[0].vt->name, specs[k][0]);
         cr_expect_str_eq(p[1].vt->name, specs[k][1]);

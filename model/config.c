@@ -1,0 +1,60 @@
+// config.c: the model.* keys (ModelConfig) declared once: type, offset, range, default.
+// model_config_default, model_config_validate and the checkpoint metadata iterate MODEL_KEYS.
+#include <stdlib.h>
+#include <string.h>
+#include "model/model.h"
+#include "model/fone.h"
+
+#define M(f) offsetof(ModelConfig, f), sizeof(((ModelConfig *)0)->f)
+
+const key_def_t MODEL_KEYS[] = {
+    {"model.vocab_size", KEY_INT, M(vocab_size), 2, 1 << 20, "32", 0, "vocabulary size"},
+    {"model.block_size", KEY_INT, M(block_size), 1, 1 << 16, "64", 0, "maximum sequence length"},
+    {"model.n_layer", KEY_INT, M(n_layer), 1, 256, "2", 0, "transformer blocks"},
+    {"model.n_head", KEY_INT, M(n_head), 1, 256, "4", 0, "attention heads (must divide n_embd)"},
+    {"model.n_embd", KEY_INT, M(n_embd), 1, 1 << 14, "128", 0, "residual stream width d"},
+    // 0 is resolved to 4*n_embd before the range is checked
+    {"model.mlp_hidden", KEY_INT, M(mlp_hidden), 0, 1 << 16, "0", 0, "MLP hidden width (0 = 4*n_embd)"},
+    {"model.tied", KEY_INT, M(tied), 0, 1, "0", 0, "1: the LM head shares the token embedding"},
+    {"model.post_ln", KEY_INT, M(post_ln), 0, 1, "0", 0, "1: post-LayerNorm blocks instead of pre-LN"},
+    {"model.position", KEY_STR, M(position), 0, 0, "absolute", 0, "position scheme(s), '+'-combined"},
+    {"model.rope_base", KEY_INT, M(rope_base), 1, 1 << 30, "10000", 0, "RoPE frequency base"},
+    {"model.abacus_k", KEY_INT, M(abacus_k), 0, 1 << 16, "100", 0, "Abacus: training offset drawn from [0, abacus_k]"},
+    {"model.abacus_max", KEY_INT, M(abacus_max), 1, 1 << 16, "256", 0, "Abacus: digit index + offset must stay below this"},
+    {"model.rel_max", KEY_INT, M(rel_max), 1, 1 << 16, "32", 0, "Shaw/T5/FIRE: largest relative distance told apart"},
+    {"model.t5_buckets", KEY_INT, M(t5_buckets), 1, 1 << 12, "32", 0, "T5: log-spaced relative-distance buckets"},
+    {"model.n_loops", KEY_INT, M(n_loops), 1, 64, "1", 0, "looped transformer: apply the n_layer blocks this many times"},
+    {"model.loop_random", KEY_INT, M(loop_random), 0, 1, "0", 1,
+     "looped: loss after a random number of loops, gradient through the last ones only"},
+    {"model.fone_places", KEY_INT, M(fone_places), 0, MODEL_FONE_MAX_PLACES, "0", 1,
+     "FoNE: digit places of the [NUM] embedding and digit head (0 = the task's widest number)"},
+    {"model.fone_linear", KEY_INT, M(fone_linear), 0, 1, "0", 1,
+     "FoNE: 1 = the Fourier features enter through a learned linear map instead of channels 0..2P-1"},
+};
+const int MODEL_N_KEYS = (int)(sizeof(MODEL_KEYS) / sizeof(MODEL_KEYS[0]));
+
+void model_config_default(ModelConfig *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    for (int i = 0; i < MODEL_N_KEYS; i++) {
+        const key_def_t *k = &MODEL_KEYS[i];
+        char *dst = (char *)cfg + k->offset;
+        if (k->type == KEY_STR) snprintf(dst, k->size, "%s", k->def);
+        else *(int *)dst = atoi(k->def);
+    }
+}
+
+int model_config_validate(ModelConfig *cfg, char *err)
+{
+    if (cfg->mlp_hidden == 0) cfg->mlp_hidden = 4 * cfg->n_embd;
+    for (int i = 0; i < MODEL_N_KEYS; i++) {
+        const key_def_t *k = &MODEL_KEYS[i];
+        if (k->type != KEY_INT) continue;
+        int v = *(const int *)((const char *)cfg + k->offset);
+        if (v < k->lo || v > k->hi)
+            return err_set(err, "%s = %d is out of range: accepted %d..%d", k->name, v, (int)k->lo, (int)k->hi);
+    }
+    if (cfg->n_embd % cfg->n_head)
+        return err_set(err, "model.n_embd = %d must be divisible by model.n_head = %d", cfg->n_embd, cfg->n_head);
+    return 0;
+}
