@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 #include "cli/args.h"
+#include "embeddings/pos.h"
 
 static void print_help(const char *cmd, const char *synopsis, const arg_t *args, int n)
 {
@@ -13,6 +14,8 @@ static void print_help(const char *cmd, const char *synopsis, const arg_t *args,
         if (args[i].kind == ARG_SET) {
             printf("\nconfiguration keys for --set section.key=value (name, default, meaning):\n");
             run_config_print_keys(stdout);
+            // the registry's names, also read by tools/torch_reference.py to find schemes without a case
+            printf("\nposition schemes (model.position): %s\n", pos_names());
             break;
         }
 }

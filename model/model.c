@@ -1,11 +1,12 @@
 // model.c: build, forward and backward of the decoder. Ops are in ops.c;
-// attention lives here because it calls the position schemes' hooks.
+// attention is in attention.c.
 // Layout and names follow nanoGPT, so checkpoints load into PyTorch as they are.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <omp.h>
 #include "model/model.h"
+#include "model/attention.h"
 #include "model/fone.h"
 #include "model/ops.h"
 
@@ -293,75 +294,6 @@ double model_flops_forward(const ModelConfig *c, int B, int T)
     return n_passes(c) * per_layer + 2.0 * BT * C * c->vocab_size;    // + LM head; a loop counts per pass
 }
 
-// ---------------------------------------------------------------- attention
-// q is in qkv (B,T,3C); keys and values of batch row b start at kb + b*kv_bstride,
-// vb + b*kv_bstride with row stride kv_rstride (the qkv itself in training, the
-// cache when decoding); att is (B,NH,T,T_kv); out is (B,T,C). Query row t sits
-// at position t0+t and sees keys 0..t0+t.
-static void attention_forward(Model *m, const pos_shape_t *s, int layer, float *out, float *att,
-                              const float *qkv, const float *kb, const float *vb,
-                              size_t kv_bstride, int kv_rstride)
-{
-    int B = s->B, T = s->T, C = s->C, NH = s->NH, HS = s->HS, TK = s->T_kv, t0 = s->t0;
-    float scale = 1.0f / sqrtf((float)HS);
-    rntm_t *one = ops_rntm_one();
-    #pragma omp parallel for collapse(2) schedule(static)
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < NH; h++) {
-            const float *q = qkv + (size_t)b * T * 3 * C + h * HS;
-            const float *k = kb + b * kv_bstride + h * HS, *v = vb + b * kv_bstride + h * HS;
-            float *pre = att + ((size_t)b * NH + h) * T * TK;
-            ops_gemm(one, 0, 1, T, TK, HS, scale, q, 3 * C, k, kv_rstride, 0.0f, pre, TK);
-            for (int i = 0; i < m->n_pos; i++)
-                if (m->pos[i].vt->bias_forward) m->pos[i].vt->bias_forward(&m->pos[i], s, layer, b, h, q, pre);
-            for (int t = 0; t < T; t++) {   // causal softmax of row t over keys 0..t0+t
-                float *row = pre + (size_t)t * TK, mx = row[0], sum = 0.0f;
-                int last = t0 + t;
-                for (int j = 1; j <= last; j++) mx = row[j] > mx ? row[j] : mx;
-                #pragma omp simd reduction(+:sum)
-                for (int j = 0; j <= last; j++) { row[j] = ops_expf(row[j] - mx); sum += row[j]; }
-                float inv = 1.0f / sum;
-                for (int j = 0; j <= last; j++) row[j] *= inv;
-                for (int j = last + 1; j < TK; j++) row[j] = 0.0f;
-            }
-            ops_gemm(one, 0, 0, T, HS, TK, 1.0f, pre, TK, v, kv_rstride, 0.0f,
-                     out + (size_t)b * T * C + h * HS, C);
-        }
-}
-
-// dout (B,T,C) -> dqkv (B,T,3C), fully written; dpre (B,NH,T,T) is scratch that
-// ends holding the gradient w.r.t. the (biased, scaled) logits, for bias hooks
-static void attention_backward(Model *m, const pos_shape_t *s, int layer, float *dqkv, float *dpre,
-                               const float *dout, const float *qkv, const float *att)
-{
-    int B = s->B, T = s->T, C = s->C, NH = s->NH, HS = s->HS;
-    float scale = 1.0f / sqrtf((float)HS);
-    rntm_t *one = ops_rntm_one();
-    #pragma omp parallel for collapse(2) schedule(static)
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < NH; h++) {
-            size_t qo = (size_t)b * T * 3 * C + h * HS;
-            const float *q = qkv + qo, *k = q + C, *v = q + 2 * C;
-            float *dq = dqkv + qo, *dk = dq + C, *dv = dq + 2 * C;
-            const float *a = att + ((size_t)b * NH + h) * T * T;
-            float *da = dpre + ((size_t)b * NH + h) * T * T;
-            const float *dy = dout + (size_t)b * T * C + h * HS;
-            ops_gemm(one, 0, 1, T, T, HS, 1.0f, dy, C, v, 3 * C, 0.0f, da, T);   // datt = dy v^T
-            ops_gemm(one, 1, 0, T, HS, T, 1.0f, a, T, dy, C, 0.0f, dv, 3 * C);   // dv = att^T dy
-            for (int t = 0; t < T; t++) {   // softmax backward, causal rows
-                const float *ar = a + (size_t)t * T;
-                float *dr = da + (size_t)t * T, dot = 0.0f;
-                for (int j = 0; j <= t; j++) dot += ar[j] * dr[j];
-                for (int j = 0; j <= t; j++) dr[j] = ar[j] * (dr[j] - dot);
-                for (int j = t + 1; j < T; j++) dr[j] = 0.0f;
-            }
-            ops_gemm(one, 0, 0, T, HS, T, scale, da, T, k, 3 * C, 0.0f, dq, 3 * C);  // dq = s dpre k
-            ops_gemm(one, 1, 0, T, HS, T, scale, da, T, q, 3 * C, 0.0f, dk, 3 * C);  // dk = s dpre^T q
-        }
-    for (int i = 0; i < m->n_pos; i++)
-        if (m->pos[i].vt->bias_backward) m->pos[i].vt->bias_backward(&m->pos[i], s, layer, qkv, dpre, dqkv);
-}
-
 // out (N,OC) = resid (N,OC) + bias + inp (N,C) @ weight^T: the residual add folded into the GEMM
 static void matmul_residual_forward(float *out, const float *inp, const float *weight, const float *bias,
                                     const float *resid, int N, int C, int OC)
@@ -418,7 +350,7 @@ static void forward_chunk(Model *m, const int *tokens, const int *tokens_full, i
         for (int i = 0; i < m->n_pos; i++)
             if (m->pos[i].vt->qk_forward) m->pos[i].vt->qk_forward(&m->pos[i], &s, l, a->qkv);
         if (!cache) {
-            attention_forward(m, &s, l, a->atty, a->att, a->qkv, a->qkv + C, a->qkv + 2 * C,
+            attention_forward(m->pos, m->n_pos, &s, l, a->atty, a->att, a->qkv, a->qkv + C, a->qkv + 2 * C,
                               (size_t)T * 3 * C, 3 * C);
         } else {
             size_t bstride = (size_t)m->T_max * C, lsize = (size_t)m->B_max * bstride;
@@ -430,7 +362,7 @@ static void forward_chunk(Model *m, const int *tokens, const int *tokens_full, i
                 memcpy(kc + b * bstride + (size_t)(t0 + t) * C, row + C, sizeof(float) * C);
                 memcpy(vc + b * bstride + (size_t)(t0 + t) * C, row + 2 * C, sizeof(float) * C);
             }
-            attention_forward(m, &s, l, a->atty, a->att, a->qkv, kc, vc, bstride, C);
+            attention_forward(m->pos, m->n_pos, &s, l, a->atty, a->att, a->qkv, kc, vc, bstride, C);
         }
         if (!c->post_ln) {
             matmul_residual_forward(a->res2, a->atty, p->attprojw, p->attprojb, x, N, C, C);
@@ -496,7 +428,7 @@ int model_forward_cached(Model *m, const int *tokens_full, int stride, int B, in
 // dout (B,T,C) at the attention output -> m->dqkv w.r.t. the unrotated q, k, v
 static void attention_block_backward(Model *m, const pos_shape_t *s, int l, const LayerActs *a, const float *dout)
 {
-    attention_backward(m, s, l, m->dqkv, m->dpreatt, dout, a->qkv, a->att);
+    attention_backward(m->pos, m->n_pos, s, l, m->dqkv, m->dpreatt, dout, a->qkv, a->att);
     for (int i = m->n_pos - 1; i >= 0; i--)
         if (m->pos[i].vt->qk_backward) m->pos[i].vt->qk_backward(&m->pos[i], s, l, m->dqkv);
 }

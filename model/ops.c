@@ -283,6 +283,13 @@ void residual_forward(float *out, const float *a, const float *b, size_t N)
     for (size_t i = 0; i < N; i++) out[i] = a[i] + b[i];
 }
 
+// da, db (N) += dout (N)
+void residual_backward(float *da, float *db, const float *dout, size_t N)
+{
+    #pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < N; i++) { da[i] += dout[i]; db[i] += dout[i]; }
+}
+
 // ---------------------------------------------------------------- loss
 // logits (N,V) become probabilities; losses (N)
 float crossentropy_forward(float *logits, float *losses, const int *targets,

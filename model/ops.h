@@ -67,6 +67,7 @@ void gelu_forward(float *out, const float *inp, size_t N);
 void gelu_backward(float *dinp, const float *inp, const float *dout, size_t N);
 
 void residual_forward(float *out, const float *a, const float *b, size_t N);
+void residual_backward(float *da, float *db, const float *dout, size_t N);
 
 // softmax + cross-entropy over V with targets < 0 ignored; probs overwrite logits.
 // losses (B*T) per token; returns the mean over counted tokens (0 if none) and their count.

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "model/model.h"
 #include "model/ops.h"
+#include "model/attention.h"
 #include "tests/test_grad.h"
 
 static uint64_t g_rng;
@@ -72,7 +73,32 @@ static void ce_bwd(float **in, float **din, const float *dout)
     for (int i = 0; i < N_ * V_; i++) din[0][i] += dout[0] * d[i];
 }
 
+static void res_fwd(float **in, float *out) { residual_forward(out, in[0], in[1], N_ * C_); }
+static void res_bwd(float **in, float **din, const float *dout) { (void)in; residual_backward(din[0], din[1], dout, N_ * C_); }
+// the encoder: token embedding rows of g_tokens (B,T) = (2,3); wte (V,C) is the input
+static const int g_tokens[N_] = {3, 0, 3, 6, 1, 3};
+static void enc_fwd(float **in, float *out) { encoder_forward(out, g_tokens, in[0], 2, 3, C_); }
+static void enc_bwd(float **in, float **din, const float *dout) { (void)in; encoder_backward(din[0], dout, g_tokens, 2, 3, C_, V_); }
+// attention without position hooks: qkv (B,T,3C) = (2,3,3*8), 2 heads; out (B,T,C)
+static const pos_shape_t g_att_shape = {.B = 2, .T = 3, .C = C_, .NH = 2, .HS = C_ / 2, .t0 = 0, .T_kv = 3};
+static void att_fwd(float **in, float *out)
+{
+    float att[2 * 2 * 3 * 3];
+    attention_forward(NULL, 0, &g_att_shape, 0, out, att, in[0], in[0] + C_, in[0] + 2 * C_, 3 * 3 * C_, 3 * C_);
+}
+static void att_bwd(float **in, float **din, const float *dout)
+{
+    float att[2 * 2 * 3 * 3], out[N_ * C_], dpre[2 * 2 * 3 * 3], dqkv[N_ * 3 * C_];
+    attention_forward(NULL, 0, &g_att_shape, 0, out, att, in[0], in[0] + C_, in[0] + 2 * C_, 3 * 3 * C_, 3 * C_);
+    attention_backward(NULL, 0, &g_att_shape, 0, dqkv, dpre, dout, in[0], att);
+    for (int i = 0; i < N_ * 3 * C_; i++) din[0][i] += dqkv[i];
+}
+
+// to add an op: a fwd/bwd pair above and one line here (inputs, their sizes, the output size)
 static const op_case_t OPS[] = {
+    {"residual", 2, {N_ * C_, N_ * C_}, N_ * C_, res_fwd, res_bwd},
+    {"encoder", 1, {V_ * C_}, N_ * C_, enc_fwd, enc_bwd},
+    {"attention", 1, {N_ * 3 * C_}, N_ * C_, att_fwd, att_bwd},
     {"layernorm", 3, {N_ * C_, C_, C_}, N_ * C_, ln_fwd, ln_bwd},
     {"matmul", 3, {N_ * C_, OC_ * C_, OC_}, N_ * OC_, mm_fwd, mm_bwd},
     {"gelu", 1, {N_ * C_}, N_ * C_, gelu_fwd, gelu_bwd},

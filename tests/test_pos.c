@@ -8,18 +8,26 @@
 #include "model/model.h"
 #include "core/vocab.h"
 #include "tests/test_grad.h"
+#include "tests/test_fone_fixture.h"
 
 // every registered scheme, and combinations whose hooks interact; prepare (may be NULL)
-// moves the parameters of a scheme with kinks to where finite differences are valid
+// moves the parameters of a scheme with kinks to where finite differences are valid; check
+// (may be NULL) replaces the cross-entropy fixture for a scheme with its own loss (FoNE's
+// values and digit head). To add a scheme: one line here, or
+// pos::every_registered_scheme_has_a_gradient_fixture fails.
 static void fire_away_from_kinks(Model *m);
+static void check_fone(const char *spec);
 typedef struct {
     const char *spec;
     void (*prepare)(Model *m);
+    void (*check)(const char *spec);
 } scheme_case_t;
 static const scheme_case_t SCHEMES[] = {
-    {"absolute", NULL}, {"nope", NULL}, {"sinusoidal", NULL}, {"rope", NULL}, {"alibi", NULL},
-    {"t5", NULL}, {"shaw", NULL}, {"fire", fire_away_from_kinks},
-    {"abacus", NULL}, {"abacus+rope", NULL}, {"abacus+nope", NULL}, {"rope+shaw", NULL}, {"alibi+t5", NULL},
+    {"absolute", NULL, NULL}, {"nope", NULL, NULL}, {"sinusoidal", NULL, NULL}, {"rope", NULL, NULL},
+    {"alibi", NULL, NULL}, {"t5", NULL, NULL}, {"shaw", NULL, NULL}, {"fire", fire_away_from_kinks, NULL},
+    {"abacus", NULL, NULL}, {"fone", NULL, check_fone},
+    {"abacus+rope", NULL, NULL}, {"abacus+nope", NULL, NULL}, {"rope+shaw", NULL, NULL}, {"alibi+t5", NULL, NULL},
+    {"fone+rope", NULL, check_fone},
 };
 #define N_SCHEMES (int)(sizeof(SCHEMES) / sizeof(SCHEMES[0]))
 
@@ -128,9 +136,31 @@ static void check_gradients(const scheme_case_t *sc)
     model_free(&m);
 }
 
+// FoNE's loss is the digit head's on [NUM] targets with values: tests/test_fone_fixture.h
+static void check_fone(const char *spec) { check_fone_gradients(fone_config(spec, 3, 0), spec); }
+
 Test(pos, every_scheme_matches_finite_differences)
 {
-    for (int i = 0; i < N_SCHEMES; i++) check_gradients(&SCHEMES[i]);
+    for (int i = 0; i < N_SCHEMES; i++) {
+        if (SCHEMES[i].check) SCHEMES[i].check(SCHEMES[i].spec);
+        else check_gradients(&SCHEMES[i]);
+    }
+}
+
+// the table above is checked against the registry, so a scheme registered in
+// embeddings/pos_registry.c without a finite-difference case fails here
+Test(pos, every_registered_scheme_has_a_gradient_fixture)
+{
+    char names[1024];
+    snprintf(names, sizeof names, "%s", pos_names());
+    int n_registered = 0;
+    for (char *save = NULL, *name = strtok_r(names, ", ", &save); name; name = strtok_r(NULL, ", ", &save)) {
+        int found = 0;
+        for (int i = 0; i < N_SCHEMES && !found; i++) found = strcmp(SCHEMES[i].spec, name) == 0;
+        cr_expect(found, "registered scheme '%s' has no case in SCHEMES (tests/test_pos.c)", name);
+        n_registered++;
+    }
+    cr_assert_gt(n_registered, 8, "pos_names() lists the registry: '%s'", pos_names());
 }
 
 // logits of a prefill of 5, a chunk of 3 at t0 = 5, then single positions, against one full forward
@@ -171,7 +201,8 @@ static void check_cached(const char *spec)
 
 Test(pos, every_scheme_decodes_with_the_cache_as_the_full_forward)
 {
-    for (int i = 0; i < N_SCHEMES; i++) check_cached(SCHEMES[i].spec);
+    // a scheme with its own fixture (FoNE: values per token, digit head) is decoded by its own tests
+    for (int i = 0; i < N_SCHEMES; i++) if (!SCHEMES[i].check) check_cached(SCHEMES[i].spec);
 }
 
 static void train_grads(Model *m, int threads, const int *x, const int *y, int B, int T, uint64_t rng0)

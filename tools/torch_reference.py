@@ -1026,6 +1026,27 @@ def check_case(case, binary, seed, opts):
     return ok
 
 
+def registered_schemes(binary):
+    """The position schemes of arithlab's registry (embeddings/pos_registry.c), from the last
+    section of `arithlab train --help`."""
+    out = subprocess.run([binary, "train", "--help"], capture_output=True, text=True).stdout
+    tag = "position schemes (model.position):"
+    lines = [l for l in out.splitlines() if l.startswith(tag)]
+    return [n.strip() for n in lines[0][len(tag):].split(",") if n.strip()] if lines else []
+
+
+def check_registry(binary):
+    """Every registered scheme needs a reference implementation here and a case in CASES that
+    uses it; a scheme added to the registry without them fails this check. Returns the problems."""
+    names = registered_schemes(binary)
+    if not names:
+        return ["`arithlab train --help` lists no position schemes (the line 'position schemes (model.position): ...')"]
+    used = {s for c in CASES for s in c["model"]["position"].split("+")}
+    return ([f"registered scheme '{n}' has no reference implementation (REFERENCE_SCHEMES)"
+             for n in names if n not in REFERENCE_SCHEMES]
+            + [f"registered scheme '{n}' has no case in CASES" for n in names if n not in used])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -1057,7 +1078,10 @@ def main():
             ap.error(f"unknown case(s) {unknown}; known: {[c['name'] for c in CASES]}")
         cases = [c for c in CASES if c["name"] in opts.case]
 
-    results = [check_case(c, binary, opts.seed + CASES.index(c), opts) for c in cases]
+    problems = check_registry(binary)
+    for p in problems:
+        print(f"FAIL registry: {p}")
+    results = [check_case(c, binary, opts.seed + CASES.index(c), opts) for c in cases] + [not problems]
     n_pass = sum(results)
     print(f"\n{n_pass} passed, {len(results) - n_pass} failed")
     return 0 if n_pass == len(results) else 1
