@@ -1,0 +1,15 @@
+// files.h: guards for the files a run owns: an exclusive lock on a run
+// directory, so that two processes never write the same run.
+#ifndef ARITHLAB_FILES_H
+#define ARITHLAB_FILES_H
+
+// Lock DIR for this process: flock on DIR/lock, which holds the holder's pid.
+// The kernel releases it when the process exits or is killed. Returns the
+// lock's file descriptor (keep it open for the run), or -1 + err naming the
+// directory and, when another process holds it, that process's pid.
+int files_lock_dir(const char *dir, char *err);
+
+// release a lock taken by files_lock_dir (fd < 0: nothing to do)
+void files_unlock_dir(int fd);
+
+#endif
