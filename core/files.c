@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int files_lock_dir(const char *dir, char *err)
@@ -41,4 +42,36 @@ int files_lock_dir(const char *dir, char *err)
 void files_unlock_dir(int fd)
 {
     if (fd >= 0) close(fd);
+}
+
+static const char *file_kind(mode_t m)
+{
+    if (S_ISDIR(m)) return "a directory";
+    if (S_ISFIFO(m)) return "a FIFO";
+    if (S_ISSOCK(m)) return "a socket";
+    if (S_ISCHR(m)) return "a character device";
+    if (S_ISBLK(m)) return "a block device";
+    return "not a regular file";
+}
+
+FILE *files_open_regular(const char *path, const char *what, char *err)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) { err_set(err, "%s: cannot open: %s", path, strerror(errno)); return NULL; }
+    struct stat sb;
+    if (fstat(fd, &sb)) {
+        err_set(err, "%s: cannot stat: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        err_set(err, "%s: is %s: accepted only a regular %s file", path, file_kind(sb.st_mode), what);
+        close(fd);
+        return NULL;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "rb");
+    if (!f) { err_set(err, "%s: cannot open: %s", path, strerror(errno)); close(fd); }
+    return f;
 }

@@ -129,3 +129,47 @@ Test(harden, two_trainings_at_once_into_one_directory_one_is_refused, .init = tm
     rm_run(dir);
     tmp_teardown();
 }
+
+// run CMD under a 30 s timeout: a FIFO used to hang the open forever
+static void expect_refused(const char *cmd, const char *needle)
+{
+    char full[2400], out[16384];
+    snprintf(full, sizeof full, "timeout 30 %s", cmd);
+    int rc = run(full, out, sizeof out);
+    cr_expect(rc != 124, "hung (killed by timeout): %s", cmd);
+    cr_expect(rc == 1 || rc == 2, "exit %d for %s: %s", rc, cmd, out);
+    cr_expect(strstr(out, needle) != NULL, "message for %s lacks '%s': %s", cmd, needle, out);
+}
+
+Test(harden, a_fifo_or_directory_given_as_an_input_is_refused_not_read, .init = tmp_setup, .timeout = 240)
+{
+    char cmd[2048], out[16384], dir[256], fifo[300], p[600];
+    snprintf(dir, sizeof dir, "%s/r", tmpdir);
+    snprintf(fifo, sizeof fifo, "%s/fifo", tmpdir);
+    cr_assert_eq(mkfifo(fifo, 0644), 0);
+    snprintf(cmd, sizeof cmd, "%s train --out %s %s", ARITHLAB_BIN, dir, S);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+
+    // a FIFO as the config file, the checkpoint of eval and solve, and a .npy of logits
+    snprintf(cmd, sizeof cmd, "%s train %s --out %s/x", ARITHLAB_BIN, fifo, tmpdir);
+    expect_refused(cmd, "is a FIFO: accepted only a regular config (.ini) file");
+    snprintf(cmd, sizeof cmd, "%s eval --checkpoint %s", ARITHLAB_BIN, fifo);
+    expect_refused(cmd, "is a FIFO: accepted only a regular checkpoint");
+    snprintf(cmd, sizeof cmd, "%s solve --checkpoint %s 1+2", ARITHLAB_BIN, fifo);
+    expect_refused(cmd, "is a FIFO: accepted only a regular checkpoint");
+    snprintf(cmd, sizeof cmd, "%s logits --checkpoint %s/ckpt.safetensors --tokens %s --out %s/l.npy", ARITHLAB_BIN, dir, fifo, tmpdir);
+    expect_refused(cmd, "is a FIFO: accepted only a regular .npy file");
+    // a directory as the config file: refused, not read as an empty config
+    snprintf(cmd, sizeof cmd, "%s train %s --out %s/x", ARITHLAB_BIN, dir, tmpdir);
+    expect_refused(cmd, "is a directory: accepted only a regular config (.ini) file");
+    // the checkpoint of --resume replaced by a FIFO
+    snprintf(p, sizeof p, "%s/ckpt.safetensors", dir);
+    cr_assert_eq(unlink(p), 0);
+    cr_assert_eq(mkfifo(p, 0644), 0);
+    snprintf(cmd, sizeof cmd, "%s train --resume %s --set train.steps=6", ARITHLAB_BIN, dir);
+    expect_refused(cmd, "is a FIFO: accepted only a regular checkpoint");
+    rm_run(dir);
+    snprintf(cmd, sizeof cmd, "rm -rf %s/x", tmpdir);
+    system(cmd);
+    tmp_teardown();
+}
