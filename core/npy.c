@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L   // fileno, fstat
 #include "core/npy.h"
 #include "core/common.h"
+#include "core/files.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -42,8 +43,8 @@ static size_t npy_dtype_size(npy_dtype_t t)
 
 static int npy_slurp(const char *path, unsigned char **buf, size_t *size, char *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f = files_open_regular(path, ".npy", err);
+    if (!f) return -1;
     struct stat sb;
     if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
         fclose(f);

@@ -3,6 +3,7 @@
 // file, checks the header against the file's size, and only then copies data.
 #define _POSIX_C_SOURCE 200809L   // fileno, fsync, O_DIRECTORY, strnlen
 #include "model/checkpoint.h"
+#include "core/files.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -295,8 +296,8 @@ static void ckpt_file_close(CkptFile *f)
 
 static int ckpt_slurp(const char *path, CkptFile *f, char *err)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    FILE *fp = files_open_regular(path, "checkpoint (.safetensors)", err);
+    if (!fp) return -1;
     struct stat sb;
     if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) {
         fclose(fp);

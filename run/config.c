@@ -9,6 +9,7 @@
 #include <ini.h>
 #include "run/run.h"
 #include "model/checkpoint.h"
+#include "core/files.h"
 
 typedef enum { K_INT, K_FLOAT, K_U64, K_STR } run_key_type_t;
 
@@ -221,7 +222,10 @@ int run_config_load_ini(RunConfig *rc, const char *path, char *err)
 {
     char inner[ERR_MAX] = "";
     ini_ctx_t ctx = {rc, inner, 0};
-    int r = ini_parse(path, on_ini_line, &ctx);
+    FILE *f = files_open_regular(path, "config (.ini)", err);
+    if (!f) return -1;
+    int r = ini_parse_file(f, on_ini_line, &ctx);
+    fclose(f);
     if (r == -1) return err_set(err, "%s: cannot open config file", path);
     if (r == -2) return err_set(err, "%s: out of memory while parsing", path);
     if (ctx.failed) return err_set(err, "%s:%d: %s", path, r, inner);

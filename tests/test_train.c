@@ -29,10 +29,26 @@ static char *slurp(const char *path, size_t *len)
 static const char *TINY = "--set model.n_layer=1 --set model.n_embd=32 --set model.n_head=2 --set train.batch_size=16 "
                           "--set task.format=reversed --set task.max_len=3 --set eval.n_during_train=16 --set train.threads=2";
 
+// a scratch directory per test process (Criterion forks one per test), so that
+// two suites running at once never share a path
+static char scratch_dir[64];
+static const char *scratch(const char *name)
+{
+    static char p[8][128];
+    static int k;
+    if (!scratch_dir[0]) {
+        strcpy(scratch_dir, "/tmp/arithlab_train_XXXXXX");
+        cr_assert_not_null(mkdtemp(scratch_dir));
+    }
+    k = (k + 1) % 8;
+    snprintf(p[k], sizeof p[k], "%s/%s", scratch_dir, name);
+    return p[k];
+}
+
 static void expect_config_error(const char *args, const char *needle)
 {
     char cmd[1024], out[8192];
-    snprintf(cmd, sizeof(cmd), "%s train --out /tmp/arithlab_test_cfgerr %s", ARITHLAB_BIN, args);
+    snprintf(cmd, sizeof(cmd), "%s train --out %s %s", ARITHLAB_BIN, scratch("cfgerr"), args);
     int rc = run(cmd, out, sizeof(out));
     cr_expect_eq(rc, 2, "exit %d for %s: %s", rc, args, out);
     cr_expect(strstr(out, needle) != NULL, "message for '%s' lacks '%s': %s", args, needle, out);
@@ -55,10 +71,13 @@ Test(train_config, wrong_type_and_range_are_rejected)
 }
 Test(train_config, config_file_errors_name_file_and_line)
 {
-    FILE *f = fopen("/tmp/arithlab_test_bad.ini", "w");
+    const char *bad = scratch("bad.ini");
+    char want[400];
+    snprintf(want, sizeof want, "%s:4: unknown key 'n_layers' in [model]", bad);
+    FILE *f = fopen(bad, "w");
     fputs("[train]\nsteps = 10\n[model]\nn_layers = 2\n", f);
     fclose(f);
-    expect_config_error("/tmp/arithlab_test_bad.ini", "/tmp/arithlab_test_bad.ini:4: unknown key 'n_layers' in [model]");
+    expect_config_error(bad, want);
 }
 Test(train_config, a_context_too_short_for_the_task_is_refused)
 {
@@ -67,17 +86,22 @@ Test(train_config, a_context_too_short_for_the_task_is_refused)
 
 Test(train, resumed_run_ends_with_the_same_checkpoint_bits, .timeout = 240)
 {
-    char cmd[2048], out[16384];
-    system("rm -rf /tmp/arithlab_test_full /tmp/arithlab_test_stop");
-    snprintf(cmd, sizeof(cmd), "%s train --out /tmp/arithlab_test_full --set train.steps=2000 --set train.ckpt_every=50 %s",
-             ARITHLAB_BIN, TINY);
+    char cmd[2048], out[16384], full[128], stop[128], full_ckpt[160], stop_ckpt[160], stop_metrics[160], stop_log[160];
+    snprintf(full, sizeof full, "%s", scratch("full"));
+    snprintf(stop, sizeof stop, "%s", scratch("stop"));
+    snprintf(full_ckpt, sizeof full_ckpt, "%s/ckpt.safetensors", full);
+    snprintf(stop_ckpt, sizeof stop_ckpt, "%s/ckpt.safetensors", stop);
+    snprintf(stop_metrics, sizeof stop_metrics, "%s/metrics.csv", stop);
+    snprintf(stop_log, sizeof stop_log, "%s/log.txt", stop);
+    snprintf(cmd, sizeof(cmd), "%s train --out %s --set train.steps=2000 --set train.ckpt_every=50 %s",
+             ARITHLAB_BIN, full, TINY);
     cr_assert_eq(run(cmd, out, sizeof(out)), 0, "%s", out);
 
     // the same run, interrupted with SIGINT part way, then resumed
     pid_t pid = fork();
     if (pid == 0) {
         freopen("/dev/null", "w", stdout);
-        execl(ARITHLAB_BIN, ARITHLAB_BIN, "train", "--out", "/tmp/arithlab_test_stop", "--set", "train.steps=2000",
+        execl(ARITHLAB_BIN, ARITHLAB_BIN, "train", "--out", stop, "--set", "train.steps=2000",
               "--set", "train.ckpt_every=50", "--set", "model.n_layer=1", "--set", "model.n_embd=32", "--set", "model.n_head=2",
               "--set", "train.batch_size=16", "--set", "task.format=reversed", "--set", "task.max_len=3",
               "--set", "eval.n_during_train=16", "--set", "train.threads=2", (char *)NULL);
@@ -86,7 +110,7 @@ Test(train, resumed_run_ends_with_the_same_checkpoint_bits, .timeout = 240)
     // interrupt once the run is under way (at least 100 steps logged), wherever it then is
     for (int tries = 0; tries < 6000; tries++) {
         size_t n = 0;
-        char *csv = slurp("/tmp/arithlab_test_stop/metrics.csv", &n);
+        char *csv = slurp(stop_metrics, &n);
         int lines = 0;
         for (size_t i = 0; csv && i < n; i++) lines += csv[i] == '\n';
         free(csv);
@@ -99,33 +123,36 @@ Test(train, resumed_run_ends_with_the_same_checkpoint_bits, .timeout = 240)
     int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     cr_expect(code == 130 || code == 0, "interrupted run exited %d", code);
     size_t nlog = 0;
-    char *log = slurp("/tmp/arithlab_test_stop/log.txt", &nlog);
+    char *log = slurp(stop_log, &nlog);
     cr_assert(log);
     cr_expect(strstr(log, "interrupted at step") != NULL, "the run was not interrupted: %s", log);
     free(log);
-    snprintf(cmd, sizeof(cmd), "%s train --resume /tmp/arithlab_test_stop", ARITHLAB_BIN);
+    snprintf(cmd, sizeof(cmd), "%s train --resume %s", ARITHLAB_BIN, stop);
     cr_assert_eq(run(cmd, out, sizeof(out)), 0, "%s", out);
 
     size_t la = 0, lb = 0;
-    char *a = slurp("/tmp/arithlab_test_full/ckpt.safetensors", &la), *b = slurp("/tmp/arithlab_test_stop/ckpt.safetensors", &lb);
+    char *a = slurp(full_ckpt, &la), *b = slurp(stop_ckpt, &lb);
     cr_assert(a && b);
     cr_expect(la == lb && memcmp(a, b, la) == 0, "checkpoints differ (%zu vs %zu bytes)", la, lb);
     free(a); free(b);
     // the metrics of the resumed run match too (the tokens/s column aside)
-    system("cut -d, -f1-4,6 /tmp/arithlab_test_full/metrics.csv > /tmp/arithlab_test_a.csv;"
-           "cut -d, -f1-4,6 /tmp/arithlab_test_stop/metrics.csv > /tmp/arithlab_test_b.csv");
-    cr_expect_eq(system("cmp -s /tmp/arithlab_test_a.csv /tmp/arithlab_test_b.csv"), 0, "metrics differ");
+    snprintf(cmd, sizeof(cmd), "cut -d, -f1-4,6 %s/metrics.csv > %s/a.csv; cut -d, -f1-4,6 %s/metrics.csv > %s/b.csv",
+             full, scratch_dir, stop, scratch_dir);
+    system(cmd);
+    snprintf(cmd, sizeof(cmd), "cmp -s %s/a.csv %s/b.csv", scratch_dir, scratch_dir);
+    cr_expect_eq(system(cmd), 0, "metrics differ");
 }
 
 Test(train, a_nan_stops_training_naming_step_and_tensor_and_keeps_the_checkpoint, .timeout = 120)
 {
     char cmd[2048], out[16384], err[512];
-    system("rm -rf /tmp/arithlab_test_nan");
-    snprintf(cmd, sizeof(cmd), "%s train --out /tmp/arithlab_test_nan --set train.steps=40 --set train.eval_every=0 %s",
-             ARITHLAB_BIN, TINY);
+    char nan_dir[128], ck[160];
+    snprintf(nan_dir, sizeof nan_dir, "%s", scratch("nan"));
+    snprintf(ck, sizeof ck, "%s/ckpt.safetensors", nan_dir);
+    snprintf(cmd, sizeof(cmd), "%s train --out %s --set train.steps=40 --set train.eval_every=0 %s",
+             ARITHLAB_BIN, nan_dir, TINY);
     cr_assert_eq(run(cmd, out, sizeof(out)), 0, "%s", out);
     // plant a NaN in one weight of the checkpoint, keeping its training state and run config
-    const char *ck = "/tmp/arithlab_test_nan/ckpt.safetensors";
     static TrainState st;
     Model m;
     cr_assert_eq(ckpt_build_model(&m, &st, 1, ck, 1, 1, err), 0, "%s", err);
@@ -137,7 +164,7 @@ Test(train, a_nan_stops_training_naming_step_and_tensor_and_keeps_the_checkpoint
     size_t la = 0, lb = 0;
     char *before = slurp(ck, &la);
     // resume for more steps: the first forward meets the NaN
-    snprintf(cmd, sizeof(cmd), "%s train --resume /tmp/arithlab_test_nan --set train.steps=80", ARITHLAB_BIN);
+    snprintf(cmd, sizeof(cmd), "%s train --resume %s --set train.steps=80", ARITHLAB_BIN, nan_dir);
     int rc = run(cmd, out, sizeof(out));
     cr_expect_eq(rc, 1, "exit %d: %s", rc, out);
     cr_expect(strstr(out, "at step 41") != NULL, "%s", out);

@@ -1,0 +1,175 @@
+// test_harden.c: issue 15, "never lose a run": an existing run is never
+// replaced by a refused or accidental `train --out`, and two trainings never
+// write one run directory at once (the run directory lock).
+#include "test_util.h"
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+static const char *S = "--set model.n_layer=1 --set model.n_embd=16 --set model.n_head=2 --set train.steps=5 "
+                       "--set eval.per_cell=1 --set eval.n_during_train=4 --set task.max_len=2 --set task.pad_width=3 "
+                       "--set train.threads=1";
+
+static char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc(len + 1);
+    *n = fread(b, 1, len, f);
+    b[*n] = 0;
+    fclose(f);
+    return b;
+}
+
+static void expect_same_file(const char *path, const char *before, size_t n_before)
+{
+    size_t n = 0;
+    char *now = slurp(path, &n);
+    cr_assert(now, "%s is gone", path);
+    cr_expect(n == n_before && memcmp(now, before, n) == 0, "%s changed (%zu bytes, was %zu)", path, n, n_before);
+    free(now);
+}
+
+static void rm_run(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+Test(harden, refused_train_out_into_an_existing_run_leaves_it_whole, .init = tmp_setup, .timeout = 120)
+{
+    char cmd[2048], out[16384], dir[256];
+    snprintf(dir, sizeof dir, "%s/r", tmpdir);
+    snprintf(cmd, sizeof cmd, "%s train --out %s %s", ARITHLAB_BIN, dir, S);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    const char *names[] = {"config.ini", "log.txt", "metrics.csv", "ckpt.safetensors"};
+    char *before[4], path[4][300];
+    size_t n[4];
+    for (int i = 0; i < 4; i++) {
+        snprintf(path[i], sizeof path[i], "%s/%s", dir, names[i]);
+        before[i] = slurp(path[i], &n[i]);
+        cr_assert(before[i] && n[i] > 0, "%s missing after training", path[i]);
+    }
+    // a refused config, and a valid one, both into the existing run: refused, pointing at --resume
+    const char *extra[] = {"--set model.position=absolute+bogus", ""};
+    for (int k = 0; k < 2; k++) {
+        snprintf(cmd, sizeof cmd, "%s train --out %s %s %s", ARITHLAB_BIN, dir, S, extra[k]);
+        int rc = run(cmd, out, sizeof out);
+        cr_expect_eq(rc, 2, "exit %d for '%s': %s", rc, extra[k], out);
+        cr_expect(strstr(out, "already holds a run") && strstr(out, "--resume") && strstr(out, "--force"),
+                  "message for '%s' does not say what to do: %s", extra[k], out);
+        for (int i = 0; i < 4; i++) expect_same_file(path[i], before[i], n[i]);
+    }
+    // the run still resumes
+    snprintf(cmd, sizeof cmd, "%s train --resume %s --set train.steps=6", ARITHLAB_BIN, dir);
+    cr_expect_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    // --force replaces it
+    snprintf(cmd, sizeof cmd, "%s train --out %s --force %s", ARITHLAB_BIN, dir, S);
+    cr_expect_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    for (int i = 0; i < 4; i++) free(before[i]);
+    rm_run(dir);
+    tmp_teardown();
+}
+
+Test(harden, training_into_a_locked_run_directory_is_refused_naming_the_holder, .init = tmp_setup, .timeout = 120)
+{
+    char cmd[2048], out[16384], dir[256], lock[300], pid[32];
+    snprintf(dir, sizeof dir, "%s/r", tmpdir);
+    cr_assert_eq(mkdir(dir, 0755), 0);
+    // this process holds the lock, as a running training would
+    snprintf(lock, sizeof lock, "%s/lock", dir);
+    int fd = open(lock, O_RDWR | O_CREAT, 0644);
+    cr_assert(fd >= 0);
+    cr_assert_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    cr_assert_eq(write(fd, pid, len), len);
+    pid[len - 1] = 0;
+
+    snprintf(cmd, sizeof cmd, "%s train --out %s %s", ARITHLAB_BIN, dir, S);
+    int rc = run(cmd, out, sizeof out);
+    cr_expect_eq(rc, 1, "exit %d: %s", rc, out);
+    char want[96];
+    snprintf(want, sizeof want, "in use by process %s", pid);
+    cr_expect(strstr(out, want) && strstr(out, dir), "message lacks '%s' or the directory: %s", want, out);
+    char p[300];
+    snprintf(p, sizeof p, "%s/config.ini", dir);
+    cr_expect(access(p, F_OK) != 0, "the refused run wrote %s", p);
+    snprintf(p, sizeof p, "%s/metrics.csv", dir);
+    cr_expect(access(p, F_OK) != 0, "the refused run wrote %s", p);
+
+    // once the holder is gone (the kernel drops the lock of a dead process too), training proceeds
+    close(fd);
+    cr_expect_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    rm_run(dir);
+    tmp_teardown();
+}
+
+Test(harden, two_trainings_at_once_into_one_directory_one_is_refused, .init = tmp_setup, .timeout = 180)
+{
+    char cmd[2048], out[16384], dir[256];
+    snprintf(dir, sizeof dir, "%s/r", tmpdir);
+    snprintf(cmd, sizeof cmd, "(%s train --out %s %s --set train.steps=400 > %s/a.txt 2>&1; echo $? > %s/a.rc) & "
+                              "sleep 0.5; %s train --out %s %s --set train.steps=400 2>&1; r=$?; wait; exit $r",
+             ARITHLAB_BIN, dir, S, tmpdir, tmpdir, ARITHLAB_BIN, dir, S);
+    int rc = run(cmd, out, sizeof out);
+    size_t n = 0;
+    char *a_rc = slurp(tmp_path("a.rc"), &n), *a_out = slurp(tmp_path("a.txt"), &n);
+    cr_assert(a_rc && a_out);
+    int rc_a = atoi(a_rc);
+    // exactly one of them ran; the other was refused (lock held, or the run already there)
+    cr_expect((rc_a == 0) != (rc == 0), "both or neither ran: first %d (%s), second %d (%s)", rc_a, a_out, rc, out);
+    const char *refused = rc_a == 0 ? out : a_out;
+    cr_expect(strstr(refused, "in use by process") || strstr(refused, "already holds a run"), "%s", refused);
+    free(a_rc);
+    free(a_out);
+    rm_run(dir);
+    tmp_teardown();
+}
+
+// run CMD under a 30 s timeout: a FIFO used to hang the open forever
+static void expect_refused(const char *cmd, const char *needle)
+{
+    char full[2400], out[16384];
+    snprintf(full, sizeof full, "timeout 30 %s", cmd);
+    int rc = run(full, out, sizeof out);
+    cr_expect(rc != 124, "hung (killed by timeout): %s", cmd);
+    cr_expect(rc == 1 || rc == 2, "exit %d for %s: %s", rc, cmd, out);
+    cr_expect(strstr(out, needle) != NULL, "message for %s lacks '%s': %s", cmd, needle, out);
+}
+
+Test(harden, a_fifo_or_directory_given_as_an_input_is_refused_not_read, .init = tmp_setup, .timeout = 240)
+{
+    char cmd[2048], out[16384], dir[256], fifo[300], p[600];
+    snprintf(dir, sizeof dir, "%s/r", tmpdir);
+    snprintf(fifo, sizeof fifo, "%s/fifo", tmpdir);
+    cr_assert_eq(mkfifo(fifo, 0644), 0);
+    snprintf(cmd, sizeof cmd, "%s train --out %s %s", ARITHLAB_BIN, dir, S);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+
+    // a FIFO as the config file, the checkpoint of eval and solve, and a .npy of logits
+    snprintf(cmd, sizeof cmd, "%s train %s --out %s/x", ARITHLAB_BIN, fifo, tmpdir);
+    expect_refused(cmd, "is a FIFO: accepted only a regular config (.ini) file");
+    snprintf(cmd, sizeof cmd, "%s eval --checkpoint %s", ARITHLAB_BIN, fifo);
+    expect_refused(cmd, "is a FIFO: accepted only a regular checkpoint");
+    snprintf(cmd, sizeof cmd, "%s solve --checkpoint %s 1+2", ARITHLAB_BIN, fifo);
+    expect_refused(cmd, "is a FIFO: accepted only a regular checkpoint");
+    snprintf(cmd, sizeof cmd, "%s logits --checkpoint %s/ckpt.safetensors --tokens %s --out %s/l.npy", ARITHLAB_BIN, dir, fifo, tmpdir);
+    expect_refused(cmd, "is a FIFO: accepted only a regular .npy file");
+    // a directory as the config file: refused, not read as an empty config
+    snprintf(cmd, sizeof cmd, "%s train %s --out %s/x", ARITHLAB_BIN, dir, tmpdir);
+    expect_refused(cmd, "is a directory: accepted only a regular config (.ini) file");
+    // the checkpoint of --resume replaced by a FIFO
+    snprintf(p, sizeof p, "%s/ckpt.safetensors", dir);
+    cr_assert_eq(unlink(p), 0);
+    cr_assert_eq(mkfifo(p, 0644), 0);
+    snprintf(cmd, sizeof cmd, "%s train --resume %s --set train.steps=6", ARITHLAB_BIN, dir);
+    expect_refused(cmd, "is a FIFO: accepted only a regular checkpoint");
+    rm_run(dir);
+    snprintf(cmd, sizeof cmd, "rm -rf %s/x", tmpdir);
+    system(cmd);
+    tmp_teardown();
+}
