@@ -1,7 +1,7 @@
 // test_harden.c: issue 15, "never lose a run": an existing run is never
 // replaced by a refused or accidental `train --out`, and two trainings never
 // write one run directory at once (the run directory lock).
-#include "test_util.h"
+#include "tests/test_util.h"
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
