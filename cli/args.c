@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include "cli/args.h"
 #include "embeddings/pos.h"
@@ -41,7 +42,11 @@ int args_parse(const char *cmd, const char *synopsis, const arg_t *args, int n_a
         case ARG_STR: *(const char **)a->dst = v; break;
         case ARG_INT: {
             long x = strtol(v, &end, 10);
-            if (end == v || *end || errno) { fprintf(stderr, "arithlab %s: %s '%s' is not an integer\n", cmd, a->flag, v); return -1; }
+            if (end == v || *end || (errno && errno != ERANGE)) { fprintf(stderr, "arithlab %s: %s '%s' is not an integer\n", cmd, a->flag, v); return -1; }
+            if (errno == ERANGE || x < INT_MIN || x > INT_MAX) {   // (int)99999999999 wrapped to 1215752191
+                fprintf(stderr, "arithlab %s: %s '%s' is out of range (accepted %d..%d at most)\n", cmd, a->flag, v, INT_MIN, INT_MAX);
+                return -1;
+            }
             *(int *)a->dst = (int)x;
             break;
         }

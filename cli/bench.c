@@ -100,6 +100,8 @@ int cmd_bench(int argc, char **argv)
     int r = args_parse("bench", "[--config tiny|small|base|all] [--steps N] [--threads N] [--csv]", args, 4, argc, argv, NULL);
     if (r) return r < 0 ? 2 : 0;
     if (steps < 1) { fprintf(stderr, "arithlab bench: --steps must be >= 1\n"); return 2; }
+    char terr[ERR_MAX];
+    if (run_threads_check("--threads", threads, terr)) { fprintf(stderr, "arithlab bench: %s\n", terr); return 2; }
     threads = run_threads(threads);
     ops_set_threads(threads);
     int found = 0;

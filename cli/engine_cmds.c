@@ -107,6 +107,8 @@ int cmd_logits(int argc, char **argv)
     };
     int r = args_parse("logits", "--checkpoint FILE --tokens IDS.npy --out LOGITS.npy", args, 5, argc, argv, NULL);
     if (r) return r < 0 ? 2 : 0;
+    char terr[ERR_MAX];
+    if (run_threads_check("--threads", threads, terr)) return fail("logits", terr), 2;
     if (!ckpt || !tokens || !out) return fail("logits", "--checkpoint, --tokens and --out are required"), 2;
     char err[ERR_MAX];
     ModelConfig cfg;
@@ -151,6 +153,8 @@ int cmd_replay(int argc, char **argv)
     int r = args_parse("replay", "--checkpoint F --tokens X.npy --targets Y.npy --out DIR [--steps K] ...",
                        args, (int)(sizeof(args) / sizeof(args[0])), argc, argv, NULL);
     if (r) return r < 0 ? 2 : 0;
+    char terr[ERR_MAX];
+    if (run_threads_check("--threads", threads, terr)) return fail("replay", terr), 2;
     if (!ckpt || !tokens || !targets || !out) return fail("replay", "--checkpoint, --tokens, --targets and --out are required"), 2;
     if (steps < 0) return fail("replay", "--steps must be >= 0"), 2;
     char err[ERR_MAX], path[4096];

@@ -68,7 +68,8 @@ int cmd_eval(int argc, char **argv)
     int r = args_parse("eval", "--run DIR | --checkpoint FILE [--out DIR] [--set eval.KEY=VALUE ...] [--speed] [--threads N]",
                        args, (int)(sizeof(args) / sizeof(args[0])), argc, argv, NULL);
     if (r) return r < 0 ? 2 : 0;
-    if (threads < 0) { fprintf(stderr, "arithlab eval: --threads %d: give at least 1 (or 0 for every core)\n", threads); return 2; }
+    char terr[ERR_MAX];
+    if (run_threads_check("--threads", threads, terr)) { fprintf(stderr, "arithlab eval: %s\n", terr); return 2; }
     char path[4096], outbuf[4096], err[ERR_MAX];
     if (run_dir && !ckpt) { snprintf(path, sizeof(path), "%s/ckpt.safetensors", run_dir); ckpt = path; }
     if (!ckpt) { fprintf(stderr, "arithlab eval: --run DIR or --checkpoint FILE is required\n"); return 2; }
@@ -132,7 +133,8 @@ int cmd_solve(int argc, char **argv)
     int r = args_parse("solve", "--checkpoint FILE [--threads N] \"128+367\"", args,
                        (int)(sizeof(args) / sizeof(args[0])), argc, argv, &problem);
     if (r) return r < 0 ? 2 : 0;
-    if (threads < 0) { fprintf(stderr, "arithlab solve: --threads %d: give at least 1 (or 0 for every core)\n", threads); return 2; }
+    char terr[ERR_MAX];
+    if (run_threads_check("--threads", threads, terr)) { fprintf(stderr, "arithlab solve: %s\n", terr); return 2; }
     if (!ckpt || !problem) { fprintf(stderr, "arithlab solve: usage: arithlab solve --checkpoint FILE \"128+367\"\n"); return 2; }
     char err[ERR_MAX];
     RunConfig rc;

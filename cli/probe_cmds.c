@@ -24,6 +24,7 @@ typedef struct {
 static int resolve_paths(const char *cmd, probe_args *a)
 {
     char err[ERR_MAX];
+    if (run_threads_check("--threads", a->threads, err)) { fprintf(stderr, "arithlab probe %s: %s\n", cmd, err); return 2; }
     if (a->run && !a->ckpt) { snprintf(a->path, sizeof(a->path), "%s/ckpt.safetensors", a->run); a->ckpt = a->path; }
     if (!a->ckpt) {
         fprintf(stderr, "arithlab probe %s: --checkpoint FILE (or --run DIR) is required\n", cmd);

@@ -2,10 +2,12 @@
 // the run directory's config.ini; the run itself is run_train (run/train.c).
 // Ctrl-C saves a checkpoint and stops; --resume DIR continues bit-exactly.
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 #include "cli/args.h"
 #include "core/files.h"
 #include "run/train.h"
+#include "run/load.h"
 
 int cmd_train(int argc, char **argv)
 {
@@ -16,7 +18,8 @@ int cmd_train(int argc, char **argv)
     int force = 0;
     arg_t args[] = {
         {"--out", ARG_STR, &out_dir, "run directory (default runs/train)"},
-        {"--resume", ARG_STR, &resume, "continue the run in this directory from its checkpoint"},
+        {"--resume", ARG_STR, &resume, "continue the run in this directory from its checkpoint; "
+                                             "--set may then change only " RUN_RESUME_KEYS},
         {"--set", ARG_SET, &sets, "section.key=value, overriding the config file (repeatable)"},
         {"--force", ARG_FLAG, &force, "train afresh into an --out that already holds a run, replacing it"},
     };
@@ -33,8 +36,27 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "arithlab train: %s\n", err);
         return 2;
     }
+    if (resume)   // the checkpoint fixes the model, task and optimizer: only RUN_RESUME_KEYS may change
+        for (int i = 0; i < sets.n; i++) {
+            char key[128];
+            snprintf(key, sizeof(key), "%.*s", (int)strcspn(sets.items[i], "="), sets.items[i]);
+            if (!run_resume_key_allowed(key)) {
+                fprintf(stderr, "arithlab train: --resume %s --set %s: %s cannot change when a run is resumed "
+                                "(the checkpoint fixes it); accepted with --resume: %s\n",
+                        resume, sets.items[i], key, RUN_RESUME_KEYS);
+                return 2;
+            }
+        }
     if (args_apply_sets("train", &rc, &sets)) return 2;
     if (run_config_resolve(&rc, err)) { fprintf(stderr, "arithlab train: %s\n", err); return 2; }
+    if (run_threads_check("train.threads =", rc.train.threads, err)) { fprintf(stderr, "arithlab train: %s\n", err); return 2; }
+    if (resume) {
+        snprintf(path, sizeof(path), "%s/ckpt.safetensors", resume);
+        if (access(path, F_OK) == 0 && run_resume_check(&rc, path, err)) {
+            fprintf(stderr, "arithlab train: --resume %s: %s\n", resume, err);
+            return 2;
+        }
+    }
     if (!out_dir) out_dir = "runs/train";
     // an existing run is never replaced by accident: it is continued, or replaced when asked
     snprintf(path, sizeof(path), "%s/ckpt.safetensors", out_dir);

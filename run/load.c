@@ -20,8 +20,23 @@ int run_threads(int requested)
     return requested > 0 ? requested : run_default_threads();
 }
 
+int run_threads_max(void)
+{
+    int n = omp_get_num_procs();
+    return RUN_THREADS_PER_CORE * (n < 1 ? 1 : n);
+}
+
+int run_threads_check(const char *name, int requested, char *err)
+{
+    int max = run_threads_max();
+    if (requested >= 0 && requested <= max) return 0;
+    return err_set(err, "%s %d: accepted 0 (every core, or OMP_NUM_THREADS if lower) or 1..%d (%d x the %d cores)",
+                   name, requested, max, RUN_THREADS_PER_CORE, max / RUN_THREADS_PER_CORE);
+}
+
 int run_load_model(Model *m, const char *ckpt_path, int B_max, int T_max, int threads, char *err)
 {
+    if (run_threads_check("--threads", threads, err)) return -1;
     if (T_max <= 0) {
         ModelConfig cfg;
         if (ckpt_read_config(ckpt_path, &cfg, err)) return -1;

@@ -106,6 +106,76 @@ static double quick_eval(Model *ev, const Model *m, const RunConfig *rc, const T
     return ok < 0 ? -2.0 : (double)ok / n;
 }
 
+// ---------------------------------------------------------------- resume checks
+
+int run_resume_key_allowed(const char *dotted)
+{
+    static const char list[] = RUN_RESUME_KEYS;
+    size_t n = strlen(dotted);
+    for (const char *p = list; n && (p = strstr(p, dotted)); p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == ',' || p[n] == 0)) return 1;
+    return 0;
+}
+
+// the first line-wise difference between two run_config_to_string texts outside
+// RUN_RESUME_KEYS: key, value in a, value in b; 0 if none
+static int config_text_diff(const char *a, const char *b, char *key, char *va, char *vb)
+{
+    char sec[64] = "";
+    while (*a && *b) {
+        size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+        if (*a == '[') snprintf(sec, sizeof sec, "%.*s", (int)(la > 2 ? la - 2 : 0), a + 1);
+        if (la != lb || memcmp(a, b, la)) {
+            char k[64] = "", x[256] = "", y[256] = "";
+            sscanf(a, "%63s = %255[^\n]", k, x);
+            sscanf(b, "%*s = %255[^\n]", y);
+            snprintf(key, 128, "%s.%s", sec, k);
+            if (!run_resume_key_allowed(key)) { strcpy(va, x); strcpy(vb, y); return 1; }
+        }
+        a += la + (a[la] == '\n');
+        b += lb + (b[lb] == '\n');
+    }
+    if (*a || *b) { strcpy(key, "(the list of keys)"); strcpy(va, *a ? "longer" : "shorter"); strcpy(vb, "-"); return 1; }
+    return 0;
+}
+
+int run_resume_check(const RunConfig *rc, const char *ckpt_path, char *err)
+{
+    // the shape the tensors have (the checkpoint's model.* metadata)
+    RunConfig *ck = malloc(sizeof *ck), *shaped = malloc(sizeof *shaped);
+    char key[128], va[256], vb[256], inner[ERR_MAX];
+    int r = 0;
+    if (!ck || !shaped) { free(ck); free(shaped); return err_set(err, "out of memory"); }
+    *shaped = *rc;
+    if (ckpt_read_config(ckpt_path, &shaped->model, err)) r = -1;
+    char *want = r ? NULL : run_config_to_string(rc), *have = r ? NULL : run_config_to_string(shaped);
+    if (!r && (!want || !have)) r = err_set(err, "out of memory");
+    if (!r && config_text_diff(want, have, key, va, vb))
+        r = err_set(err, "%s: %s = %s in the run's configuration, but the checkpoint's model has %s = %s: "
+                    "a checkpoint resumes only the run that wrote it; on --resume only these keys may change: %s",
+                    ckpt_path, key, va, key, vb, RUN_RESUME_KEYS);
+    // the run configuration stored with the checkpoint (older checkpoints have none)
+    TrainState *st = r ? NULL : malloc(sizeof *st);
+    if (!r && !st) r = err_set(err, "out of memory");
+    if (!r && ckpt_read_state(ckpt_path, st, err)) r = -1;
+    if (!r && ckpt_meta_get(st, "arithlab.config")) {
+        free(have);
+        have = NULL;
+        if (run_config_from_checkpoint(ck, ckpt_path, inner)) r = err_set(err, "%s", inner);
+        else if (!(have = run_config_to_string(ck))) r = err_set(err, "out of memory");
+        else if (config_text_diff(want, have, key, va, vb))
+            r = err_set(err, "%s: %s = %s in the run's configuration, but the checkpoint was trained with %s = %s: "
+                        "a checkpoint resumes only the run that wrote it; on --resume only these keys may change: %s",
+                        ckpt_path, key, va, key, vb, RUN_RESUME_KEYS);
+    }
+    free(st);
+    free(want);
+    free(have);
+    free(ck);
+    free(shaped);
+    return r;
+}
+
 static void progress(Out *o, long step, long total, float loss, double tok_s, double eta_s)
 {
     if (!o->tty) return;

@@ -10,4 +10,18 @@
 // and stderr. Returns 0, 1 (failure), 2 (configuration), 130 (interrupted, saved).
 int run_train(const RunConfig *rc, const char *out_dir, int resume);
 
+// The keys that may change when a run is resumed (--resume DIR --set KEY=...,
+// or an edited DIR/config.ini): how long it runs and how often it logs, saves
+// and evaluates, and how it evaluates. Everything else (the model, the task,
+// the optimizer, the seed, the batch) is fixed by the checkpoint.
+#define RUN_RESUME_KEYS "train.steps, train.threads, train.log_every, train.ckpt_every, train.eval_every, " \
+                        "eval.per_cell, eval.batch_size, eval.n_during_train"
+// 1 if the dotted key ("train.steps") may change on resume
+int run_resume_key_allowed(const char *dotted);
+// A resolved run configuration against the checkpoint it would resume: the
+// model shape the checkpoint's tensors have, and the run configuration stored
+// in its metadata, key by key. 0, or -1 + err naming the first key that
+// differs (outside RUN_RESUME_KEYS), both values and the accepted keys.
+int run_resume_check(const RunConfig *rc, const char *ckpt_path, char *err);
+
 #endif

@@ -173,3 +173,132 @@ Test(harden, a_fifo_or_directory_given_as_an_input_is_refused_not_read, .init = 
     system(cmd);
     tmp_teardown();
 }
+
+// ---------------------------------------------------------------- --resume against the checkpoint (item 3)
+
+static void train_run(const char *dir, const char *extra)
+{
+    char cmd[2048], out[16384];
+    snprintf(cmd, sizeof cmd, "%s train --out %s %s %s", ARITHLAB_BIN, dir, S, extra);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+}
+
+Test(harden, resume_refuses_a_checkpoint_that_differs_from_the_run_naming_the_key, .init = tmp_setup, .timeout = 120)
+{
+    char cmd[2048], out[16384], dir[256], wide[256], p[300], q[300];
+    snprintf(dir, sizeof dir, "%s/r", tmpdir);
+    snprintf(wide, sizeof wide, "%s/w", tmpdir);
+    train_run(dir, "");
+    train_run(wide, "--set model.n_embd=32");
+    // a d=32 checkpoint copied into the d=16 run
+    snprintf(p, sizeof p, "%s/ckpt.safetensors", dir);
+    snprintf(q, sizeof q, "%s/ckpt.safetensors", wide);
+    size_t n_own = 0, n_wide = 0;
+    char *own = slurp(p, &n_own), *w = slurp(q, &n_wide);
+    cr_assert(own && w);
+    write_bytes(p, w, n_wide);
+    snprintf(cmd, sizeof cmd, "%s train --resume %s --set train.steps=8", ARITHLAB_BIN, dir);
+    int rc = run(cmd, out, sizeof out);
+    cr_expect_eq(rc, 2, "exit %d: %s", rc, out);
+    cr_expect(strstr(out, "model.n_embd = 16") && strstr(out, "model.n_embd = 32"), "message does not name the key: %s", out);
+    expect_same_file(p, w, n_wide);
+    write_bytes(p, own, n_own);
+
+    // config.ini edited behind the checkpoint's back: a task key, an optimizer key
+    snprintf(p, sizeof p, "%s/config.ini", dir);
+    size_t n_ini = 0;
+    char *ini = slurp(p, &n_ini);
+    const char *edits[][3] = {{"balance_carries = 0", "balance_carries = 1", "task.balance_carries"},
+                              {"\nlr = 0.001", "\nlr = 0.002", "train.lr"}};
+    for (int k = 0; k < 2; k++) {
+        char *at = strstr(ini, edits[k][0]);
+        cr_assert(at, "config.ini lacks '%s'", edits[k][0]);
+        char *edited = malloc(n_ini + 64);
+        snprintf(edited, n_ini + 64, "%.*s%s%s", (int)(at - ini), ini, edits[k][1], at + strlen(edits[k][0]));
+        write_bytes(p, edited, strlen(edited));
+        rc = run(cmd, out, sizeof out);
+        cr_expect_eq(rc, 2, "exit %d with %s edited: %s", rc, edits[k][2], out);
+        cr_expect(strstr(out, edits[k][2]) && strstr(out, "only these keys may change"), "message does not name %s: %s", edits[k][2], out);
+        expect_same_file(p, edited, strlen(edited));
+        free(edited);
+    }
+    write_bytes(p, ini, n_ini);
+    // the run as it was resumes
+    cr_expect_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    free(own); free(w); free(ini);
+    rm_run(dir);
+    rm_run(wide);
+    tmp_teardown();
+}
+
+Test(harden, resume_refuses_set_of_a_key_the_checkpoint_fixes, .init = tmp_setup, .timeout = 120)
+{
+    char cmd[2048], out[16384], dir[256], p[300];
+    snprintf(dir, sizeof dir, "%s/r", tmpdir);
+    train_run(dir, "");
+    snprintf(p, sizeof p, "%s/config.ini", dir);
+    size_t n_ini = 0;
+    char *ini = slurp(p, &n_ini);
+    const char *fixed[] = {"model.n_embd=64", "task.max_len=3", "train.lr=0.01", "train.batch_size=4", "train.seed=5"};
+    for (int k = 0; k < 5; k++) {
+        snprintf(cmd, sizeof cmd, "%s train --resume %s --set train.steps=8 --set %s", ARITHLAB_BIN, dir, fixed[k]);
+        int rc = run(cmd, out, sizeof out);
+        char key[64];
+        snprintf(key, sizeof key, "%.*s cannot change", (int)strcspn(fixed[k], "="), fixed[k]);
+        cr_expect_eq(rc, 2, "exit %d for --set %s: %s", rc, fixed[k], out);
+        cr_expect(strstr(out, key) && strstr(out, "train.steps, "), "message for --set %s lacks '%s' and the accepted keys: %s",
+                  fixed[k], key, out);
+        expect_same_file(p, ini, n_ini);
+    }
+    // the keys that may change do
+    snprintf(cmd, sizeof cmd, "%s train --resume %s --set train.steps=8 --set train.log_every=2 --set eval.per_cell=2 "
+                              "--set eval.n_during_train=3", ARITHLAB_BIN, dir);
+    cr_expect_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    free(ini);
+    rm_run(dir);
+    tmp_teardown();
+}
+
+// ---------------------------------------------------------------- --threads bounds (item 6)
+
+Test(harden, threads_out_of_range_is_refused_by_every_command, .init = tmp_setup, .timeout = 240)
+{
+    char cmd[2048], out[16384], dir[256], ck[300];
+    snprintf(dir, sizeof dir, "%s/r", tmpdir);
+    train_run(dir, "");
+    snprintf(ck, sizeof ck, "%s/ckpt.safetensors", dir);
+    const char *bad[] = {"100000", "99999999999", "-1"};
+    for (int b = 0; b < 3; b++) {
+        const char *cmds[] = {"eval --checkpoint %s --out %s/e --threads %s", "solve --checkpoint %s --threads %s 1+2",
+                              "logits --checkpoint %s --tokens %s/none.npy --out %s/l.npy --threads %s",
+                              "replay --checkpoint %s --tokens %s/none.npy --targets %s/none.npy --out %s/rp --threads %s",
+                              "probe attention --checkpoint %s --out %s/pa --threads %s", "bench --steps 1 --threads %s"};
+        for (int c = 0; c < 6; c++) {
+            char line[1200];
+            switch (c) {
+            case 0: snprintf(line, sizeof line, cmds[c], ck, tmpdir, bad[b]); break;
+            case 1: snprintf(line, sizeof line, cmds[c], ck, bad[b]); break;
+            case 2: snprintf(line, sizeof line, cmds[c], ck, tmpdir, tmpdir, bad[b]); break;
+            case 3: snprintf(line, sizeof line, cmds[c], ck, tmpdir, tmpdir, tmpdir, bad[b]); break;
+            case 4: snprintf(line, sizeof line, cmds[c], ck, tmpdir, bad[b]); break;
+            default: snprintf(line, sizeof line, cmds[c], bad[b]); break;
+            }
+            snprintf(cmd, sizeof cmd, "timeout 60 %s %s", ARITHLAB_BIN, line);
+            int rc = run(cmd, out, sizeof out);
+            cr_expect_eq(rc, 2, "exit %d for %s: %s", rc, line, out);
+            cr_expect(strstr(out, "--threads") && (strstr(out, "accepted") || strstr(out, "out of range")),
+                      "message for %s does not name --threads and the range: %s", line, out);
+        }
+        // train: the key
+        snprintf(cmd, sizeof cmd, "%s train --out %s/t %s --set train.threads=%s", ARITHLAB_BIN, tmpdir, S, bad[b]);
+        int rc = run(cmd, out, sizeof out);
+        cr_expect_eq(rc, 2, "train exit %d for train.threads=%s: %s", rc, bad[b], out);
+        cr_expect(strstr(out, "train.threads"), "train message does not name train.threads: %s", out);
+    }
+    snprintf(cmd, sizeof cmd, "%s/t", tmpdir);
+    cr_expect(access(cmd, F_OK) != 0, "a refused train created its directory");
+    rm_run(dir);
+    snprintf(cmd, sizeof cmd, "rm -rf %s/e %s/pa %s/rp", tmpdir, tmpdir, tmpdir);
+    system(cmd);
+    tmp_teardown();
+}
