@@ -8,6 +8,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 int files_lock_dir(const char *dir, char *err)
@@ -74,4 +77,82 @@ FILE *files_open_regular(const char *path, const char *what, char *err)
     FILE *f = fdopen(fd, "rb");
     if (!f) { err_set(err, "%s: cannot open: %s", path, strerror(errno)); close(fd); }
     return f;
+}
+
+// ---------------------------------------------------------------- atomic result files
+
+static void tmp_name(char *tmp, size_t cap, const char *path)
+{
+    snprintf(tmp, cap, "%s.tmp.%ld", path, (long)getpid());
+}
+
+FILE *files_atomic_open(const char *path, char *err)
+{
+    char tmp[4200];
+    tmp_name(tmp, sizeof tmp, path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) err_set(err, "%s: cannot write (temporary file %s): %s", path, tmp, strerror(errno));
+    return f;
+}
+
+void files_atomic_discard(FILE *f, const char *path)
+{
+    char tmp[4200];
+    tmp_name(tmp, sizeof tmp, path);
+    if (f) fclose(f);
+    remove(tmp);
+}
+
+int files_atomic_commit(FILE *f, const char *path, char *err)
+{
+    char tmp[4200];
+    tmp_name(tmp, sizeof tmp, path);
+    // ferror: some fprintf/fwrite failed already; errno still holds why (successful calls leave it)
+    int e = ferror(f) ? (errno ? errno : EIO) : 0;
+    if (fflush(f) && !e) e = errno ? errno : EIO;
+    if (!e && fsync(fileno(f)) && errno != EINVAL && errno != EROFS) e = errno;
+    if (fclose(f) && !e) e = errno ? errno : EIO;
+    if (!e && rename(tmp, path)) {
+        e = errno;
+        remove(tmp);
+        return err_set(err, "%s: cannot rename %s into place: %s", path, tmp, strerror(e));
+    }
+    if (e) {
+        remove(tmp);
+        return err_set(err, "%s: write failed: %s", path, strerror(e));
+    }
+    return 0;
+}
+
+int files_write_atomic(const char *path, const void *buf, size_t n, char *err)
+{
+    FILE *f = files_atomic_open(path, err);
+    if (!f) return -1;
+    if (n && fwrite(buf, 1, n, f) != n) {
+        int e = errno ? errno : EIO;
+        files_atomic_discard(f, path);
+        return err_set(err, "%s: write failed: %s", path, strerror(e));
+    }
+    return files_atomic_commit(f, path, err);
+}
+
+int files_remove_stale_tmp(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *t = strstr(e->d_name, ".tmp.");
+        if (!t || t == e->d_name) continue;
+        char *end;
+        long pid = strtol(t + 5, &end, 10);
+        if (*end || end == t + 5 || pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;   // alive (or not ours to ask): keep
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (unlink(path) == 0) removed++;
+    }
+    closedir(d);
+    return removed;
 }

@@ -21,4 +21,23 @@ int files_lock_dir(const char *dir, char *err);
 // release a lock taken by files_lock_dir (fd < 0: nothing to do)
 void files_unlock_dir(int fd);
 
+// ---- result files, written atomically and checked
+// files_atomic_open: a temporary PATH.tmp.<pid> in PATH's own directory (so the
+// rename stays on one file system), opened for writing ("wb"); NULL + err.
+// files_atomic_commit: checks that every write went through (ferror), flushes,
+// fsyncs and closes it, then renames it over PATH. On any failure the temporary
+// file is removed, PATH keeps its old content (or stays absent), and err says
+// "PATH: write failed: <strerror>". f is closed in every case.
+// files_atomic_discard: close and remove the temporary file (an error path).
+FILE *files_atomic_open(const char *path, char *err);
+int files_atomic_commit(FILE *f, const char *path, char *err);
+void files_atomic_discard(FILE *f, const char *path);
+// the whole of buf[0..n) as PATH, atomically: 0 or -1 + err
+int files_write_atomic(const char *path, const void *buf, size_t n, char *err);
+
+// Remove NAME.tmp.<pid> files in DIR (left by a process killed while writing
+// NAME) whose process no longer exists. Returns how many were removed; a file
+// whose pid is alive, or that cannot be parsed, is left alone.
+int files_remove_stale_tmp(const char *dir);
+
 #endif

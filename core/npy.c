@@ -316,17 +316,12 @@ static int npy_write(const char *path, const char *descr, const void *data, size
 
     unsigned char prefix[10] = { 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
                                  (unsigned char)(hlen & 0xff), (unsigned char)(hlen >> 8) };
-    FILE *f = fopen(path, "wb");
-    if (!f) return err_set(err, "%s: cannot open for writing: %s", path, strerror(errno));
-    int ok = fwrite(prefix, 1, 10, f) == 10 && fwrite(hdr, 1, hlen, f) == hlen &&
-             (numel == 0 || fwrite(data, elsize, numel, f) == numel);
-    int saved = errno;
-    if (fclose(f) != 0 && ok) { ok = 0; saved = errno; }
-    if (!ok) {
-        remove(path);
-        return err_set(err, "%s: write failed: %s", path, strerror(saved));
-    }
-    return 0;
+    FILE *f = files_atomic_open(path, err);   // written whole or not at all (core/files.h)
+    if (!f) return -1;
+    fwrite(prefix, 1, 10, f);
+    fwrite(hdr, 1, hlen, f);
+    if (numel) fwrite(data, elsize, numel, f);
+    return files_atomic_commit(f, path, err);   // a short fwrite leaves ferror set
 }
 
 int npy_write_f32(const char *path, const float *data, int ndim, const int64_t *shape, char *err)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include "core/files.h"
 #include "eval/eval.h"
 #include "eval/csv.h"
 #include "model/fone.h"
@@ -238,32 +239,31 @@ int eval_grid(Model *m, const TaskConfig *tc_in, int per_cell, uint64_t seed, Ev
     return 0;
 }
 
-static FILE *open_in(const char *dir, const char *name, char *err)
+// the three tables, each written atomically (core/files.h): a failed write
+// leaves no half file and returns -1 + err naming it
+static FILE *open_in(const char *dir, const char *name, char *path, size_t cap, char *err)
 {
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f) err_set(err, "%s: cannot write: %s", path, strerror(errno));
-    return f;
+    snprintf(path, cap, "%s/%s", dir, name);
+    return files_atomic_open(path, err);
 }
 
 int eval_write_csv(const EvalReport *r, const char *dir, char *err)
 {
-    FILE *f = open_in(dir, "accuracy_grid.csv", err);
+    char path[4096];
+    FILE *f = open_in(dir, "accuracy_grid.csv", path, sizeof path, err);
     if (!f) return -1;
     eval_grid_csv_write(f, r);
-    fclose(f);
-    if (!(f = open_in(dir, "accuracy_by_digit.csv", err))) return -1;
+    if (files_atomic_commit(f, path, err)) return -1;
+    if (!(f = open_in(dir, "accuracy_by_digit.csv", path, sizeof path, err))) return -1;
     fprintf(f, "digit_from_right,n,correct,accuracy\n");
     for (int i = 0; i < TASK_MAX_ANSWER; i++)
         if (r->digit_n[i]) fprintf(f, "%d,%ld,%ld,%.4f\n", i, r->digit_n[i], r->digit_correct[i], (double)r->digit_correct[i] / r->digit_n[i]);
-    fclose(f);
-    if (!(f = open_in(dir, "accuracy_by_carries.csv", err))) return -1;
+    if (files_atomic_commit(f, path, err)) return -1;
+    if (!(f = open_in(dir, "accuracy_by_carries.csv", path, sizeof path, err))) return -1;
     fprintf(f, "carries,n,correct,accuracy\n");
     for (int i = 0; i < EVAL_MAX_CARRIES; i++)
         if (r->carry_n[i]) fprintf(f, "%d,%ld,%ld,%.4f\n", i, r->carry_n[i], r->carry_correct[i], (double)r->carry_correct[i] / r->carry_n[i]);
-    fclose(f);
-    return 0;
+    return files_atomic_commit(f, path, err);
 }
 
 void eval_print_summary(const EvalReport *r, int overlap_known, FILE *f)

@@ -540,8 +540,8 @@ static int ckpt_parse_state(const char *path, const cJSON *meta, TrainState *st,
 {
     memset(st, 0, sizeof *st);
     uint64_t step = 0, pos = 0;
-    if (meta_u64(path, meta, "train.step", INT64_MAX, &step, err) ||
-        meta_u64(path, meta, "train.data_pos", INT64_MAX, &pos, err) ||
+    if (meta_u64(path, meta, "train.step", (uint64_t)CKPT_MAX_STEP, &step, err) ||
+        meta_u64(path, meta, "train.data_pos", (uint64_t)CKPT_MAX_STEP << 20, &pos, err) ||
         meta_u64(path, meta, "train.rng", UINT64_MAX, &st->rng, err) ||
         meta_u64(path, meta, "train.data_rng", UINT64_MAX, &st->data_rng, err) ||
         meta_u64(path, meta, "model.rng", UINT64_MAX, model_rng, err))
@@ -619,6 +619,22 @@ static int ckpt_match(const char *path, const Model *m, CkptFile *f, CkptEntry *
     return 0;
 }
 
+// NaN/Inf in a tensor the load would copy: -1 + err naming it (checked once, at load,
+// so that eval, solve, probes and logits never report on a broken model)
+static int ckpt_check_finite(const char *path, const ParamInfo *t, const CkptFile *f, const CkptEntry *e, char *err)
+{
+    const float *x = (const float *)(const void *)(f->data + e->begin);
+    for (size_t i = 0; i < t->numel; i++) {
+        float v;
+        memcpy(&v, x + i, sizeof v);
+        if (!isfinite(v))
+            return err_set(err, "%s: tensor '%s' holds %s at element %zu of %zu: the weights are not finite "
+                           "(a diverged or damaged checkpoint); accepted only finite values",
+                           path, e->name, isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf", i, (size_t)t->numel);
+    }
+    return 0;
+}
+
 static void ckpt_copy(float *arena, const ParamInfo *t, const CkptFile *f, const CkptEntry *e)
 {
     memcpy(arena + t->offset, f->data + e->begin, t->numel * sizeof(float));
@@ -660,8 +676,11 @@ int ckpt_load(Model *m, TrainState *st, int want_optimizer, const char *path, ch
         ckpt_parse_state(path, f.meta, state, &model_rng, err) != 0)
         goto out;
 
-    // everything checked: only now touch the model
     int nt = m->n_tensors;
+    for (int i = 0; i < (want_optimizer && n_moments ? 3 : 1) * nt; i++)
+        if (ckpt_check_finite(path, &m->tensors[i % nt], &f, ent[i], err)) goto out;
+
+    // everything checked: only now touch the model
     for (int i = 0; i < nt; i++) ckpt_copy(m->params, &m->tensors[i], &f, ent[i]);
     if (want_optimizer && m->m && m->v) {
         if (n_moments) {
@@ -675,6 +694,7 @@ int ckpt_load(Model *m, TrainState *st, int want_optimizer, const char *path, ch
         }
     }
     m->rng = model_rng;
+    state->has_optimizer = n_moments > 0;
     if (st) *st = *state;
     rc = 0;
 out:

@@ -12,12 +12,16 @@
 #include "model/model.h"
 
 #define CKPT_MAX_META 32
+// the largest train.step a checkpoint may hold (train.steps' own bound): a
+// tampered INT64_MAX overflowed step * batch_size in the training loop
+#define CKPT_MAX_STEP 1000000000LL
 
 typedef struct {
     int64_t step;            // optimizer steps taken
     uint64_t rng;            // the training loop's RNG (the model's m->rng is saved as "model.rng")
     uint64_t data_rng;       // data generator RNG state
     int64_t data_pos;        // examples consumed
+    int has_optimizer;       // set by ckpt_load: the file held the AdamW moments
     int n_meta;              // extra key/value pairs (e.g. the resolved run config)
     char meta_key[CKPT_MAX_META][64];
     char meta_val[CKPT_MAX_META][4096];
@@ -28,6 +32,9 @@ int ckpt_save(const Model *m, const TrainState *st, int with_optimizer, const ch
 // read only the model config from a checkpoint (to build a model of the right shape)
 int ckpt_read_config(const char *path, ModelConfig *cfg, char *err);
 // load parameters (and moments, if present and want_optimizer) into a built model whose
+// config matches. Every tensor loaded must be finite: NaN or Inf is refused with
+// err naming the tensor and the element (nothing of the model is touched). The
+// model whose
 // config matches; fills st if non-NULL. -1 + err on any inconsistency.
 int ckpt_load(Model *m, TrainState *st, int want_optimizer, const char *path, char *err);
 // read only the training state and extra metadata (e.g. the run config); -1 + err

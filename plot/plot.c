@@ -13,6 +13,7 @@
 #include <stb_truetype.h>
 
 #include "core/common.h"
+#include "core/files.h"
 
 // Layout constants: font sizes (px), gaps, and the chart's greys.
 #define FS_TICK 12.0f
@@ -56,15 +57,21 @@ void plot_canvas_free(plot_canvas *c)
     c->w = c->h = 0;
 }
 
+static void png_to_file(void *f, void *data, int n) { fwrite(data, 1, (size_t)n, f); }
+
 int plot_canvas_save_png(const plot_canvas *c, const char *path, char *err)
 {
     if (!c || !c->px) return err_set(err, "plot_canvas_save_png: the canvas is empty");
     if (!path || !*path) return err_set(err, "plot_canvas_save_png: no file name given");
-    errno = 0;
-    if (!stbi_write_png(path, c->w, c->h, 3, c->px, 3 * c->w))
-        return err_set(err, "plot: cannot write PNG %s: %s", path,
-                       errno ? strerror(errno) : "write failed");
-    return 0;
+    // through the checked atomic writer (core/files.h): stbi_write_png's own
+    // fopen/fclose went unchecked, so a full disk left an empty PNG reported as written
+    FILE *f = files_atomic_open(path, err);
+    if (!f) return -1;
+    if (!stbi_write_png_to_func(png_to_file, f, c->w, c->h, 3, c->px, 3 * c->w)) {
+        files_atomic_discard(f, path);
+        return err_set(err, "plot: cannot encode PNG %s", path);
+    }
+    return files_atomic_commit(f, path, err);
 }
 
 plot_rgb plot_pixel(const plot_canvas *c, int x, int y)

@@ -4,21 +4,18 @@
 #include <string.h>
 #include "core/common.h"
 #include "core/npy.h"
+#include "core/files.h"
 #include "probes/files.h"
 
 FILE *probe__open(const char *dir, const char *name, char *path, size_t cap, char *err)
 {
     snprintf(path, cap, "%.3900s/%.150s", dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f) err_set(err, "%s: cannot write: %s", path, strerror(errno));
-    return f;
+    return files_atomic_open(path, err);   // renamed into place by probe__close
 }
 
 int probe__close(FILE *f, const char *path, char *err)
 {
-    int bad = ferror(f);
-    if (fclose(f) || bad) return err_set(err, "%s: write failed", path);
-    return 0;
+    return files_atomic_commit(f, path, err);
 }
 
 int probe__write_npy(const char *dir, const char *name, const float *x, int ndim, const int64_t *shape, char *err)

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "run/report.h"
+#include "core/files.h"
 #include "plot/plot.h"
 
 int report_curves(const char *run_dir, char *err)
@@ -72,7 +73,7 @@ int report_eval(Model *m, const RunConfig *rc, const TaskSet *train_set, const c
     EvalReport r;
     int L = rc->eval.max_len ? rc->eval.max_len : rc->task.max_len;
     if (eval_report_init(&r, L, rc->task.max_len, err)) return -1;
-    int overlap_known = train_set || rc->task.train_frac < 1.0;
+    int overlap_known = train_set || rc->task.train_frac < 1.0, png_failed = 0;
     double t0 = time_s();
     int rcode = eval_grid(m, &rc->task, rc->eval.per_cell, rc->train.seed, &r, train_set, err);
     double dt = time_s() - t0;
@@ -97,21 +98,23 @@ int report_eval(Model *m, const RunConfig *rc, const TaskSet *train_set, const c
         snprintf(path, sizeof(path), "%s/accuracy_grid.png", out_dir);
         // a picture that cannot be drawn (no font, say) must not throw away the numbers
         char perr[ERR_MAX];
-        if (plot_heatmap_png(path, acc, L, L, &o, perr)) fprintf(stderr, "warning: %s not drawn: %s\n", path, perr);
+        // (the tables are written first; a missing picture still fails the command, after the summary)
+        if (plot_heatmap_png(path, acc, L, L, &o, perr)) { fprintf(stderr, "%s not drawn: %s\n", path, perr); png_failed = 1; }
         free(acc); free(labels); free(lab);
     }
     if (!rcode) {
         char path[4096];
         snprintf(path, sizeof(path), "%s/summary.txt", out_dir);
-        FILE *f = fopen(path, "w");
-        if (!f) rcode = err_set(err, "%s: cannot write: %s", path, strerror(errno));
+        FILE *f = files_atomic_open(path, err);
+        if (!f) rcode = -1;
         else {
             eval_print_summary(&r, overlap_known, f);
             fprintf(f, "evaluation took %.1fs\n", dt);
-            fclose(f);
+            rcode = files_atomic_commit(f, path, err);
         }
-        eval_print_summary(&r, overlap_known, out);
+        if (!rcode) eval_print_summary(&r, overlap_known, out);
     }
     eval_report_free(&r);
+    if (!rcode && png_failed) rcode = err_set(err, "%s/accuracy_grid.png was not written (see above)", out_dir);
     return rcode;
 }

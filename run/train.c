@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "run/train.h"
 #include "run/load.h"
+#include "core/files.h"
 #include "run/report.h"
 #include "model/checkpoint.h"
 #include "model/fone.h"
@@ -38,10 +39,10 @@ static void say(Out *o, const char *fmt, ...)
 }
 
 // keep the rows of metrics.csv up to `step` (a resumed run rewrites what came after)
-static void metrics_truncate(const char *path, long step)
+static int metrics_truncate(const char *path, long step, char *err)
 {
     FILE *f = fopen(path, "r");
-    if (!f) return;
+    if (!f) return 0;
     char *keep = NULL, line[1024];
     size_t len = 0;
     FILE *mem = open_memstream(&keep, &len);
@@ -49,12 +50,32 @@ static void metrics_truncate(const char *path, long step)
         if (line[0] < '0' || line[0] > '9' || atol(line) <= step) fputs(line, mem);
     fclose(f);
     fclose(mem);
-    if ((f = fopen(path, "w"))) { fwrite(keep, 1, len, f); fclose(f); }
+    int r = keep ? files_write_atomic(path, keep, len, err) : err_set(err, "%s: out of memory", path);
     free(keep);
+    return r;
 }
 
+// weights gone non-finite after an update: what is kept, and at which step
+static void say_diverged(Out *o, const char *why, const char *dir, long saved_step)
+{
+    if (saved_step >= 0)
+        say(o, "\nstopped: %s; the last checkpoint with finite weights (%s/ckpt.safetensors, step %ld) is kept. "
+               "Try a lower train.lr or a train.grad_clip.\n", why, dir, saved_step);
+    else
+        say(o, "\nstopped: %s; no checkpoint had been written yet. Try a lower train.lr or a train.grad_clip.\n", why);
+}
+
+// 0 saved; -1 + err failed; 1 + err: not saved because the weights are not finite
+// (a diverged update): the checkpoint on disk stays the last one with finite weights
 static int save(const char *dir, const Model *m, const RunConfig *rc, long step, uint64_t data_rng, char *err)
 {
+    for (size_t i = 0; i < m->n_params; i++)
+        if (!isfinite(m->params[i])) {
+            char where[256];
+            model_find_nonfinite(m, where, sizeof(where));
+            err_set(err, "checkpoint of step %ld not written: %s is not finite", step, where);
+            return 1;
+        }
     TrainState *st = calloc(1, sizeof(TrainState));
     char *cfg = run_config_to_string(rc), path[4096];
     int r = -1;
@@ -200,16 +221,26 @@ int run_train(const RunConfig *rc_in, const char *out_dir, int resume)
     int threads = run_threads(rc->train.threads);
     int B = rc->train.batch_size, T = rc->train.seq_len;
     Model m, ev;
-    long step = 0;
+    long step = 0, saved_step = -1;   // saved_step: the step of the checkpoint on disk (-1: none yet)
     uint64_t data_rng = rng_seed(rc->train.seed * 0x9E37u + 17);
+    int n_stale = files_remove_stale_tmp(out_dir);   // left by killed checkpoint writes (their pid is gone)
+    if (n_stale) say(&o, "removed %d stale temporary file%s (*.tmp.<pid>) of killed writes in %s\n", n_stale, n_stale == 1 ? "" : "s", out_dir);
     if (resume) {
         static TrainState st;
         snprintf(path, sizeof(path), "%s/ckpt.safetensors", out_dir);
         if (ckpt_build_model(&m, &st, 1, path, B, T, err)) { fprintf(stderr, "arithlab train: --resume: %s\n", err); fclose(o.log); return 1; }
-        step = st.step;
+        if (!st.has_optimizer) {   // zeroed moments would silently change the run
+            fprintf(stderr, "arithlab train: --resume: %s has no optimizer moments (it was written without them, e.g. "
+                            "by replay or init): resuming would restart AdamW from zero; continue only from a "
+                            "checkpoint written by arithlab train\n", path);
+            model_free(&m);
+            fclose(o.log);
+            return 2;
+        }
+        step = saved_step = st.step;
         data_rng = st.data_rng;
         m.rng = st.rng;
-        say(&o, "resuming %s at step %ld\n", out_dir, step);
+        say(&o, "resuming %s at step %ld (the checkpoint's step)\n", out_dir, step);
     } else if (model_build(&m, &rc->model, B, T, rc->train.seed, err)) {
         fprintf(stderr, "arithlab train: %s\n", err);
         fclose(o.log);
@@ -220,7 +251,7 @@ int run_train(const RunConfig *rc_in, const char *out_dir, int resume)
     if (model_build(&ev, &m.cfg, evB, m.cfg.block_size, 0, err)) { fprintf(stderr, "arithlab train: eval model: %s\n", err); return 1; }
 
     snprintf(path, sizeof(path), "%s/metrics.csv", out_dir);
-    if (resume) metrics_truncate(path, step);
+    if (resume && metrics_truncate(path, step, err)) { fprintf(stderr, "arithlab train: %s\n", err); return 1; }
     FILE *metrics = fopen(path, resume ? "a" : "w");
     if (!metrics) { fprintf(stderr, "arithlab train: %s: cannot write: %s\n", path, strerror(errno)); return 1; }
     if (!resume) fprintf(metrics, "step,loss,lr,grad_norm,tokens_per_s,eval_accuracy,train_accuracy\n");
@@ -264,7 +295,8 @@ int run_train(const RunConfig *rc_in, const char *out_dir, int resume)
             char where[256], kept[4200];
             model_find_nonfinite(&m, where, sizeof(where));
             snprintf(path, sizeof(path), "%s/ckpt.safetensors", out_dir);
-            if (access(path, F_OK) == 0) snprintf(kept, sizeof(kept), "the last good checkpoint (%s) is kept", path);
+            if (saved_step >= 0) snprintf(kept, sizeof(kept), "the last checkpoint with finite weights (%s, step %ld) is kept", path, saved_step);
+            else if (access(path, F_OK) == 0) snprintf(kept, sizeof(kept), "the checkpoint %s is kept", path);
             else snprintf(kept, sizeof(kept), "no checkpoint had been written yet");
             say(&o, "\nstopped: at step %ld the %s is %s; first non-finite value in %s; %s. "
                     "Try a lower train.lr or a train.grad_clip.\n", step + 1,
@@ -290,7 +322,12 @@ int run_train(const RunConfig *rc_in, const char *out_dir, int resume)
         fputc(',', metrics);
         if (train_acc >= 0) fprintf(metrics, "%.4f", train_acc);
         fputc('\n', metrics);
-        fflush(metrics);
+        if (fflush(metrics) || ferror(metrics)) {   // a full disk: stop, naming the file
+            snprintf(path, sizeof(path), "%s/metrics.csv", out_dir);
+            fprintf(stderr, "arithlab train: %s: write failed: %s\n", path, strerror(errno ? errno : EIO));
+            status = 1;
+            break;
+        }
         double elapsed = time_s() - t_start, eta = elapsed / steps_timed * (rc->train.steps - step);
         if (step % rc->train.log_every == 0 || step == 1 || last || eval_acc >= 0) {
             char acc[96] = "";
@@ -303,14 +340,24 @@ int run_train(const RunConfig *rc_in, const char *out_dir, int resume)
             if (!o.tty) { /* say() already printed */ }
             else if (o.log) fprintf(o.log, "step %6ld/%d  loss %.4f  lr %.2e  %.0f tok/s%s\n", step, rc->train.steps, m.loss, lr, tok_s, acc);
         }
-        if (rc->train.ckpt_every && step % rc->train.ckpt_every == 0 && !last &&
-            save(out_dir, &m, rc, step, task_loader_state(&loader), err)) {
-            fprintf(stderr, "arithlab train: %s\n", err);
-            status = 1;
-            break;
+        if (rc->train.ckpt_every && step % rc->train.ckpt_every == 0 && !last) {
+            int sr = save(out_dir, &m, rc, step, task_loader_state(&loader), err);
+            if (sr) {
+                if (sr > 0) say_diverged(&o, err, out_dir, saved_step);
+                else fprintf(stderr, "arithlab train: %s\n", err);
+                status = 1;
+                break;
+            }
+            saved_step = step;
         }
     }
-    if (status != 1 && save(out_dir, &m, rc, step, task_loader_state(&loader), err)) { fprintf(stderr, "arithlab train: %s\n", err); status = 1; }
+    if (status != 1) {
+        int sr = save(out_dir, &m, rc, step, task_loader_state(&loader), err);
+        if (sr > 0) say_diverged(&o, err, out_dir, saved_step);
+        else if (sr) fprintf(stderr, "arithlab train: %s\n", err);
+        if (sr) status = 1;
+        else saved_step = step;
+    }
     if (g_interrupted) {
         say(&o, "\ninterrupted at step %ld: checkpoint saved; continue with: arithlab train --resume %s\n", step, out_dir);
         status = status ? status : 130;
@@ -330,12 +377,20 @@ int run_train(const RunConfig *rc_in, const char *out_dir, int resume)
     }
     fflush(metrics);
     if (!status || status == 130) {
-        if (report_curves(out_dir, err)) fprintf(stderr, "arithlab train: plots: %s\n", err);
+        if (report_curves(out_dir, err)) { fprintf(stderr, "arithlab train: plots: %s\n", err); status = status ? status : 1; }
         else say(&o, "wrote %s/loss.png, %s/accuracy.png, %s/eval/accuracy_grid.png\n", out_dir, out_dir, out_dir);
     }
     task_loader_free(&loader);
-    fclose(metrics);
-    if (o.log) fclose(o.log);
+    snprintf(path, sizeof(path), "%s/metrics.csv", out_dir);
+    if ((ferror(metrics) | fclose(metrics)) && status != 1) {
+        fprintf(stderr, "arithlab train: %s: write failed: %s\n", path, strerror(errno ? errno : EIO));
+        status = 1;
+    }
+    snprintf(path, sizeof(path), "%s/log.txt", out_dir);
+    if (o.log && (ferror(o.log) | fclose(o.log)) && status != 1) {
+        fprintf(stderr, "arithlab train: %s: write failed: %s\n", path, strerror(errno ? errno : EIO));
+        status = 1;
+    }
     model_free(&ev);
     model_free(&m);
     return status;
