@@ -19,6 +19,17 @@ static int build_eval_model(const char *cmd, const char *ckpt, Model *m, int B, 
     return 0;
 }
 
+#define EVAL_SPEED_N_MAX 1000000
+
+// a problem as messages show it: a 100 KB input is cut, not echoed whole
+static const char *cut(const char *s, char *buf, size_t cap)
+{
+    size_t n = strlen(s);
+    if (n <= 80) return s;
+    snprintf(buf, cap, "%.60s... (%zu bytes in all)", s, n);
+    return buf;
+}
+
 // problems/s of the same problems with and without the cache; answers must agree
 static int speed(Model *m, const RunConfig *rc, int n)
 {
@@ -62,7 +73,7 @@ int cmd_eval(int argc, char **argv)
         {"--out", ARG_STR, &out, "directory for the CSVs and the accuracy grid PNG"},
         {"--set", ARG_SET, &sets, "override e.g. eval.max_len=10, eval.per_cell=50 (repeatable)"},
         {"--speed", ARG_FLAG, &do_speed, "also time decoding with the KV cache against full recomputation"},
-        {"--speed-n", ARG_INT, &n_speed, "problems for --speed (default 512)"},
+        {"--speed-n", ARG_INT, &n_speed, "problems for --speed (default 512; 1..1000000)"},
         {"--threads", ARG_INT, &threads, "compute threads (default: all cores, or OMP_NUM_THREADS if lower)"},
     };
     int r = args_parse("eval", "--run DIR | --checkpoint FILE [--out DIR] [--set eval.KEY=VALUE ...] [--speed] [--threads N]",
@@ -70,6 +81,10 @@ int cmd_eval(int argc, char **argv)
     if (r) return r < 0 ? 2 : 0;
     char terr[ERR_MAX];
     if (run_threads_check("--threads", threads, terr)) { fprintf(stderr, "arithlab eval: %s\n", terr); return 2; }
+    if (n_speed < 1 || n_speed > EVAL_SPEED_N_MAX) {   // -1 asked malloc for an impossible size
+        fprintf(stderr, "arithlab eval: --speed-n %d: accepted 1..%d problems\n", n_speed, EVAL_SPEED_N_MAX);
+        return 2;
+    }
     char path[4096], outbuf[4096], err[ERR_MAX];
     if (run_dir && !ckpt) { snprintf(path, sizeof(path), "%s/ckpt.safetensors", run_dir); ckpt = path; }
     if (!ckpt) { fprintf(stderr, "arithlab eval: --run DIR or --checkpoint FILE is required\n"); return 2; }
@@ -136,7 +151,8 @@ int cmd_solve(int argc, char **argv)
     char terr[ERR_MAX];
     if (run_threads_check("--threads", threads, terr)) { fprintf(stderr, "arithlab solve: %s\n", terr); return 2; }
     if (!ckpt || !problem) { fprintf(stderr, "arithlab solve: usage: arithlab solve --checkpoint FILE \"128+367\"\n"); return 2; }
-    char err[ERR_MAX];
+    char err[ERR_MAX], shown[128];
+    const char *pshow = cut(problem, shown, sizeof shown);
     RunConfig rc;
     if (run_config_from_checkpoint(&rc, ckpt, err)) { fprintf(stderr, "arithlab solve: %s\n", err); return 2; }
     TaskConfig tc = rc.task;
@@ -145,13 +161,13 @@ int cmd_solve(int argc, char **argv)
     TaskExample *ex = malloc(sizeof(TaskExample));
     int P;
     if (task_prompt(&tc, problem, ex->tokens, TASK_MAX_TOKENS, &P, err)) {
-        fprintf(stderr, "arithlab solve: '%s': %s\n", problem, err);
+        fprintf(stderr, "arithlab solve: '%s': %s\n", pshow, err);
         free(ex);
         return 2;
     }
     if (tc.numbers == TASK_NUMBERS_FONE) {
         r = task_example_from_problem(&tc, problem, ex, err) ? 2 : solve_fone(&tc, ckpt, ex, show, threads);
-        if (r == 2) fprintf(stderr, "arithlab solve: '%s': %s\n", problem, err);
+        if (r == 2) fprintf(stderr, "arithlab solve: '%s': %s\n", pshow, err);
         free(ex);
         return r;
     }
@@ -165,7 +181,7 @@ int cmd_solve(int argc, char **argv)
     if (need > S) {
         fprintf(stderr, "arithlab solve: '%s' needs %d tokens with its answer, more than the model's context of %d "
                         "(model.block_size); the model was trained on operands of up to %d digits\n",
-                problem, need, m.cfg.block_size, rc.task.max_len);
+                pshow, need, m.cfg.block_size, rc.task.max_len);
         model_free(&m); free(ex); free(full);
         return 2;
     }

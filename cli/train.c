@@ -65,6 +65,7 @@ int cmd_train(int argc, char **argv)
                         "or pass --force to replace it\n", out_dir, path, out_dir);
         return 2;
     }
+    if (run_memory_check(&rc, err)) { fprintf(stderr, "arithlab train: %s\n", err); return 2; }
     if (cli_mkdir_p(out_dir, err)) { fprintf(stderr, "arithlab train: %s\n", err); return 1; }
     int lock = files_lock_dir(out_dir, err);   // held until the process exits
     if (lock < 0) { fprintf(stderr, "arithlab train: %s\n", err); return 1; }

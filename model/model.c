@@ -199,7 +199,8 @@ pos_config_t model_pos_config(const ModelConfig *cfg)
     };
 }
 
-int model_build(Model *m, const ModelConfig *cfg_in, int B_max, int T_max, uint64_t seed, char *err)
+// the layout of a model for (B_max, T_max): tensors, activations, scratch; no arenas yet
+static int model_plan(Model *m, const ModelConfig *cfg_in, int B_max, int T_max, int *first_layer, int *lnf, int *head, char *err)
 {
     memset(m, 0, sizeof(*m));
     m->cfg = *cfg_in;
@@ -209,8 +210,7 @@ int model_build(Model *m, const ModelConfig *cfg_in, int B_max, int T_max, uint6
                        B_max, T_max, m->cfg.block_size);
     pos_config_t pc = model_pos_config(&m->cfg);
     if (pos_parse(m->cfg.position, &pc, m->pos, &m->n_pos, err)) return -1;
-    int first_layer, lnf, head;
-    declare_all(m, &first_layer, &lnf, &head);
+    declare_all(m, first_layer, lnf, head);
     m->lp = calloc(m->cfg.n_layer, sizeof(LayerParams));
     m->dlp = calloc(m->cfg.n_layer, sizeof(LayerParams));
     m->la = calloc(n_passes(&m->cfg), sizeof(LayerActs));
@@ -219,15 +219,36 @@ int model_build(Model *m, const ModelConfig *cfg_in, int B_max, int T_max, uint6
     if (model__fone_build(m, err)) { model_free(m); return -1; }
     m->n_acts = layout_acts(m, NULL);
     m->n_scratch = layout_scratch(m, NULL);
-    // refuse up front what would only end in the kernel's OOM killer
+    return 0;
+}
+
+double model_available_bytes(void) { return available_bytes(); }
+
+int model_memory_bytes(const ModelConfig *cfg, int B_max, int T_max, double *param_bytes, double *act_bytes, char *err)
+{
+    Model m;
+    int first_layer, lnf, head;
+    if (model_plan(&m, cfg, B_max, T_max, &first_layer, &lnf, &head, err)) return -1;
+    *param_bytes = 4.0 * 4.0 * m.n_params;   // parameters, gradients, two AdamW moments
+    *act_bytes = 4.0 * (m.n_acts + m.n_scratch) + 2.0 * sizeof(int) * B_max * T_max;
+    model_free(&m);
+    return 0;
+}
+
+int model_build(Model *m, const ModelConfig *cfg_in, int B_max, int T_max, uint64_t seed, char *err)
+{
+    int first_layer, lnf, head;
+    if (model_plan(m, cfg_in, B_max, T_max, &first_layer, &lnf, &head, err)) return -1;
+    // refuse up front what would only end in the kernel's OOM killer (the MiB are
+    // computed before model_free, which zeroes the counts: the message once said 0 MiB)
     double need = 4.0 * (4.0 * m->n_params + m->n_acts + m->n_scratch), avail = available_bytes();
     if (avail > 0 && need > 0.9 * avail) {
+        double params_mb = 16.0 * m->n_params / 1048576.0, acts_mb = 4.0 * (m->n_acts + m->n_scratch) / 1048576.0;
         model_free(m);
         return err_set(err, "the model needs %.0f MiB for a batch of (%d, %d) (%.0f MiB parameters, gradients and "
                        "AdamW moments; %.0f MiB activations), but only %.0f MiB of memory is available: lower "
-                       "train.batch_size, model.block_size or the model size",
-                       need / 1048576.0, B_max, T_max, 16.0 * m->n_params / 1048576.0,
-                       4.0 * (m->n_acts + m->n_scratch) / 1048576.0, avail / 1048576.0);
+                       "the batch size, model.block_size or the model size",
+                       need / 1048576.0, B_max, T_max, params_mb, acts_mb, avail / 1048576.0);
     }
     m->params = arena(m->n_params);
     m->grads = arena(m->n_params);

@@ -130,6 +130,12 @@ typedef struct Model {
 // projections scaled by 1/sqrt(2L)). -1 + err on a bad config or no memory.
 int model_build(Model *m, const ModelConfig *cfg, int B_max, int T_max, uint64_t seed, char *err);
 void model_free(Model *m);
+// what model_build(cfg, B_max, T_max) would allocate, without allocating it:
+// parameters with gradients and AdamW moments, and activations with scratch
+// (bytes). 0, or -1 + err on a bad config. For up-front memory checks.
+int model_memory_bytes(const ModelConfig *cfg, int B_max, int T_max, double *param_bytes, double *act_bytes, char *err);
+// memory this process may still take (MemAvailable, or the cgroup limit if lower); < 0 if unknown
+double model_available_bytes(void);
 // tokens (B,T); targets (B,T) or NULL; a target < 0 is not counted in the loss.
 // With targets, m->loss is the mean cross-entropy and m->logits hold probabilities.
 // A model with the fone scheme counts only [NUM] targets, by their digits (model/fone.h).

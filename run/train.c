@@ -197,6 +197,39 @@ int run_resume_check(const RunConfig *rc, const char *ckpt_path, char *err)
     return r;
 }
 
+// ---------------------------------------------------------------- memory
+
+int run_memory_check(const RunConfig *rc, char *err)
+{
+    double train_p, train_a, eval_p, eval_a, avail = model_available_bytes();
+    if (avail <= 0) return 0;   // unknown: model_build still refuses what cannot be allocated
+    if (model_memory_bytes(&rc->model, rc->train.batch_size, rc->train.seq_len, &train_p, &train_a, err) ||
+        model_memory_bytes(&rc->model, rc->eval.batch_size, rc->model.block_size, &eval_p, &eval_a, err))
+        return -1;
+    int n_ex = rc->eval.n_during_train > rc->eval.per_cell ? rc->eval.n_during_train : rc->eval.per_cell;
+    double ex = (double)sizeof(TaskExample) * n_ex, need = train_p + train_a + eval_p + eval_a + ex;
+    if (need <= 0.9 * avail) return 0;
+    // the part to lower: the largest
+    const char *key = "the model size (model.n_embd, model.n_layer)";
+    double top = train_p + eval_p;
+    char kbuf[128];
+    if (train_a > top) { top = train_a; key = "train.batch_size"; }
+    if (eval_a > top) { top = eval_a; key = "eval.batch_size (or model.block_size)"; }
+    if (ex > top) {
+        snprintf(kbuf, sizeof kbuf, "%s", rc->eval.n_during_train >= rc->eval.per_cell ? "eval.n_during_train" : "eval.per_cell");
+        key = kbuf;
+    }
+    const double MiB = 1048576.0;
+    return err_set(err, "the run needs %.0f MiB: %.0f MiB parameters, gradients and AdamW moments (training and "
+                   "evaluation models); %.0f MiB training activations (train.batch_size = %d x train.seq_len = %d); "
+                   "%.0f MiB evaluation activations (eval.batch_size = %d x model.block_size = %d); %.0f MiB evaluation "
+                   "problems (eval.n_during_train = %d, eval.per_cell = %d); but only %.0f MiB of memory is available: "
+                   "lower %s, the largest part",
+                   need / MiB, (train_p + eval_p) / MiB, train_a / MiB, rc->train.batch_size, rc->train.seq_len,
+                   eval_a / MiB, rc->eval.batch_size, rc->model.block_size, ex / MiB, rc->eval.n_during_train,
+                   rc->eval.per_cell, avail / MiB, key);
+}
+
 static void progress(Out *o, long step, long total, float loss, double tok_s, double eta_s)
 {
     if (!o->tty) return;

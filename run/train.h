@@ -24,4 +24,11 @@ int run_resume_key_allowed(const char *dotted);
 // differs (outside RUN_RESUME_KEYS), both values and the accepted keys.
 int run_resume_check(const RunConfig *rc, const char *ckpt_path, char *err);
 
+// Up-front memory check of a whole run, before anything is written: the training
+// model (train.batch_size x train.seq_len), the evaluation model
+// (eval.batch_size x model.block_size) and the evaluation problems
+// (eval.n_during_train, eval.per_cell). 0, or -1 + err with the MiB of each part
+// and the key of the largest part to lower.
+int run_memory_check(const RunConfig *rc, char *err);
+
 #endif
