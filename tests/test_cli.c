@@ -9,25 +9,44 @@
 #include "model/checkpoint.h"
 #include "core/npy.h"
 
+// each test works in its own mkdtemp directory (the current directory for the
+// test's process), so that two suites at once never remove each other's files
+static void scratch_enter(void)
+{
+    tmp_setup();
+    cr_assert_eq(chdir(tmpdir), 0, "cannot enter %s", tmpdir);
+}
+
+static void scratch_leave(void)
+{
+    char cmd[128];
+    if (chdir("/")) return;
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    if (system(cmd)) fprintf(stderr, "warning: could not remove %s\n", tmpdir);
+}
+TestSuite(cli, .init = scratch_enter, .fini = scratch_leave);
+TestSuite(eval, .init = scratch_enter, .fini = scratch_leave);
+TestSuite(solve, .init = scratch_enter, .fini = scratch_leave);
+
 Test(cli, logits_match_the_in_process_forward)
 {
     char cmd[2048], out[8192], err[ERR_MAX];
-    snprintf(cmd, sizeof(cmd), "%s init --out /tmp/arithlab_cli.safetensors --seed 3 --set model.vocab_size=13 "
+    snprintf(cmd, sizeof(cmd), "%s init --out cli.safetensors --seed 3 --set model.vocab_size=13 "
              "--set model.block_size=10 --set model.n_embd=24 --set model.n_head=3 --set model.n_layer=2", ARITHLAB_BIN);
     cr_assert_eq(run(cmd, out, sizeof(out)), 0, "%s", out);
     int32_t tok[2 * 7];
     for (int i = 0; i < 14; i++) tok[i] = (i * 5 + 1) % 13;
     int64_t shape[2] = {2, 7};
-    cr_assert_eq(npy_write_i32("/tmp/arithlab_cli_tok.npy", tok, 2, shape, err), 0, "%s", err);
-    snprintf(cmd, sizeof(cmd), "%s logits --checkpoint /tmp/arithlab_cli.safetensors --tokens /tmp/arithlab_cli_tok.npy "
-             "--out /tmp/arithlab_cli_logits.npy", ARITHLAB_BIN);
+    cr_assert_eq(npy_write_i32("cli_tok.npy", tok, 2, shape, err), 0, "%s", err);
+    snprintf(cmd, sizeof(cmd), "%s logits --checkpoint cli.safetensors --tokens cli_tok.npy "
+             "--out cli_logits.npy", ARITHLAB_BIN);
     cr_assert_eq(run(cmd, out, sizeof(out)), 0, "%s", out);
     NpyArray a;
-    cr_assert_eq(npy_read("/tmp/arithlab_cli_logits.npy", &a, err), 0, "%s", err);
+    cr_assert_eq(npy_read("cli_logits.npy", &a, err), 0, "%s", err);
     cr_assert_eq(a.ndim, 3);
     cr_assert(a.shape[0] == 2 && a.shape[1] == 7 && a.shape[2] == 13);
     Model m;
-    cr_assert_eq(ckpt_build_model(&m, NULL, 0, "/tmp/arithlab_cli.safetensors", 2, 7, err), 0, "%s", err);
+    cr_assert_eq(ckpt_build_model(&m, NULL, 0, "cli.safetensors", 2, 7, err), 0, "%s", err);
     int t[14];
     for (int i = 0; i < 14; i++) t[i] = tok[i];
     model_forward(&m, t, NULL, 2, 7);
@@ -39,14 +58,14 @@ Test(cli, logits_match_the_in_process_forward)
 Test(cli, logits_rejects_ids_outside_the_vocabulary)
 {
     char cmd[2048], out[8192], err[ERR_MAX];
-    snprintf(cmd, sizeof(cmd), "%s init --out /tmp/arithlab_cli2.safetensors --set model.vocab_size=5 --set model.block_size=8",
+    snprintf(cmd, sizeof(cmd), "%s init --out cli2.safetensors --set model.vocab_size=5 --set model.block_size=8",
              ARITHLAB_BIN);
     cr_assert_eq(run(cmd, out, sizeof(out)), 0, "%s", out);
     int32_t tok[4] = {1, 2, 9, 0};
     int64_t shape[2] = {1, 4};
-    cr_assert_eq(npy_write_i32("/tmp/arithlab_cli_bad.npy", tok, 2, shape, err), 0);
-    snprintf(cmd, sizeof(cmd), "%s logits --checkpoint /tmp/arithlab_cli2.safetensors --tokens /tmp/arithlab_cli_bad.npy "
-             "--out /tmp/arithlab_cli_x.npy", ARITHLAB_BIN);
+    cr_assert_eq(npy_write_i32("cli_bad.npy", tok, 2, shape, err), 0);
+    snprintf(cmd, sizeof(cmd), "%s logits --checkpoint cli2.safetensors --tokens cli_bad.npy "
+             "--out cli_x.npy", ARITHLAB_BIN);
     cr_expect_eq(run(cmd, out, sizeof(out)), 1, "%s", out);
     cr_expect(strstr(out, "id 9") && strstr(out, "[0, 5)"), "%s", out);
 }
@@ -90,7 +109,7 @@ static const char *solve_ckpt(void)
     static char ckpt[128];
     if (!*solve_dir) {
         char cmd[2048], out[16384];
-        snprintf(solve_dir, sizeof(solve_dir), "/tmp/arithlab_cli_run_%d", (int)getpid());
+        snprintf(solve_dir, sizeof(solve_dir), "cli_run_%d", (int)getpid());
         snprintf(cmd, sizeof(cmd), "rm -rf %s && %s train --out %s --set train.steps=5 "
                  "--set model.n_layer=1 --set model.n_embd=16 --set model.n_head=2 --set train.eval_every=0 "
                  "--set eval.per_cell=2 --set task.max_len=3 --set task.pad_width=0", solve_dir, ARITHLAB_BIN, solve_dir);
@@ -135,7 +154,7 @@ Test(solve, rejects_malformed_problems_with_clear_messages, .timeout = 120, .fin
 Test(solve, rejects_a_checkpoint_without_a_run_config, .timeout = 60)
 {
     char cmd[2048], out[8192];
-    snprintf(cmd, sizeof(cmd), "%s init --out /tmp/arithlab_cli3.safetensors && %s solve --checkpoint /tmp/arithlab_cli3.safetensors 1+2",
+    snprintf(cmd, sizeof(cmd), "%s init --out cli3.safetensors && %s solve --checkpoint cli3.safetensors 1+2",
              ARITHLAB_BIN, ARITHLAB_BIN);
     cr_expect_eq(run(cmd, out, sizeof(out)), 2, "%s", out);
     cr_expect(strstr(out, "no run configuration") != NULL, "%s", out);
@@ -154,7 +173,7 @@ static void padded_run(const char *dir)
 
 Test(eval, refuses_a_max_len_whose_answers_do_not_fit_pad_width, .timeout = 120)
 {
-    const char *dir = "/tmp/arithlab_cli_eval_pad";
+    const char *dir = "cli_eval_pad";
     char cmd[2048], out[16384];
     padded_run(dir);
     // 4-digit operands have 5-digit sums: no cell with one could be filled
@@ -172,7 +191,7 @@ Test(eval, refuses_a_max_len_whose_answers_do_not_fit_pad_width, .timeout = 120)
 
 Test(eval, eval_and_solve_run_on_the_threads_asked_for, .timeout = 120)
 {
-    const char *dir = "/tmp/arithlab_cli_eval_threads";
+    const char *dir = "cli_eval_threads";
     char cmd[2048], out[16384];
     padded_run(dir);
     snprintf(cmd, sizeof(cmd), "%s eval --run %s --set eval.per_cell=2 --threads 1", ARITHLAB_BIN, dir);

@@ -1,7 +1,8 @@
 // test_plot.c: the plotting library draws what the numbers say: colours of
 // heatmap cells, rows of flat series, heights of bars, where frames, outlines
 // and text land; and it fails cleanly on bad paths, missing fonts, bad input.
-// PNGs go to /tmp/arithlab_test_plot/ (the gallery test writes teaching samples).
+// PNGs go to plot_out/ in a mkdtemp directory per test process (removed at exit;
+// the gallery test writes teaching samples there).
 #define _POSIX_C_SOURCE 200809L   // setenv, mkdir
 #include <criterion/criterion.h>
 #include <math.h>
@@ -9,13 +10,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/common.h"
 #include "plot/plot.h"
 
-#define OUT_DIR "/tmp/arithlab_test_plot"
+#define OUT_DIR "plot_out"
 
-static void out_dir(void) { mkdir(OUT_DIR, 0755); }
+static char scratch_dir[64];
+static void scratch_remove(void)
+{
+    char cmd[128];
+    if (chdir("/")) return;
+    snprintf(cmd, sizeof cmd, "rm -rf %s", scratch_dir);
+    if (system(cmd)) fprintf(stderr, "warning: could not remove %s\n", scratch_dir);
+}
+
+// OUT_DIR inside this process's own scratch directory (its current directory)
+static void out_dir(void)
+{
+    if (!scratch_dir[0]) {
+        strcpy(scratch_dir, "/tmp/arithlab_plot_XXXXXX");
+        cr_assert_not_null(mkdtemp(scratch_dir));
+        cr_assert_eq(chdir(scratch_dir), 0);
+        atexit(scratch_remove);
+    }
+    mkdir(OUT_DIR, 0755);
+}
 
 static int near(plot_rgb a, plot_rgb b, int tol)
 {
@@ -299,7 +320,8 @@ Test(plot_canvas, save_into_a_missing_directory_fails_with_a_message)
     plot_canvas c;
     char err[ERR_MAX] = "";
     cr_assert_eq(plot_canvas_init(&c, 10, 10, (plot_rgb){0, 0, 0}, err), 0, "%s", err);
-    const char *path = "/tmp/arithlab_no_such_dir_for_plot/x.png";
+    out_dir();
+    const char *path = OUT_DIR "/no_such_dir/x.png";
     cr_assert_eq(plot_canvas_save_png(&c, path, err), -1);
     cr_assert(strstr(err, path), "message names the file: %s", err);
     plot_canvas_free(&c);

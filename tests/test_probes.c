@@ -439,6 +439,23 @@ Test(random_model, logit_lens_last_row_is_the_models_prediction)
 
 // ---------------------------------------------------------------- the CLI
 
+// each test works in its own mkdtemp directory (the current directory for the
+// test's process), so that two suites at once never remove each other's files
+static void scratch_enter(void)
+{
+    tmp_setup();
+    cr_assert_eq(chdir(tmpdir), 0, "cannot enter %s", tmpdir);
+}
+
+static void scratch_leave(void)
+{
+    char cmd[128];
+    if (chdir("/")) return;
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    if (system(cmd)) fprintf(stderr, "warning: could not remove %s\n", tmpdir);
+}
+TestSuite(cli, .init = scratch_enter, .fini = scratch_leave);
+
 // a random checkpoint carrying a run configuration, as arithlab train writes one
 static void write_random_checkpoint(const char *path)
 {
@@ -455,10 +472,10 @@ static void write_random_checkpoint(const char *path)
 Test(cli, rejects_a_missing_checkpoint)
 {
     char cmd[2048], out[8192];
-    snprintf(cmd, sizeof cmd, "%s probe fourier --checkpoint /tmp/arithlab_no_such.safetensors --out /tmp/arithlab_probe_x", bin());
+    snprintf(cmd, sizeof cmd, "%s probe fourier --checkpoint no_such.safetensors --out probe_x", bin());
     cr_expect_eq(run(cmd, out, sizeof out), 2, "%s", out);
-    cr_expect(strstr(out, "/tmp/arithlab_no_such.safetensors") && strstr(out, "No such file"), "%s", out);
-    snprintf(cmd, sizeof cmd, "%s probe linear --out /tmp/arithlab_probe_x", bin());
+    cr_expect(strstr(out, "no_such.safetensors") && strstr(out, "No such file"), "%s", out);
+    snprintf(cmd, sizeof cmd, "%s probe linear --out probe_x", bin());
     cr_expect_eq(run(cmd, out, sizeof out), 2, "%s", out);
     cr_expect(strstr(out, "--checkpoint FILE (or --run DIR) is required"), "%s", out);
     snprintf(cmd, sizeof cmd, "%s probe spectral", bin());
@@ -468,37 +485,37 @@ Test(cli, rejects_a_missing_checkpoint)
 
 Test(cli, rejects_a_malformed_problem)
 {
-    write_random_checkpoint("/tmp/arithlab_probe_rand.safetensors");
+    write_random_checkpoint("probe_rand.safetensors");
     char cmd[2048], out[8192];
-    snprintf(cmd, sizeof cmd, "%s probe attention --checkpoint /tmp/arithlab_probe_rand.safetensors --problem 12a+3 "
-             "--out /tmp/arithlab_probe_att", bin());
+    snprintf(cmd, sizeof cmd, "%s probe attention --checkpoint probe_rand.safetensors --problem 12a+3 "
+             "--out probe_att", bin());
     cr_expect_eq(run(cmd, out, sizeof out), 2, "%s", out);
     cr_expect(strstr(out, "--problem '12a+3'"), "%s", out);
-    snprintf(cmd, sizeof cmd, "%s probe attention --checkpoint /tmp/arithlab_probe_rand.safetensors --problem 1234567+1 "
-             "--out /tmp/arithlab_probe_att", bin());
+    snprintf(cmd, sizeof cmd, "%s probe attention --checkpoint probe_rand.safetensors --problem 1234567+1 "
+             "--out probe_att", bin());
     cr_expect_eq(run(cmd, out, sizeof out), 2, "an operand wider than the padding was accepted: %s", out);
 }
 
 // every probe runs end to end on a small random checkpoint and writes its files
 Test(cli, probes_write_their_files)
 {
-    write_random_checkpoint("/tmp/arithlab_probe_rand2.safetensors");
+    write_random_checkpoint("probe_rand2.safetensors");
     char cmd[2048], out[16384];
-    const char *dir = "/tmp/arithlab_probe_out";
-    snprintf(cmd, sizeof cmd, "rm -rf %s && %s probe attention --checkpoint /tmp/arithlab_probe_rand2.safetensors "
+    const char *dir = "probe_out";
+    snprintf(cmd, sizeof cmd, "rm -rf %s && %s probe attention --checkpoint probe_rand2.safetensors "
              "--problem 128+367 --rollout --n 32 --out %s", dir, bin(), dir);
     cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
     const char *att_files[] = {"attention_heads.png", "attn_L1_H3.png", "attention_graph.png", "attention_graph.dot",
                                "attention_graph.json", "attention_rollout.json", "staircase.csv", "staircase.png",
                                "attention.npy", "tokens.csv"};
     for (int i = 0; i < 10; i++) cr_expect(file_exists(dir, att_files[i]), "%s not written", att_files[i]);
-    snprintf(cmd, sizeof cmd, "%s probe fourier --checkpoint /tmp/arithlab_probe_rand2.safetensors --n 32 --out %s", bin(), dir);
+    snprintf(cmd, sizeof cmd, "%s probe fourier --checkpoint probe_rand2.safetensors --n 32 --out %s", bin(), dir);
     cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
     cr_expect(strstr(out, "key frequencies: none"), "a random model shows key frequencies: %s", out);
     const char *f_files[] = {"embed_spectrum.csv", "embed_spectrum.png", "embed_fourier.png", "lens_spectrum.csv",
                              "lens_spectrum.png", "ablation.csv", "ablation.png"};
     for (int i = 0; i < 7; i++) cr_expect(file_exists(dir, f_files[i]), "%s not written", f_files[i]);
-    snprintf(cmd, sizeof cmd, "%s probe linear --checkpoint /tmp/arithlab_probe_rand2.safetensors --n 120 --iters 50 --out %s",
+    snprintf(cmd, sizeof cmd, "%s probe linear --checkpoint probe_rand2.safetensors --n 120 --iters 50 --out %s",
              bin(), dir);
     cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
     const char *l_files[] = {"linear_probes.csv", "linear_probes.png", "linear_digit.png", "linear_carry.png"};
