@@ -81,6 +81,10 @@ FILE *files_open_regular(const char *path, const char *what, char *err)
 
 // ---------------------------------------------------------------- atomic result files
 
+static int n_write_failures;   // files_write_failures()
+
+int files_write_failures(void) { return n_write_failures; }
+
 static void tmp_name(char *tmp, size_t cap, const char *path)
 {
     snprintf(tmp, cap, "%s.tmp.%ld", path, (long)getpid());
@@ -91,7 +95,10 @@ FILE *files_atomic_open(const char *path, char *err)
     char tmp[4200];
     tmp_name(tmp, sizeof tmp, path);
     FILE *f = fopen(tmp, "wb");
-    if (!f) err_set(err, "%s: cannot write (temporary file %s): %s", path, tmp, strerror(errno));
+    if (!f) {
+        n_write_failures++;
+        err_set(err, "%s: cannot write (temporary file %s): %s", path, tmp, strerror(errno));
+    }
     return f;
 }
 
@@ -112,14 +119,16 @@ int files_atomic_commit(FILE *f, const char *path, char *err)
     if (fflush(f) && !e) e = errno ? errno : EIO;
     if (!e && fsync(fileno(f)) && errno != EINVAL && errno != EROFS) e = errno;
     if (fclose(f) && !e) e = errno ? errno : EIO;
-    if (!e && rename(tmp, path)) {
-        e = errno;
-        remove(tmp);
-        return err_set(err, "%s: cannot rename %s into place: %s", path, tmp, strerror(e));
-    }
     if (e) {
+        n_write_failures++;
         remove(tmp);
         return err_set(err, "%s: write failed: %s", path, strerror(e));
+    }
+    if (rename(tmp, path)) {
+        e = errno;
+        n_write_failures++;
+        remove(tmp);
+        return err_set(err, "%s: cannot rename %s into place: %s", path, tmp, strerror(e));
     }
     return 0;
 }
@@ -130,6 +139,7 @@ int files_write_atomic(const char *path, const void *buf, size_t n, char *err)
     if (!f) return -1;
     if (n && fwrite(buf, 1, n, f) != n) {
         int e = errno ? errno : EIO;
+        n_write_failures++;
         files_atomic_discard(f, path);
         return err_set(err, "%s: write failed: %s", path, strerror(e));
     }

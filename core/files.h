@@ -32,6 +32,10 @@ void files_unlock_dir(int fd);
 FILE *files_atomic_open(const char *path, char *err);
 int files_atomic_commit(FILE *f, const char *path, char *err);
 void files_atomic_discard(FILE *f, const char *path);
+// how many atomic writes have failed in this process so far: lets a caller tell
+// a file that could not be written (an error) from a picture that could not be
+// drawn, say for want of a font (a warning, as before)
+int files_write_failures(void);
 // the whole of buf[0..n) as PATH, atomically: 0 or -1 + err
 int files_write_atomic(const char *path, const void *buf, size_t n, char *err);
 

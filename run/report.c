@@ -98,8 +98,13 @@ int report_eval(Model *m, const RunConfig *rc, const TaskSet *train_set, const c
         snprintf(path, sizeof(path), "%s/accuracy_grid.png", out_dir);
         // a picture that cannot be drawn (no font, say) must not throw away the numbers
         char perr[ERR_MAX];
-        // (the tables are written first; a missing picture still fails the command, after the summary)
-        if (plot_heatmap_png(path, acc, L, L, &o, perr)) { fprintf(stderr, "%s not drawn: %s\n", path, perr); png_failed = 1; }
+        // (a picture that could not be drawn, e.g. no font, stays a warning; one that could
+        // not be written, a full disk, fails the command after the summary)
+        int failures = files_write_failures();
+        if (plot_heatmap_png(path, acc, L, L, &o, perr)) {
+            png_failed = files_write_failures() > failures;
+            fprintf(stderr, "%s%s not drawn: %s\n", png_failed ? "" : "warning: ", path, perr);
+        }
         free(acc); free(labels); free(lab);
     }
     if (!rcode) {

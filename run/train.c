@@ -410,7 +410,11 @@ int run_train(const RunConfig *rc_in, const char *out_dir, int resume)
     }
     fflush(metrics);
     if (!status || status == 130) {
-        if (report_curves(out_dir, err)) { fprintf(stderr, "arithlab train: plots: %s\n", err); status = status ? status : 1; }
+        int failures = files_write_failures();   // a curve not written (full disk) fails the run; not drawn (no font) warns
+        if (report_curves(out_dir, err)) {
+            fprintf(stderr, "arithlab train: plots: %s\n", err);
+            if (files_write_failures() > failures) status = status ? status : 1;
+        }
         else say(&o, "wrote %s/loss.png, %s/accuracy.png, %s/eval/accuracy_grid.png\n", out_dir, out_dir, out_dir);
     }
     task_loader_free(&loader);
