@@ -72,7 +72,7 @@ static int attention_one(Model *m, const TaskExample *e, const char *out, float 
             plot_heatmap_opts o = { .width = side + 40, .height = side, .title = title, .xlabel = "key (attended token)",
                                     .ylabel = "query (attending token)", .cbar_label = "attention", .cmap = PLOT_CMAP_VIRIDIS,
                                     .vmin = 0, .vmax = 1, .row_labels = names, .col_labels = names };
-            r = plot_heatmap_png(probe__path(out, name), att + ((size_t)l * NH + h) * TT, T, T, &o, err);
+            r = plot_heatmap_write(probe__path(out, name), att + ((size_t)l * NH + h) * TT, T, T, &o, err);
         }
     snprintf(title, sizeof title, "Attention of every head for %.80s (rows: query, columns: key)", e->problem);
     if (!r) r = probe_attn_grid_png(att, L, NH, T, names, pn->looped ? pn->ptr : NULL, title, probe__path(out, "attention_heads.png"), err);
@@ -153,7 +153,7 @@ static int attention_staircase(Model *m, const TaskConfig *tc, const TaskExample
                                 .title = title, .xlabel = xlabel, .ylabel = pn->looped ? "pass" : "layer", .cbar_label = "attention mass",
                                 .cmap = PLOT_CMAP_VIRIDIS, .vmin = 0, .vmax = 1, .row_labels = rows, .col_labels = cols,
                                 .annotate = 1, .annot_fmt = "%.2f", .stretch = 1 };
-        r = plot_heatmap_png(probe__path(out, which ? "staircase_prev.png" : "staircase.png"), which ? prev : same, L, NH, &o, err);
+        r = plot_heatmap_write(probe__path(out, which ? "staircase_prev.png" : "staircase.png"), which ? prev : same, L, NH, &o, err);
     }
     if (!r) {
         probe__say(log, "staircase over %d problems (uniform attention would give %.3f same place, %.3f place below):\n", n,

@@ -81,6 +81,7 @@ static int line_png_categorical(const char *path, const plot_series *s, int ns, 
     plot_canvas c;
     plot_axes ax;
     int r = plot_canvas_init(&c, o->width, o->height, (plot_rgb){255, 255, 255}, err);
+    if (!r) plot_canvas_set_title(&c, o->title);
     if (!r) r = plot_line_draw(&c, s, ns, o, &ax, err);
     if (!r) {
         int y0 = ax.area.y + ax.area.h + 1, y1 = c.h - 10 - 14 - 3;   // above the x label (PAD, FS_LABEL)
@@ -94,7 +95,7 @@ static int line_png_categorical(const char *path, const plot_series *s, int ns, 
             r = plot_text(&c, px, y0 + 7, labels[i], &st, NULL, err);
         }
     }
-    if (!r) r = plot_canvas_save_png(&c, path, err);
+    if (!r) r = plot_canvas_write(&c, path, err);
     plot_canvas_free(&c);
     return r;
 }
@@ -119,7 +120,7 @@ static int linear_plots(const linear_data *D, const float *acc, const float *maj
                                 .xlabel = "residual stream read", .ylabel = "answer place", .cbar_label = "accuracy (%)",
                                 .cmap = PLOT_CMAP_VIRIDIS, .vmin = 0, .vmax = 100, .row_labels = prows, .col_labels = lcols,
                                 .annotate = 1, .annot_fmt = "%.0f", .stretch = 1 };
-        r = plot_heatmap_png(probe__path(out, name), m, P, LP, &o, err);
+        r = plot_heatmap_write(probe__path(out, name), m, P, LP, &o, err);
         free(m);
     }
     // the line plot: mean over places per layer point, and the majority-class baselines

@@ -49,18 +49,18 @@ int report_curves(const char *run_dir, char *err)
     int r = 0;
     if (!step || !loss || !acc_step || !acc || !tacc) r = err_set(err, "out of memory reading %s", path);
     else if (n) {
-        plot_series s = {"training loss", step, loss, (int)n, NULL};
+        plot_series s = {.name = "training loss", .x = step, .y = loss, .n = (int)n};
         plot_line_opts o = {.width = 900, .height = 540, .title = "Training loss (answer tokens)",
                             .xlabel = "step", .ylabel = "cross-entropy (nats/token)", .logy = 1};
         snprintf(path, sizeof(path), "%s/loss.png", run_dir);
-        r = plot_line_png(path, &s, 1, &o, err);
+        r = plot_line_write(path, &s, 1, &o, err);
         if (!r && n_acc) {
-            plot_series a[2] = {{has_train ? "held-out problems" : "exact match", acc_step, acc, (int)n_acc, NULL},
-                                {"training problems", acc_step, tacc, (int)n_acc, NULL}};
+            plot_series a[2] = {{.name = has_train ? "held-out problems" : "exact match", .x = acc_step, .y = acc, .n = (int)n_acc},
+                                {.name = "training problems", .x = acc_step, .y = tacc, .n = (int)n_acc}};
             plot_line_opts oa = {.width = 900, .height = 540, .title = "Exact-match accuracy during training",
                                  .xlabel = "step", .ylabel = "accuracy (%)", .ymin = 0, .ymax = 100};
             snprintf(path, sizeof(path), "%s/accuracy.png", run_dir);
-            r = plot_line_png(path, a, has_train ? 2 : 1, &oa, err);
+            r = plot_line_write(path, a, has_train ? 2 : 1, &oa, err);
         }
     }
     free(step); free(loss); free(acc_step); free(acc); free(tacc);
@@ -97,7 +97,7 @@ int report_eval(Model *m, const RunConfig *rc, const TaskSet *train_set, const c
         snprintf(path, sizeof(path), "%s/accuracy_grid.png", out_dir);
         // a picture that cannot be drawn (no font, say) must not throw away the numbers
         char perr[ERR_MAX];
-        if (plot_heatmap_png(path, acc, L, L, &o, perr)) fprintf(stderr, "warning: %s not drawn: %s\n", path, perr);
+        if (plot_heatmap_write(path, acc, L, L, &o, perr)) fprintf(stderr, "warning: %s not drawn: %s\n", path, perr);
         free(acc); free(labels); free(lab);
     }
     if (!rcode) {

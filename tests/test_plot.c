@@ -2,16 +2,21 @@
 // heatmap cells, rows of flat series, heights of bars, where frames, outlines
 // and text land; and it fails cleanly on bad paths, missing fonts, bad input.
 // PNGs go to /tmp/arithlab_test_plot/ (the gallery test writes teaching samples).
-#define _POSIX_C_SOURCE 200809L   // setenv, mkdir
+#define _GNU_SOURCE   // setenv, mkdir, memmem
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cairo.h>
 
 #include "core/common.h"
 #include "plot/plot.h"
+#include "sweep/sweep.h"
 
 #define OUT_DIR "/tmp/arithlab_test_plot"
 
@@ -232,6 +237,77 @@ Test(plot_line, logy_skips_nonpositive_and_nan_points)
     plot_canvas_free(&c);
 }
 
+Test(plot_line, log_x_markers_and_min_max_band_land_where_the_data_says)
+{
+    // seeds' accuracy at train sizes 100 .. 100000: a band from min to max, the mean on it
+    float x[4] = {100, 1000, 10000, 100000}, mean[4] = {20, 60, 100, 100}, lo[4] = {10, 50, 100, 100},
+          hi[4] = {30, 70, 100, 100};
+    plot_rgb col = plot_palette(0);
+    plot_series s = {.name = "mean", .x = x, .y = mean, .n = 4, .markers = 1, .y_lo = lo, .y_hi = hi, .color = &col};
+    plot_canvas c;
+    plot_axes ax;
+    char err[ERR_MAX];
+    cr_assert_eq(plot_canvas_init(&c, 600, 400, (plot_rgb){255, 255, 255}, err), 0, "%s", err);
+    plot_line_opts o = {.title = "log x", .logx = 1, .ymin = 0, .ymax = 100, .legend = PLOT_LEGEND_NONE};
+    cr_assert_eq(plot_line_draw(&c, &s, 1, &o, &ax, err), 0, "%s", err);
+    save(&c, "line_logx_band.png");
+    cr_assert(ax.logx);
+    double p1, p2, p3, py;
+    plot_axes_px(&ax, 100, 0, &p1, NULL);
+    plot_axes_px(&ax, 1000, 0, &p2, NULL);
+    plot_axes_px(&ax, 10000, 0, &p3, NULL);
+    cr_assert_float_eq(p2 - p1, p3 - p2, 1e-6, "decades are evenly spaced on a log axis");
+    // the band: between 50 and 70 at x = 1000, above the mean, is pale blue; outside it is white
+    plot_axes_px(&ax, 1000, 66, NULL, &py);
+    plot_rgb band = plot_pixel(&c, (int)p2 + 12, (int)py);
+    cr_assert(band.b > band.r + 20 && band.r > 150, "inside the band: pale blue (%d,%d,%d)", band.r, band.g, band.b);
+    plot_axes_px(&ax, 1000, 77, NULL, &py);
+    ASSERT_RGB(plot_pixel(&c, (int)p2 + 12, (int)py), ((plot_rgb){255, 255, 255}), 0, "above the band");
+    // a marker: a white centre inside a ring of the series colour
+    plot_axes_px(&ax, 1000, 60, NULL, &py);
+    ASSERT_RGB(plot_pixel(&c, (int)p2, (int)py), ((plot_rgb){255, 255, 255}), 10, "marker centre");
+    ASSERT_RGB(plot_pixel(&c, (int)p2 + 4, (int)py), col, 40, "marker ring");
+    // 100% on the top edge: drawn over the frame, so the series colour shows there
+    double p4;
+    plot_axes_px(&ax, 30000, 100, &p4, &py);
+    ASSERT_RGB(plot_pixel(&c, (int)p4, ax.area.y - 1), col, 30, "a line at the range's top is not hidden by the frame");
+    plot_canvas_free(&c);
+}
+
+Test(plot_line, log_tick_labels_share_one_format_per_axis)
+{
+    float y[2] = {10, 1e7f};
+    plot_series s = {.y = y, .n = 2};
+    plot_canvas c;
+    plot_axes ax;
+    char err[ERR_MAX];
+    cr_assert_eq(plot_canvas_init(&c, 600, 400, (plot_rgb){255, 255, 255}, err), 0, "%s", err);
+    plot_line_opts o = {.logy = 1};
+    cr_assert_eq(plot_line_draw(&c, &s, 1, &o, &ax, err), 0, "%s", err);
+    plot_canvas_free(&c);
+    // the label widths tell the formats apart: "1e1" .. "1e7" are all three glyphs wide
+    int w1, w7, w;
+    cr_assert_eq(plot_text_size("1e1", 12, &w1, NULL, err), 0, "%s", err);
+    cr_assert_eq(plot_text_size("1e7", 12, &w7, NULL, err), 0, "%s", err);
+    cr_assert_eq(plot_text_size("10", 12, &w, NULL, err), 0, "%s", err);
+    cr_assert(ax.area.x < 10 + 14 + w7 + 12 + 5 + 6, "the margin fits 1e7, not 10000000: area.x = %d", ax.area.x);
+    cr_assert_eq(w1, w7);
+}
+
+Test(sweep_plot, geometric_values_get_a_log_axis)
+{
+    float dec[3] = {100, 1000, 10000}, dbl[4] = {1, 2, 4, 8}, lin[4] = {1, 2, 3, 4}, two[2] = {1, 100},
+          near2[2] = {1, 3}, down[3] = {0.1f, 0.01f, 0.001f}, zero[3] = {0, 10, 100}, rep[3] = {5, 5, 5};
+    cr_assert(sweep_values_geometric(dec, 3), "decades");
+    cr_assert(sweep_values_geometric(dbl, 4), "doublings");
+    cr_assert(sweep_values_geometric(down, 3), "shrinking decades");
+    cr_assert(sweep_values_geometric(two, 2), "two values 100x apart");
+    cr_assert(!sweep_values_geometric(lin, 4), "evenly spaced values stay linear");
+    cr_assert(!sweep_values_geometric(near2, 2), "two values 3x apart stay linear");
+    cr_assert(!sweep_values_geometric(zero, 3), "zero cannot go on a log axis");
+    cr_assert(!sweep_values_geometric(rep, 3), "repeated values");
+}
+
 // ---------------------------------------------------------------- bar chart
 Test(plot_bar, tallest_bar_reaches_its_height_and_highlights_show)
 {
@@ -306,7 +382,7 @@ Test(plot_canvas, save_into_a_missing_directory_fails_with_a_message)
     cr_assert_eq(plot_canvas_init(&c, 0, 10, (plot_rgb){0, 0, 0}, err), -1, "zero width");
 }
 
-Test(plot_text, missing_font_names_the_path_and_the_package)
+Test(plot_text, missing_font_names_the_family_and_the_package)
 {
     // each Criterion test runs in its own process, so the font cache is empty here
     setenv("ARITHLAB_PLOT_FONT", "/nonexistent/DejaVuSans.ttf", 1);
@@ -314,10 +390,162 @@ Test(plot_text, missing_font_names_the_path_and_the_package)
     char err[ERR_MAX] = "";
     cr_assert_eq(plot_canvas_init(&c, 50, 50, (plot_rgb){255, 255, 255}, err), 0, "%s", err);
     cr_assert_eq(plot_text(&c, 1, 1, "x", NULL, NULL, err), -1);
-    cr_assert(strstr(err, "/nonexistent/DejaVuSans.ttf"), "names the path: %s", err);
+    cr_assert(strstr(err, "/nonexistent/DejaVuSans.ttf"), "names the family asked for: %s", err);
     cr_assert(strstr(err, "fonts-dejavu-core"), "names the package: %s", err);
     float v[2] = {1, 2};
     cr_assert_eq(plot_bar_draw(&c, v, 2, NULL, NULL, err), -1, "charts fail too");
+    plot_canvas_free(&c);
+}
+
+// ---------------------------------------------------------------- output formats
+// The planted input: an "F" in the top-left quadrant of a 120 x 90 canvas, and a
+// title. A flip, a transpose or a channel swap in any writer shows in the checks.
+#define F_RED ((plot_rgb){200, 30, 20})
+static void draw_planted_f(plot_canvas *c)
+{
+    char err[ERR_MAX];
+    cr_assert_eq(plot_canvas_init(c, 120, 90, (plot_rgb){255, 255, 255}, err), 0, "%s", err);
+    plot_canvas_set_title(c, "Planted F & <co>");
+    plot_fill_rect(c, (plot_rect){10, 10, 8, 40}, F_RED);    // the stem
+    plot_fill_rect(c, (plot_rect){10, 10, 30, 8}, F_RED);    // the top bar
+    plot_fill_rect(c, (plot_rect){10, 26, 20, 6}, F_RED);    // the middle bar
+    plot_text_style st = {.size_px = 14, .halign = PLOT_ALIGN_RIGHT, .valign = PLOT_ALIGN_BOTTOM};
+    cr_assert_eq(plot_text(c, 115, 85, "x1", &st, NULL, err), 0, "%s", err);
+}
+
+static char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert(f, "%s exists", path);
+    static char buf[1 << 20];
+    *n = fread(buf, 1, sizeof buf - 1, f);
+    buf[*n] = 0;
+    fclose(f);
+    return buf;
+}
+
+static plot_rgb png_px(cairo_surface_t *img, int x, int y)
+{
+    const unsigned char *row = cairo_image_surface_get_data(img) + (size_t)y * cairo_image_surface_get_stride(img);
+    uint32_t p = ((const uint32_t *)row)[x];
+    return (plot_rgb){(uint8_t)(p >> 16), (uint8_t)(p >> 8), (uint8_t)p};
+}
+
+Test(plot_format, png_file_holds_the_planted_f_unflipped)
+{
+    plot_canvas c;
+    char err[ERR_MAX];
+    draw_planted_f(&c);
+    out_dir();
+    cr_assert_eq(plot_canvas_save(&c, OUT_DIR "/planted.png", PLOT_FORMAT_PNG, err), 0, "%s", err);
+    plot_canvas_free(&c);
+    cairo_surface_t *img = cairo_image_surface_create_from_png(OUT_DIR "/planted.png");
+    cr_assert_eq(cairo_surface_status(img), CAIRO_STATUS_SUCCESS, "the PNG reads back");
+    cr_assert_eq(cairo_image_surface_get_width(img), 120);
+    cr_assert_eq(cairo_image_surface_get_height(img), 90);
+    ASSERT_RGB(png_px(img, 35, 13), F_RED, 0, "top bar runs right from the stem");
+    ASSERT_RGB(png_px(img, 13, 45), F_RED, 0, "stem runs down");
+    ASSERT_RGB(png_px(img, 25, 28), F_RED, 0, "middle bar");
+    ASSERT_RGB(png_px(img, 35, 28), ((plot_rgb){255, 255, 255}), 0, "middle bar is shorter than the top bar");
+    ASSERT_RGB(png_px(img, 100, 13), ((plot_rgb){255, 255, 255}), 0, "no mirrored F on the right");
+    ASSERT_RGB(png_px(img, 13, 75), ((plot_rgb){255, 255, 255}), 0, "no flipped F at the bottom");
+    int dark = 0;   // the text, bottom right
+    for (int y = 60; y < 90; y++)
+        for (int x = 80; x < 120; x++) dark += png_px(img, x, y).r < 128;
+    cr_assert_gt(dark, 10, "text pixels at the bottom right: %d", dark);
+    cairo_surface_destroy(img);
+}
+
+Test(plot_format, svg_file_is_xml_with_the_title_and_shapes)
+{
+    plot_canvas c;
+    char err[ERR_MAX];
+    draw_planted_f(&c);
+    out_dir();
+    cr_assert_eq(plot_canvas_save(&c, OUT_DIR "/planted.svg", PLOT_FORMAT_SVG, err), 0, "%s", err);
+    plot_canvas_free(&c);
+    // Python's XML parser: a well-formed document whose root is <svg> of the
+    // canvas size, with the escaped title as text and the drawing as paths
+    const char *py =
+        "/usr/bin/python3 -c \"import sys,xml.etree.ElementTree as E; r=E.parse(sys.argv[1]).getroot(); "
+        "ns='{http://www.w3.org/2000/svg}'; t=r.find(ns+'title'); "
+        "print(r.tag==ns+'svg', r.get('width'), r.get('height'), t.text if t is not None else None, "
+        "len(r.findall('.//'+ns+'path'))>=3, len(r.findall('.//'+ns+'use'))>=2, sep='|')\" " OUT_DIR "/planted.svg";
+    FILE *p = popen(py, "r");
+    cr_assert(p);
+    char line[512] = "";
+    cr_assert(fgets(line, sizeof line, p), "python printed a line");
+    cr_assert_eq(pclose(p), 0, "the SVG parses as XML");
+    line[strcspn(line, "\n")] = 0;
+    cr_assert_str_eq(line, "True|120pt|90pt|Planted F & <co>|True|True",
+                     "root svg, size, title, >= 3 paths (the F) and >= 2 glyph uses (x1)");
+}
+
+Test(plot_format, pdf_file_has_a_header_a_page_and_the_title)
+{
+    plot_canvas c;
+    char err[ERR_MAX];
+    draw_planted_f(&c);
+    out_dir();
+    cr_assert_eq(plot_canvas_save(&c, OUT_DIR "/planted.pdf", PLOT_FORMAT_PDF, err), 0, "%s", err);
+    plot_canvas_free(&c);
+    size_t n;
+    const char *s = slurp(OUT_DIR "/planted.pdf", &n);
+    cr_assert(n > 500 && !strncmp(s, "%PDF-", 5), "starts with %%PDF-");
+    cr_assert(memmem(s, n, "/Type /Page\n", 12) || memmem(s, n, "/Type /Page ", 12) || memmem(s, n, "/Type /Page/", 12),
+              "has a page object");
+    cr_assert(memmem(s, n, "/Count 1", 8), "one page");
+    cr_assert(memmem(s, n, "0 0 120 90", 10), "the page is the canvas size");
+    cr_assert(memmem(s, n, "Planted F", 9), "the title in the document information");
+    cr_assert(memmem(s, n, "%%EOF", 5), "a complete file");
+}
+
+Test(plot_format, write_uses_every_selected_format_and_parse_names_bad_ones)
+{
+    unsigned m = 0;
+    char err[ERR_MAX] = "";
+    cr_assert_eq(plot_formats_parse("svg,PNG,pdf", &m, err), 0, "%s", err);
+    cr_assert_eq(m, PLOT_FORMAT_PNG | PLOT_FORMAT_SVG | PLOT_FORMAT_PDF);
+    char list[32];
+    plot_formats_str(m, list, sizeof list);
+    cr_assert_str_eq(list, "png,svg,pdf");
+    cr_assert_eq(plot_formats_parse("png,jpeg", &m, err), -1);
+    cr_assert(strstr(err, "jpeg") && strstr(err, "png, svg, pdf"), "names the bad entry and what is accepted: %s", err);
+    cr_assert_eq(plot_formats_parse("", &m, err), -1, "an empty list");
+
+    out_dir();
+    remove(OUT_DIR "/multi.png"); remove(OUT_DIR "/multi.svg"); remove(OUT_DIR "/multi.pdf");
+    plot_set_formats(PLOT_FORMAT_SVG | PLOT_FORMAT_PDF);
+    float y[3] = {1, 3, 2};
+    plot_series s = {.name = "y", .y = y, .n = 3};
+    plot_line_opts o = {.title = "multi"};
+    cr_assert_eq(plot_line_write(OUT_DIR "/multi.png", &s, 1, &o, err), 0, "%s", err);
+    struct stat st;
+    cr_assert_eq(stat(OUT_DIR "/multi.svg", &st), 0, "the SVG");
+    cr_assert_eq(stat(OUT_DIR "/multi.pdf", &st), 0, "the PDF");
+    cr_assert_neq(stat(OUT_DIR "/multi.png", &st), 0, "no PNG when it was not asked for");
+    plot_set_formats(0);
+    cr_assert_eq(plot_formats(), PLOT_FORMAT_PNG, "the default is PNG");
+}
+
+Test(plot_format, failed_write_returns_errno_and_leaves_no_file)
+{
+    plot_canvas c;
+    char err[ERR_MAX] = "";
+    draw_planted_f(&c);
+    static const plot_format fmts[3] = {PLOT_FORMAT_PNG, PLOT_FORMAT_SVG, PLOT_FORMAT_PDF};
+    for (int k = 0; k < 3; k++) {
+        errno = 0;
+        cr_assert_neq(plot_canvas_save(&c, "/tmp/arithlab_no_such_dir_for_plot/x", fmts[k], err), 0);
+        cr_assert_eq(errno, ENOENT, "%s: errno %d", plot_format_ext(fmts[k]), errno);
+        cr_assert(strstr(err, "/tmp/arithlab_no_such_dir_for_plot/x") && strstr(err, plot_format_ext(fmts[k])),
+                  "names the file and format: %s", err);
+    }
+    if (access("/dev/full", W_OK) == 0) {   // a full disk: the write itself fails
+        errno = 0;
+        cr_assert_neq(plot_canvas_save(&c, "/dev/full", PLOT_FORMAT_PDF, err), 0, "writing to /dev/full");
+        cr_assert_eq(errno, ENOSPC, "errno %d", errno);
+    }
     plot_canvas_free(&c);
 }
 
