@@ -604,13 +604,30 @@ int plot_ticks(double lo, double hi, int max_n, double *out, int cap)
     return n;
 }
 
-// shortest fixed-point label that tells ticks `step` apart
+// One format for every tick of an axis, from the step alone: fixed point with
+// the decimals that tell ticks `step` apart (0.0, 0.5, 1.0), or, for very large
+// or small steps, mantissas with one shared exponent (0, 2.5e6, 5.0e6).
 static void tick_label(char *buf, size_t n, double v, double step)
 {
-    if (step >= 1e6 || (step < 1e-4 && step > 0)) { snprintf(buf, n, "%g", v); return; }
+    if (step >= 1e6 || (step < 1e-4 && step > 0)) {
+        int e = (int)floor(log10(step) + 1e-9);
+        double base = pow(10, e), mant = v / base;
+        if (fabs(mant) < 1e-9) { snprintf(buf, n, "0"); return; }
+        int dec = fabs(step / base - round(step / base)) > 1e-6 ? 1 : 0;   // a step of 2.5e6
+        snprintf(buf, n, "%.*fe%d", dec, mant, e);
+        return;
+    }
     int dec = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
     snprintf(buf, n, "%.*f", dec, v);
     if (strspn(buf, "-0.") == strlen(buf) && buf[0] == '-') memmove(buf, buf + 1, strlen(buf));
+}
+
+int plot_tick_labels(double lo, double hi, int max_n, double *out, char (*labels)[24], int cap)
+{
+    int n = plot_ticks(lo, hi, max_n, out, cap);
+    double step = n > 1 ? out[1] - out[0] : hi - lo;
+    for (int i = 0; i < n; i++) tick_label(labels[i], 24, out[i], step);
+    return n;
 }
 
 static void ticks_linear(tickset *t, double lo, double hi, int max_n)
@@ -872,7 +889,8 @@ static void legend_draw(plot_canvas *c, const plot_axes *ax, const plot_series *
         if (!s[k].name) continue;
         double cy = b.y + 6 + row * ROW + ROW / 2.0;
         plot_rgb col = s[k].color ? *s[k].color : plot_palette(k);
-        plot_line(c, b.x + 10, cy, b.x + 10 + SAMPLE, cy, line_px, col);
+        if (s[k].dashed) plot_dashed_line(c, b.x + 10, cy, b.x + 10 + SAMPLE, cy, line_px, col);
+        else plot_line(c, b.x + 10, cy, b.x + 10 + SAMPLE, cy, line_px, col);
         if (s[k].y_lo && s[k].y_hi)
             plot_fill_polygon(c, (double[8]){b.x + 10, cy - 5, b.x + 10 + SAMPLE, cy - 5,
                                              b.x + 10 + SAMPLE, cy + 5, b.x + 10, cy + 5}, 4, col, 0.18);
@@ -1014,7 +1032,10 @@ int plot_line_draw(plot_canvas *c, const plot_series *s, int ns, const plot_line
             if (ok) series_px(&ax, x, y, &px, &py);
             if (ok && prev) {
                 double x0 = px0, y0 = py0, x1 = px, y1 = py;
-                if (clip_segment(a, &x0, &y0, &x1, &y1)) plot_line(c, x0, y0, x1, y1, lw, col);
+                if (clip_segment(a, &x0, &y0, &x1, &y1)) {
+                    if (s[k].dashed) plot_dashed_line(c, x0, y0, x1, y1, lw, col);
+                    else plot_line(c, x0, y0, x1, y1, lw, col);
+                }
             } else if (ok) {   // a point with no neighbour to its left: a dot if none to its right
                 double nx, ny;
                 int next = i + 1 < s[k].n && series_point(&s[k], i + 1, logx, logy, &nx, &ny);
@@ -1109,6 +1130,51 @@ static void cell_size(int aw, int ah, int rows, int cols, int stretch, double *c
     if (*ch >= 3) *ch = floor(*ch);
 }
 
+// the map from top (hi) to bottom (lo) in r, framed, with ticks t and a label at its right
+static void colorbar_draw(plot_canvas *c, plot_rect cb, plot_cmap m, double lo, double hi,
+                          const tickset *ct, const char *label)
+{
+    // one gradient (a few stops per map segment) rather than a rectangle per row:
+    // small and smooth in SVG and PDF
+    cairo_t *cr = ctx(c);
+    cairo_pattern_t *g = cairo_pattern_create_linear(0, cb.y + cb.h, 0, cb.y);
+    for (int i = 0; i <= 64; i++) {
+        plot_rgb col = plot_cmap_rgb(m, i / 64.0);
+        cairo_pattern_add_color_stop_rgb(g, i / 64.0, col.r / 255.0, col.g / 255.0, col.b / 255.0);
+    }
+    cairo_rectangle(cr, cb.x, cb.y, cb.w, cb.h);
+    cairo_set_source(cr, g);
+    cairo_fill(cr);
+    cairo_pattern_destroy(g);
+    frame_draw(c, cb, FRAME);
+    plot_axes cax = {.area = cb, .x_lo = 0, .x_hi = 1, .y_lo = lo, .y_hi = hi};
+    int cbw = 0;
+    for (int i = 0; i < ct->n; i++) {
+        int row = tick_px(axis_row(&cax, ct->v[i]), cb.y, cb.h);
+        plot_fill_rect(c, (plot_rect){cb.x + cb.w + 1, row, TICK_LEN, 1}, FRAME);
+        plot_rect tb = text_draw(c, cb.x + cb.w + 1 + TICK_LEN + 3, row + 0.5, ct->s[i], FS_TICK, INK,
+                                 PLOT_ALIGN_LEFT, PLOT_ALIGN_MIDDLE, 0);
+        if (tb.w > cbw) cbw = tb.w;
+    }
+    if (label)
+        text_draw(c, cb.x + cb.w + 1 + TICK_LEN + 3 + cbw + 8, cb.y + cb.h / 2.0, label,
+                  FS_LABEL, INK, PLOT_ALIGN_LEFT, PLOT_ALIGN_MIDDLE, 1);
+}
+
+int plot_colorbar_draw(plot_canvas *c, plot_rect r, plot_cmap m, double lo, double hi,
+                       const char *label, char *err)
+{
+    if (!c || !c->rec) return err_set(err, "plot_colorbar_draw: the canvas is empty");
+    if (!(lo < hi) || r.w < 1 || r.h < 8)
+        return err_set(err, "plot_colorbar_draw: need lo < hi and a bar at least 1 x 8, got %g..%g in %dx%d",
+                       lo, hi, r.w, r.h);
+    if (font_load(err)) return -1;
+    tickset ct;
+    ticks_linear(&ct, lo, hi, r.h / 40 > 2 ? r.h / 40 : 2);
+    colorbar_draw(c, r, m, lo, hi, &ct, label);
+    return 0;
+}
+
 int plot_heatmap_draw(plot_canvas *c, const float *m, int rows, int cols,
                       const plot_heatmap_opts *o, plot_axes *ax_out, char *err)
 {
@@ -1132,8 +1198,10 @@ int plot_heatmap_draw(plot_canvas *c, const float *m, int rows, int cols,
         if (isfinite(m[i])) { lo = fmin(lo, m[i]); hi = fmax(hi, m[i]); }
     if (o->vmin < o->vmax) { lo = o->vmin; hi = o->vmax; }
     else if (diverging) {
-        double mx = lo <= hi ? fmax(fabs(lo), fabs(hi)) : 0;
-        lo = -(mx > 0 ? mx : 1); hi = -lo;
+        double c0 = isfinite(o->center) ? o->center : 0;
+        double mx = lo <= hi ? fmax(fabs(lo - c0), fabs(hi - c0)) : 0;
+        if (!(mx > 0)) mx = 1;
+        lo = c0 - mx; hi = c0 + mx;
     } else if (!(lo <= hi)) { lo = 0; hi = 1; }
     else if (lo == hi) {   // one value: show it at the end of a range from 0
         if (lo == 0) hi = 1;
@@ -1145,12 +1213,12 @@ int plot_heatmap_draw(plot_canvas *c, const float *m, int rows, int cols,
     int W = c->w, H = c->h;
     plot_fill_rect(c, (plot_rect){0, 0, W, H}, WHITE);
     enum { CB_GAP = 16, CB_W = 16 };
-    int key = outline && o->outline_label;
+    int key = (outline && o->outline_label) || o->nan_label;
     int top = PAD + (o->title ? (int)FS_TITLE + PAD : 0) + (key ? (int)FS_TICK + 10 : 0) + 2;
     int left = PAD + (o->ylabel ? (int)FS_LABEL + 8 : 0) + labels_widest(o->row_labels, rows) + 4 + TICK_LEN;
     tickset ct;
     ticks_linear(&ct, lo, hi, (H - top - 60) / 40);
-    int right = CB_GAP + CB_W + 1 + TICK_LEN + 3 + ticks_widest(&ct, FS_TICK)
+    int right = o->no_cbar ? PAD : CB_GAP + CB_W + 1 + TICK_LEN + 3 + ticks_widest(&ct, FS_TICK)
                 + (o->cbar_label ? 8 + (int)FS_LABEL : 0) + PAD;
     int xl_h = o->xlabel ? 8 + (int)FS_LABEL : 0;
     int clw = labels_widest(o->col_labels, cols);
@@ -1235,36 +1303,28 @@ int plot_heatmap_draw(plot_canvas *c, const float *m, int rows, int cols,
                   FS_TICK, INK, PLOT_ALIGN_CENTER, PLOT_ALIGN_TOP, rot);
     }
 
-    // colour bar: the map top (hi) to bottom (lo), with its own ticks
-    plot_rect cb = ax.cbar;
-    for (int y = 0; y < cb.h; y++)
-        plot_fill_rect(c, (plot_rect){cb.x, cb.y + y, cb.w, 1},
-                       plot_cmap_rgb(o->cmap, 1 - (y + 0.5) / cb.h));
-    frame_draw(c, cb, FRAME);
-    plot_axes cax = {.area = cb, .x_lo = 0, .x_hi = 1, .y_lo = lo, .y_hi = hi};
-    int cbw = 0;
-    for (int i = 0; i < ct.n; i++) {
-        int row = tick_px(axis_row(&cax, ct.v[i]), cb.y, cb.h);
-        plot_fill_rect(c, (plot_rect){cb.x + cb.w + 1, row, TICK_LEN, 1}, FRAME);
-        plot_rect tb = text_draw(c, cb.x + cb.w + 1 + TICK_LEN + 3, row + 0.5, ct.s[i], FS_TICK, INK,
-                                 PLOT_ALIGN_LEFT, PLOT_ALIGN_MIDDLE, 0);
-        if (tb.w > cbw) cbw = tb.w;
-    }
-    if (o->cbar_label)
-        text_draw(c, cb.x + cb.w + 1 + TICK_LEN + 3 + cbw + 8, cb.y + cb.h / 2.0, o->cbar_label,
-                  FS_LABEL, INK, PLOT_ALIGN_LEFT, PLOT_ALIGN_MIDDLE, 1);
+    if (o->no_cbar) ax.cbar = (plot_rect){0, 0, 0, 0};
+    else colorbar_draw(c, ax.cbar, o->cmap, lo, hi, &ct, o->cbar_label);
 
     // title, axis labels, and the outline's key above the grid's right end
     int ty = (oy > 0 ? oy : 0) + PAD;
     chrome_draw(c, a, ty, o->title, o->xlabel, a.y + a.h + 1 + TICK_LEN + 4 + col_h + 8,
                 o->ylabel, (ox > 0 ? ox : 0) + PAD);
-    if (key) {
-        int ky = a.y - 8 - (int)FS_TICK / 2;
-        plot_rect tb = text_draw(c, a.x + a.w, ky, o->outline_label, FS_TICK, INK,
-                                 PLOT_ALIGN_RIGHT, PLOT_ALIGN_MIDDLE, 0);
-        plot_rect sw = {tb.x - 8 - 18, ky - 5, 18, 11};
-        plot_fill_rect(c, sw, olc);
-        plot_fill_rect(c, (plot_rect){sw.x + 2, sw.y + 2, sw.w - 4, sw.h - 4}, WHITE);
+    if (key) {   // keys right to left: the outline's, then the NaN cells'
+        int ky = a.y - 8 - (int)FS_TICK / 2, kx = a.x + a.w;
+        if (outline && o->outline_label) {
+            plot_rect tb = text_draw(c, kx, ky, o->outline_label, FS_TICK, INK,
+                                     PLOT_ALIGN_RIGHT, PLOT_ALIGN_MIDDLE, 0);
+            plot_rect sw = {tb.x - 8 - 18, ky - 5, 18, 11};
+            plot_fill_rect(c, sw, olc);
+            plot_fill_rect(c, (plot_rect){sw.x + 2, sw.y + 2, sw.w - 4, sw.h - 4}, WHITE);
+            kx = sw.x - 16;
+        }
+        if (o->nan_label) {
+            plot_rect tb = text_draw(c, kx, ky, o->nan_label, FS_TICK, INK,
+                                     PLOT_ALIGN_RIGHT, PLOT_ALIGN_MIDDLE, 0);
+            plot_fill_rect(c, (plot_rect){tb.x - 8 - 18, ky - 5, 18, 11}, PLOT_NAN_RGB);
+        }
     }
 #undef CELL_X
 #undef CELL_Y

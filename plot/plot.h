@@ -109,6 +109,9 @@ plot_rgb plot_palette(int i);                    // categorical series colours (
 // "Nice" tick values (steps of 1, 2 or 5 times a power of ten) inside [lo, hi],
 // at most about max_n of them; writes up to cap values, returns the count.
 int plot_ticks(double lo, double hi, int max_n, double *out, int cap);
+// the same ticks with the labels an axis gets: one format shared by all of them
+// (0.0, 0.5, 1.0, not 0, 0.5, 1; 0, 2e6, 4e6 for large steps)
+int plot_tick_labels(double lo, double hi, int max_n, double *out, char (*labels)[24], int cap);
 
 // ---------------------------------------------------------------- geometry
 // Where the data landed. Data x in [x_lo, x_hi] spans area from its left edge
@@ -135,6 +138,7 @@ typedef struct {
     int n;
     const plot_rgb *color;  // NULL: plot_palette(series index)
     int markers;            // 1: a ring at every point (sparse data such as sweep values)
+    int dashed;             // 1: a dashed line (a baseline, e.g. the majority class)
     const float *y_lo, *y_hi;   // a shaded band from y_lo to y_hi around the line
                                 //   (e.g. min..max over seeds); NULL: none
 } plot_series;
@@ -171,7 +175,9 @@ typedef struct {
     const char *title, *xlabel, *ylabel, *cbar_label;
     plot_cmap cmap;
     float vmin, vmax;       // colour range when vmin < vmax; else the data's
-                            //   (diverging: symmetric, -max|v| .. +max|v|)
+                            //   (diverging: symmetric about center)
+    float center;           // diverging: the value drawn white, e.g. a baseline
+                            //   (differences from it run blue below, red above); 0 by default
     const char *const *row_labels;  // rows strings, e.g. tokens; NULL: indices
     const char *const *col_labels;  // cols strings; NULL: indices
     int annotate;           // write each cell's value in it (when cells are big enough)
@@ -179,6 +185,8 @@ typedef struct {
     plot_cells outline;     // outlined block when n_rows, n_cols > 0
     const char *outline_label;  // key for the outline, e.g. "trained lengths"
     int stretch;            // 1: cells fill the area; 0: square cells
+    const char *nan_label;  // key for the grey NaN cells, e.g. "masked (causal)"; NULL: none
+    int no_cbar;            // 1: no colour bar (a grid of heatmaps shares one, plot_colorbar_draw)
 } plot_heatmap_opts;
 
 // m is (rows, cols) row-major, row 0 drawn at the top; NaN cells are grey
@@ -188,6 +196,9 @@ int plot_heatmap_png(const char *path, const float *m, int rows, int cols,
                      const plot_heatmap_opts *o, char *err);
 int plot_heatmap_write(const char *path, const float *m, int rows, int cols,
                      const plot_heatmap_opts *o, char *err);
+// a colour bar in r for values lo (bottom) .. hi (top), ticks and label at its right
+int plot_colorbar_draw(plot_canvas *c, plot_rect r, plot_cmap m, double lo, double hi,
+                       const char *label, char *err);
 // colour the heatmap gives NaN cells, and the outline's colour for each map
 #define PLOT_NAN_RGB ((plot_rgb){150, 150, 150})
 plot_rgb plot_outline_rgb(plot_cmap m);

@@ -142,14 +142,15 @@ static int linear_plots(const linear_data *D, const float *acc, const float *maj
             ys[N_TARGETS + tg][lp] = k ? (float)(100.0 * sm / k) : NAN;
         }
     for (int tg = 0; tg < N_TARGETS; tg++) {
-        plot_rgb c = plot_palette(tg), pale = {(uint8_t)(c.r + (255 - c.r) / 2), (uint8_t)(c.g + (255 - c.g) / 2),
-                                               (uint8_t)(c.b + (255 - c.b) / 2)};
+        plot_rgb c = plot_palette(tg), pale = {(uint8_t)(c.r + (255 - c.r) / 3), (uint8_t)(c.g + (255 - c.g) / 3),
+                                               (uint8_t)(c.b + (255 - c.b) / 3)};
         cols[tg] = c; cols[N_TARGETS + tg] = pale;
         snprintf(sname[tg], 64, "%s", TARGET_NAMES[tg]);
         snprintf(sname[N_TARGETS + tg], 64, "%s: majority class", TARGET_KEYS[tg]);
     }
     for (int i = 0; i < 2 * N_TARGETS; i++)
-        ser[i] = (plot_series){ .name = sname[i], .x = xs, .y = ys[i], .n = LP < 64 ? LP : 64, .color = &cols[i] };
+        ser[i] = (plot_series){ .name = sname[i], .x = xs, .y = ys[i], .n = LP < 64 ? LP : 64, .color = &cols[i],
+                                .markers = 1, .dashed = i >= N_TARGETS };   // baselines dashed, one point per layer
     plot_line_opts lo = { .width = 760, .height = 440, .title = "Linear probes on the residual stream (held-out accuracy, mean over places)",
                           .xlabel = "residual stream read", .ylabel = "accuracy (%)",
                           .xmin = -0.3f, .xmax = LP - 0.7f, .ymin = 0, .ymax = 100, .legend = PLOT_LEGEND_LOWER_RIGHT };

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <errno.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cairo.h>
@@ -77,6 +78,25 @@ Test(plot_ticks, steps_are_one_two_or_five)
     cr_assert_float_eq(v[4], 40, 1e-12);
     n = plot_ticks(1, 1, 5, v, 32);
     cr_assert_eq(n, 0, "an empty range has no ticks");
+}
+
+Test(plot_ticks, labels_of_one_axis_share_one_format)
+{
+    double v[32];
+    char s[32][24];
+    int n = plot_tick_labels(0, 1, 3, v, s, 32);   // step 0.5: every label with one decimal
+    cr_assert_eq(n, 3);
+    cr_assert_str_eq(s[0], "0.0");
+    cr_assert_str_eq(s[1], "0.5");
+    cr_assert_str_eq(s[2], "1.0");
+    n = plot_tick_labels(-0.02, 0.05, 4, v, s, 32);
+    for (int i = 0; i < n; i++) cr_assert_eq(strlen(s[i]) - (s[i][0] == '-'), 4, "two decimals: %s", s[i]);
+    n = plot_tick_labels(0, 1e7, 5, v, s, 32);   // large: one exponent for all
+    cr_assert_eq(n, 6);
+    cr_assert_str_eq(s[1], "2e6");
+    cr_assert_str_eq(s[5], "10e6", "not 1e7 next to 8e6");
+    n = plot_tick_labels(0, 2.6e-5, 2, v, s, 32);   // small
+    for (int i = 1; i < n; i++) cr_assert(strstr(s[i], "e-5"), "one exponent: %s", s[i]);
 }
 
 // ---------------------------------------------------------------- heatmap
@@ -178,6 +198,56 @@ Test(plot_heatmap, rejects_an_outline_outside_the_matrix)
     plot_canvas_free(&c);
 }
 
+Test(plot_heatmap, diverging_map_is_centred_at_the_baseline)
+{
+    float m[3] = {20, 50, 60};   // a baseline of 50: one cell below it, one at it, one above
+    plot_canvas c;
+    plot_axes ax;
+    char err[ERR_MAX];
+    cr_assert_eq(plot_canvas_init(&c, 420, 240, (plot_rgb){255, 255, 255}, err), 0, "%s", err);
+    plot_heatmap_opts o = {.cmap = PLOT_CMAP_DIVERGING, .center = 50};
+    cr_assert_eq(plot_heatmap_draw(&c, m, 1, 3, &o, &ax, err), 0, "%s", err);
+    cr_assert_float_eq(ax.v_lo, 20, 1e-9, "50 - max |v - 50|");
+    cr_assert_float_eq(ax.v_hi, 80, 1e-9, "50 + max |v - 50|");
+    plot_rgb at = cell_px(&c, &ax, 0, 1), below = cell_px(&c, &ax, 0, 0), above = cell_px(&c, &ax, 0, 2);
+    cr_assert(at.r > 240 && at.g > 240 && at.b > 240, "the baseline is white: (%d,%d,%d)", at.r, at.g, at.b);
+    ASSERT_RGB(below, plot_cmap_rgb(PLOT_CMAP_DIVERGING, 0), 2, "the farthest below is the blue end");
+    ASSERT_RGB(above, plot_cmap_rgb(PLOT_CMAP_DIVERGING, 40.0 / 60), 2, "10 above: a third of the way to red");
+    plot_canvas_free(&c);
+}
+
+Test(plot_heatmap, masked_cells_differ_from_zero_and_a_grid_shares_one_colour_bar)
+{
+    // causal attention: row i attends to keys 0..i; the keys after it are masked (NaN)
+    enum { T = 4 };
+    float m[T * T];
+    for (int i = 0; i < T; i++)
+        for (int j = 0; j < T; j++) m[i * T + j] = j > i ? NAN : j == 0 ? 0.0f : 1.0f / (i + 1);
+    plot_canvas c;
+    plot_axes ax;
+    char err[ERR_MAX];
+    cr_assert_eq(plot_canvas_init(&c, 400, 360, (plot_rgb){255, 255, 255}, err), 0, "%s", err);
+    plot_heatmap_opts o = {.vmin = 0, .vmax = 1, .nan_label = "masked (causal)", .no_cbar = 1};
+    cr_assert_eq(plot_heatmap_draw(&c, m, T, T, &o, &ax, err), 0, "%s", err);
+    save(&c, "heatmap_masked.png");
+    plot_rgb masked = cell_px(&c, &ax, 0, 3), zero = cell_px(&c, &ax, 3, 0);
+    ASSERT_RGB(masked, PLOT_NAN_RGB, 0, "a masked key");
+    ASSERT_RGB(zero, plot_cmap_rgb(PLOT_CMAP_VIRIDIS, 0), 1, "attention 0");
+    cr_assert(!near(masked, zero, 40), "masked and 0 look different");
+    cr_assert_eq(ax.cbar.w, 0, "no colour bar of its own");
+    int grey = 0;   // the key's swatch, above the grid
+    for (int y = 0; y < ax.area.y; y++)
+        for (int x = ax.area.x; x < ax.area.x + ax.area.w; x++) grey += near(plot_pixel(&c, x, y), PLOT_NAN_RGB, 0);
+    cr_assert_gt(grey, 100, "the masked key's grey swatch: %d px", grey);
+    // the shared bar, drawn once by the caller
+    plot_rect bar = {ax.area.x + ax.area.w + 20, ax.area.y, 14, ax.area.h};
+    cr_assert_eq(plot_colorbar_draw(&c, bar, PLOT_CMAP_VIRIDIS, 0, 1, "attention", err), 0, "%s", err);
+    ASSERT_RGB(plot_pixel(&c, bar.x + 7, bar.y + 1), plot_cmap_rgb(PLOT_CMAP_VIRIDIS, 1), 6, "bar top");
+    ASSERT_RGB(plot_pixel(&c, bar.x + 7, bar.y + bar.h - 2), plot_cmap_rgb(PLOT_CMAP_VIRIDIS, 0), 6, "bar bottom");
+    cr_assert_eq(plot_colorbar_draw(&c, bar, PLOT_CMAP_VIRIDIS, 1, 1, NULL, err), -1, "an empty range");
+    plot_canvas_free(&c);
+}
+
 // ---------------------------------------------------------------- line chart
 Test(plot_line, flat_series_is_drawn_at_its_row_inside_the_frame)
 {
@@ -271,6 +341,28 @@ Test(plot_line, log_x_markers_and_min_max_band_land_where_the_data_says)
     double p4;
     plot_axes_px(&ax, 30000, 100, &p4, &py);
     ASSERT_RGB(plot_pixel(&c, (int)p4, ax.area.y - 1), col, 30, "a line at the range's top is not hidden by the frame");
+    plot_canvas_free(&c);
+}
+
+Test(plot_line, a_dashed_baseline_has_gaps_a_solid_line_has_none)
+{
+    float y[2] = {1, 1}, y2[2] = {0, 2};
+    plot_series s[2] = {{.y = y, .n = 2, .dashed = 1}, {.y = y2, .n = 2}};
+    plot_canvas c;
+    plot_axes ax;
+    char err[ERR_MAX];
+    cr_assert_eq(plot_canvas_init(&c, 600, 400, (plot_rgb){255, 255, 255}, err), 0, "%s", err);
+    plot_line_opts o = {.legend = PLOT_LEGEND_NONE};
+    cr_assert_eq(plot_line_draw(&c, s, 2, &o, &ax, err), 0, "%s", err);
+    double py;
+    plot_axes_px(&ax, 0, 1, NULL, &py);
+    int on = 0, off = 0;
+    for (int x = ax.area.x + 5; x < ax.area.x + ax.area.w / 3; x++) {
+        plot_rgb p = plot_pixel(&c, x, (int)floor(py));
+        if (near(p, plot_palette(0), 20)) on++;
+        else if (p.r > 200 && p.g > 200 && p.b > 200) off++;   // background or grid
+    }
+    cr_assert(on > 20 && off > 10, "dashes and gaps along the baseline: %d on, %d off", on, off);
     plot_canvas_free(&c);
 }
 
@@ -385,12 +477,12 @@ Test(plot_canvas, save_into_a_missing_directory_fails_with_a_message)
 Test(plot_text, missing_font_names_the_family_and_the_package)
 {
     // each Criterion test runs in its own process, so the font cache is empty here
-    setenv("ARITHLAB_PLOT_FONT", "/nonexistent/DejaVuSans.ttf", 1);
+    setenv("ARITHLAB_PLOT_FONT", "No Such Font Family", 1);
     plot_canvas c;
     char err[ERR_MAX] = "";
     cr_assert_eq(plot_canvas_init(&c, 50, 50, (plot_rgb){255, 255, 255}, err), 0, "%s", err);
     cr_assert_eq(plot_text(&c, 1, 1, "x", NULL, NULL, err), -1);
-    cr_assert(strstr(err, "/nonexistent/DejaVuSans.ttf"), "names the family asked for: %s", err);
+    cr_assert(strstr(err, "No Such Font Family"), "names the family asked for: %s", err);
     cr_assert(strstr(err, "fonts-dejavu-core"), "names the package: %s", err);
     float v[2] = {1, 2};
     cr_assert_eq(plot_bar_draw(&c, v, 2, NULL, NULL, err), -1, "charts fail too");
@@ -547,6 +639,23 @@ Test(plot_format, failed_write_returns_errno_and_leaves_no_file)
         cr_assert_eq(errno, ENOSPC, "errno %d", errno);
     }
     plot_canvas_free(&c);
+}
+
+Test(plot_format, the_cli_rejects_an_unknown_format_naming_the_flag)
+{
+    static const char *cmds[] = {"train", "eval --checkpoint x", "probe attention --checkpoint x --out /tmp/x",
+                                 "sweep x"};
+    for (int k = 0; k < 4; k++) {
+        char cmd[512], line[512] = "";
+        snprintf(cmd, sizeof cmd, "%s %s --format png,gif 2>&1", ARITHLAB_BIN, cmds[k]);
+        FILE *p = popen(cmd, "r");
+        cr_assert(p);
+        cr_assert(fgets(line, sizeof line, p), "%s: printed an error", cmds[k]);
+        int st = pclose(p);
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "%s: exit status 2, got %d", cmds[k], st);
+        cr_assert(strstr(line, "--format") && strstr(line, "gif") && strstr(line, "png, svg, pdf"),
+                  "%s: names the flag, the bad entry and what is accepted: %s", cmds[k], line);
+    }
 }
 
 // ---------------------------------------------------------------- gallery
