@@ -968,7 +968,7 @@ int plot_line_draw(plot_canvas *c, const plot_series *s, int ns, const plot_line
     else ticks_linear(&yt, ylo, yhi, ah / 45);
     int left = PAD + (o->ylabel ? (int)FS_LABEL + 8 : 0) + ticks_widest(&yt, FS_TICK) + 4 + TICK_LEN;
     int right = PAD + 14, aw = W - left - right;
-    for (int max_n = aw / 70; ; max_n--) {   // fewer x ticks until their labels have room
+    for (int max_n = aw / 70; !o->xtick_labels; max_n--) {   // fewer x ticks until their labels have room
         if (logx) ticks_log(&xt, xlo, xhi, max_n);
         else ticks_linear(&xt, xlo, xhi, max_n);
         double gap = aw;   // the narrowest gap between labelled ticks
@@ -978,6 +978,14 @@ int plot_line_draw(plot_canvas *c, const plot_series *s, int ns, const plot_line
                 prev = i;
             }
         if (ticks_widest(&xt, FS_TICK) + 16 <= gap || max_n <= 2) break;
+    }
+    if (o->xtick_labels) {   // one tick per category inside the range
+        xt.n = 0;
+        for (int i = 0; i < o->n_xtick_labels && xt.n < TICKS_MAX; i++) {
+            double v = logx ? (i > 0 ? log10(i) : -INFINITY) : i;
+            if (v < xlo - 1e-9 || v > xhi + 1e-9) continue;
+            ticks_add(&xt, v, o->xtick_labels[i] ? o->xtick_labels[i] : "");
+        }
     }
     if (aw < 40 || ah < 40)
         return err_set(err, "plot_line_draw: a %dx%d canvas is too small for the labels", W, H);

@@ -158,6 +158,8 @@ typedef struct {
     float xmin, xmax, ymin, ymax;   // fixed ranges when min < max
     plot_legend_pos legend;
     float line_px;          // 0 -> 2
+    const char *const *xtick_labels;   // categories: label i at x = i (i < n_xtick_labels),
+    int n_xtick_labels;                //   instead of numeric x ticks
 } plot_line_opts;
 
 int plot_line_draw(plot_canvas *c, const plot_series *s, int n_series,

@@ -366,6 +366,32 @@ Test(plot_line, a_dashed_baseline_has_gaps_a_solid_line_has_none)
     plot_canvas_free(&c);
 }
 
+Test(plot_line, category_ticks_sit_at_whole_x_and_nowhere_else)
+{
+    float y[3] = {10, 90, 95};
+    const char *cats[3] = {"embed", "after L0", "after L1"};
+    plot_series s = {.y = y, .n = 3};
+    plot_canvas c;
+    plot_axes ax;
+    char err[ERR_MAX];
+    cr_assert_eq(plot_canvas_init(&c, 600, 400, (plot_rgb){255, 255, 255}, err), 0, "%s", err);
+    plot_line_opts o = {.xmin = -0.3f, .xmax = 2.3f, .xtick_labels = cats, .n_xtick_labels = 3};
+    cr_assert_eq(plot_line_draw(&c, &s, 1, &o, &ax, err), 0, "%s", err);
+    save(&c, "line_categories.png");
+    int below = ax.area.y + ax.area.h + 3;   // in the tick marks' strip under the frame
+    for (int i = 0; i < 3; i++) {
+        double px;
+        plot_axes_px(&ax, i, 50, &px, NULL);
+        plot_rgb t = plot_pixel(&c, (int)floor(px), below);
+        cr_assert(t.r < 120, "a tick mark under category %d", i);
+    }
+    double half;
+    plot_axes_px(&ax, 0.5, 50, &half, NULL);
+    ASSERT_RGB(plot_pixel(&c, (int)floor(half), below), ((plot_rgb){255, 255, 255}), 0, "no tick between categories");
+    ASSERT_RGB(plot_pixel(&c, (int)floor(half), ax.area.y + 5), ((plot_rgb){255, 255, 255}), 0, "no grid line between them");
+    plot_canvas_free(&c);
+}
+
 Test(plot_line, log_tick_labels_share_one_format_per_axis)
 {
     float y[2] = {10, 1e7f};
