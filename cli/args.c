@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include "cli/args.h"
 #include "embeddings/pos.h"
+#include "plot/plot.h"
 
 static void print_help(const char *cmd, const char *synopsis, const arg_t *args, int n)
 {
@@ -60,6 +61,13 @@ int args_parse(const char *cmd, const char *synopsis, const arg_t *args, int n_a
             set_list_t *l = a->dst;
             if (l->n >= (int)(sizeof(l->items) / sizeof(l->items[0]))) { fprintf(stderr, "arithlab %s: too many --set\n", cmd); return -1; }
             l->items[l->n++] = v;
+            break;
+        }
+        case ARG_FORMATS: {
+            char perr[ERR_MAX];
+            unsigned mask;
+            if (plot_formats_parse(v, &mask, perr)) { fprintf(stderr, "arithlab %s: %s\n", cmd, perr); return -1; }
+            plot_set_formats(mask);
             break;
         }
         case ARG_FLAG: break;

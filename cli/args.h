@@ -5,7 +5,11 @@
 
 #include "cli/cli.h"
 
-typedef enum { ARG_STR, ARG_INT, ARG_FLOAT, ARG_FLAG, ARG_SET } arg_kind_t;
+// ARG_FORMATS: a figure format list ("png,svg,pdf"), applied at once with
+// plot_set_formats; dst is unused. ARGS_FORMAT is its table row.
+typedef enum { ARG_STR, ARG_INT, ARG_FLOAT, ARG_FLAG, ARG_SET, ARG_FORMATS } arg_kind_t;
+#define ARGS_FORMAT {"--format", ARG_FORMATS, NULL, \
+    "figure formats, comma-separated from png, svg, pdf (default png); e.g. png,svg,pdf"}
 
 // --set values, collected in order and applied after any config file
 typedef struct { const char *items[128]; int n; } set_list_t;

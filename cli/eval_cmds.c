@@ -75,8 +75,9 @@ int cmd_eval(int argc, char **argv)
         {"--speed", ARG_FLAG, &do_speed, "also time decoding with the KV cache against full recomputation"},
         {"--speed-n", ARG_INT, &n_speed, "problems for --speed (default 512; 1..1000000)"},
         {"--threads", ARG_INT, &threads, "compute threads (default: all cores, or OMP_NUM_THREADS if lower)"},
+        ARGS_FORMAT,
     };
-    int r = args_parse("eval", "--run DIR | --checkpoint FILE [--out DIR] [--set eval.KEY=VALUE ...] [--speed] [--threads N]",
+    int r = args_parse("eval", "--run DIR | --checkpoint FILE [--out DIR] [--set eval.KEY=VALUE ...] [--speed] [--threads N] [--format LIST]",
                        args, (int)(sizeof(args) / sizeof(args[0])), argc, argv, NULL);
     if (r) return r < 0 ? 2 : 0;
     char terr[ERR_MAX];

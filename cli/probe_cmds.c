@@ -68,9 +68,10 @@ static int probe_fourier_cmd(int argc, char **argv)
         {"--key-ratio", ARG_FLOAT, &o.key_ratio, "key frequency: energy >= this many times its flat-spectrum share (default 2)"},
         {"--low-max", ARG_INT, &o.low_max, "ablation bands: low k = 1..K, high k = K+1..5 (default 2)"},
         {"--threads", ARG_INT, &a.threads, "compute threads (default: all cores, or OMP_NUM_THREADS if lower)"},
+        ARGS_FORMAT,
     };
     int r = args_parse("probe fourier", "--checkpoint FILE --out DIR [--n N] [--seed S] [--key-ratio R] [--low-max K]",
-                       args, 8, argc, argv, NULL);
+                       args, 9, argc, argv, NULL);
     if (r) return r < 0 ? 2 : 0;
     if ((r = resolve_paths("fourier", &a))) return r;
     if (a.n < 1 || o.key_ratio <= 0 || o.low_max < 1 || o.low_max > 4) {
@@ -128,9 +129,10 @@ static int probe_attention_cmd(int argc, char **argv)
         {"--n", ARG_INT, &a.n, "problems for the staircase scores (default 256)"},
         {"--seed", ARG_INT, &a.seed, "seed of the problems (default 1)"},
         {"--threads", ARG_INT, &a.threads, "compute threads (default: all cores, or OMP_NUM_THREADS if lower)"},
+        ARGS_FORMAT,
     };
     int r = args_parse("probe attention", "--checkpoint FILE --out DIR [--problem \"128+367\"] [--threshold W] [--rollout] [--head H] [--n N]",
-                       args, 10, argc, argv, NULL);
+                       args, 11, argc, argv, NULL);
     if (r) return r < 0 ? 2 : 0;
     if ((r = resolve_paths("attention", &a))) return r;
     if (a.n < 1 || !(o.threshold >= 0 && o.threshold <= 1)) {
@@ -177,9 +179,10 @@ static int probe_linear_cmd(int argc, char **argv)
         {"--l2", ARG_FLOAT, &o.fit.l2, "L2 penalty on the standardized weights (default 1e-4)"},
         {"--iters", ARG_INT, &o.fit.n_iter, "gradient steps per probe (default 500)"},
         {"--threads", ARG_INT, &a.threads, "compute threads (default: all cores, or OMP_NUM_THREADS if lower)"},
+        ARGS_FORMAT,
     };
     int r = args_parse("probe linear", "--checkpoint FILE --out DIR [--n N] [--train-frac F] [--l2 X] [--iters K]",
-                       args, 9, argc, argv, NULL);
+                       args, 10, argc, argv, NULL);
     if (r) return r < 0 ? 2 : 0;
     if ((r = resolve_paths("linear", &a))) return r;
     if (a.n < 20 || !(o.train_frac > 0 && o.train_frac < 1) || !(o.fit.l2 > 0) || o.fit.n_iter < 1) {

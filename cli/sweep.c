@@ -67,9 +67,10 @@ int cmd_sweep(int argc, char **argv)
         {"--list", ARG_FLAG, &dry, "list the runs and their state, run nothing"},
         {"--table", ARG_FLAG, &table_only, "only tabulate the finished runs"},
         {"--seeds", ARG_STR, &seeds, "override the sweep file's seeds, e.g. 2,3"},
+        ARGS_FORMAT,
     };
-    int r = args_parse("sweep", "SWEEP.ini|DIR [--out DIR] [--jobs N] [--threads K] [--seeds LIST] [--list] [--table]",
-                       args, 6, argc, argv, &spec);
+    int r = args_parse("sweep", "SWEEP.ini|DIR [--out DIR] [--jobs N] [--threads K] [--seeds LIST] [--list] [--table] [--format LIST]",
+                       args, 7, argc, argv, &spec);
     if (r) return r < 0 ? 2 : 0;
     if (!spec) { fprintf(stderr, "arithlab sweep: give a sweep file or a directory holding sweep.ini (e.g. experiments/schemes)\n"); return 2; }
     char err[ERR_MAX];

@@ -22,9 +22,10 @@ int cmd_train(int argc, char **argv)
                                              "--set may then change only " RUN_RESUME_KEYS},
         {"--set", ARG_SET, &sets, "section.key=value, overriding the config file (repeatable)"},
         {"--force", ARG_FLAG, &force, "train afresh into an --out that already holds a run, replacing it"},
+        ARGS_FORMAT,
     };
-    int r = args_parse("train", "[CONFIG.ini] [--set section.key=value ...] [--out DIR] [--resume DIR] [--force]",
-                       args, 4, argc, argv, &config);
+    int r = args_parse("train", "[CONFIG.ini] [--set section.key=value ...] [--out DIR] [--resume DIR] [--force] [--format png,svg,pdf]",
+                       args, 5, argc, argv, &config);
     if (r) return r < 0 ? 2 : 0;
     char err[ERR_MAX], path[4096];
     if (resume) {

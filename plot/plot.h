@@ -1,42 +1,83 @@
-// plot.h: line charts, heatmaps and bar charts rendered to RGB PNG, so that
-// loss curves, accuracy grids, attention maps and spectra can be looked at
-// without leaving C. stb_image_write writes the PNG; stb_truetype draws
-// anti-aliased DejaVu Sans text (Debian: libstb-dev, fonts-dejavu-core).
+// plot.h: line charts, heatmaps and bar charts drawn with Cairo and written as
+// PNG, SVG or PDF, so that loss curves, accuracy grids, attention maps and
+// spectra can be looked at without leaving C. Pango lays out the text in a font
+// that fontconfig finds by family name (Debian: libcairo2-dev, libpango1.0-dev,
+// fonts-dejavu-core); no font file path is built in.
 //
 //   plot_series s = { .name = "train", .y = loss, .n = n_steps };
 //   plot_line_opts o = { .title = "Loss", .xlabel = "step", .ylabel = "loss", .logy = 1 };
-//   if (plot_line_png("runs/x/loss.png", &s, 1, &o, err)) fprintf(stderr, "%s\n", err);
+//   if (plot_line_write("runs/x/loss.png", &s, 1, &o, err)) fprintf(stderr, "%s\n", err);
 //
 // Option structs are zero-initialised for defaults; a range (min, max) is used
 // only when min < max, otherwise it is taken from the data. Functions that can
-// fail return 0, or -1 with a message in err (ERR_MAX bytes, core/common.h).
-// The *_draw functions render onto a canvas the caller owns and report where
-// the data landed (plot_axes), so tests and composite figures can find pixels.
-// The font is loaded once, on first use, from PLOT_FONT_PATH or from the file
-// named by the environment variable ARITHLAB_PLOT_FONT when that is set; the
-// first call that draws text should not race another thread's.
+// fail return 0, or -1 with a message in err (ERR_MAX bytes, core/common.h);
+// those that write a file leave errno set on failure and remove a partial file.
+// A canvas records vector drawing operations; the *_draw functions draw onto a
+// canvas the caller owns and report where the data landed (plot_axes), so tests
+// and composite figures can find pixels (plot_pixel rasterises the recording).
+// Output formats: *_write and plot_canvas_write write the path given with its
+// extension replaced by each format in plot_formats() (set once by the CLI's
+// --format png,svg,pdf; default png); *_png and plot_canvas_save_png write PNG only.
+// The font family is PLOT_FONT_FAMILY, or the fontconfig family named by the
+// environment variable ARITHLAB_PLOT_FONT; it is checked once, on first use
+// (that first call should not race another thread's), and a family fontconfig
+// does not have is an error rather than a silent substitute.
 #ifndef ARITHLAB_PLOT_H
 #define ARITHLAB_PLOT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
-#define PLOT_FONT_PATH "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+#define PLOT_FONT_FAMILY "DejaVu Sans"
 
 // ---------------------------------------------------------------- canvas
 typedef struct { uint8_t r, g, b; } plot_rgb;
 // pixels x..x+w-1, y..y+h-1; y grows downwards
 typedef struct { int x, y, w, h; } plot_rect;
-// px is (h, w, 3) RGB, row 0 at the top; pixel (x, y) covers [x,x+1) x [y,y+1)
-typedef struct { int w, h; uint8_t *px; } plot_canvas;
+// w x h units (pixels in a PNG, points in a PDF), y down; a Cairo recording
+// surface and its context; img caches the raster that plot_pixel reads
+typedef struct _cairo cairo_t;
+typedef struct _cairo_surface cairo_surface_t;
+typedef struct {
+    int w, h;
+    cairo_surface_t *rec, *img;
+    cairo_t *cr;
+    char title[128];    // SVG <title> and PDF Title of the written file
+} plot_canvas;
+
+typedef enum { PLOT_FORMAT_PNG = 1, PLOT_FORMAT_SVG = 2, PLOT_FORMAT_PDF = 4 } plot_format;
 
 int  plot_canvas_init(plot_canvas *c, int w, int h, plot_rgb bg, char *err);
 void plot_canvas_free(plot_canvas *c);
+void plot_canvas_set_title(plot_canvas *c, const char *title);
+// one file in one format, the path taken as given
+int  plot_canvas_save(const plot_canvas *c, const char *path, plot_format fmt, char *err);
 int  plot_canvas_save_png(const plot_canvas *c, const char *path, char *err);
+// every format in plot_formats(), path's extension replaced by each one's
+int  plot_canvas_write(const plot_canvas *c, const char *path, char *err);
+// "png,svg,pdf" (any non-empty subset, any order) -> a mask of plot_format
+int  plot_formats_parse(const char *list, unsigned *mask, char *err);
+void plot_set_formats(unsigned mask);     // process-wide; 0 -> PNG
+unsigned plot_formats(void);
+const char *plot_format_ext(plot_format f);   // "png", "svg", "pdf"
+// mask as the list plot_formats_parse reads back, e.g. "png,svg"
+void plot_formats_str(unsigned mask, char *buf, size_t n);
+
+// pixel (x, y) covers [x,x+1) x [y,y+1) of the rasterised canvas
 plot_rgb plot_pixel(const plot_canvas *c, int x, int y);   // black outside the canvas
-void plot_fill_rect(plot_canvas *c, plot_rect r, plot_rgb col);   // clipped
+void plot_fill_rect(plot_canvas *c, plot_rect r, plot_rgb col);
 // anti-aliased segment with round caps; coordinates in pixels (x0,y0 may be fractional)
 void plot_line(plot_canvas *c, double x0, double y0, double x1, double y1,
                double width_px, plot_rgb col);
+void plot_dashed_line(plot_canvas *c, double x0, double y0, double x1, double y1,
+                      double width_px, plot_rgb col);
+// xy holds n points (x0, y0, x1, y1, ...): a joined path; a filled polygon
+void plot_polyline(plot_canvas *c, const double *xy, int n, double width_px, plot_rgb col);
+void plot_fill_polygon(plot_canvas *c, const double *xy, int n, plot_rgb col, double alpha);
+// a white disc with a ring of colour col (a data point)
+void plot_marker(plot_canvas *c, double x, double y, double radius_px, plot_rgb col);
+// src drawn into dst with its top-left corner at (x, y); stays vector in SVG and PDF
+int  plot_canvas_blit(plot_canvas *dst, const plot_canvas *src, int x, int y, char *err);
 
 // ---------------------------------------------------------------- text
 typedef enum { PLOT_ALIGN_LEFT, PLOT_ALIGN_CENTER, PLOT_ALIGN_RIGHT } plot_halign;
@@ -51,7 +92,7 @@ typedef struct {
 
 // Draws UTF-8 text s anchored at (x, y); st NULL for defaults. box (may be
 // NULL) receives the rectangle the text occupies. Fails only if the font
-// cannot be loaded.
+// family is not installed.
 int plot_text(plot_canvas *c, double x, double y, const char *s,
               const plot_text_style *st, plot_rect *box, char *err);
 // size of the unrotated box plot_text would fill
@@ -68,6 +109,9 @@ plot_rgb plot_palette(int i);                    // categorical series colours (
 // "Nice" tick values (steps of 1, 2 or 5 times a power of ten) inside [lo, hi],
 // at most about max_n of them; writes up to cap values, returns the count.
 int plot_ticks(double lo, double hi, int max_n, double *out, int cap);
+// the same ticks with the labels an axis gets: one format shared by all of them
+// (0.0, 0.5, 1.0, not 0, 0.5, 1; 0, 2e6, 4e6 for large steps)
+int plot_tick_labels(double lo, double hi, int max_n, double *out, char (*labels)[24], int cap);
 
 // ---------------------------------------------------------------- geometry
 // Where the data landed. Data x in [x_lo, x_hi] spans area from its left edge
@@ -79,11 +123,11 @@ int plot_ticks(double lo, double hi, int max_n, double *out, int cap);
 typedef struct {
     plot_rect area;
     double x_lo, x_hi, y_lo, y_hi;
-    int logy;
+    int logy, logx;         // x in log10 units when logx
     double v_lo, v_hi;
     plot_rect cbar;
 } plot_axes;
-// data (x, y) -> canvas pixel coordinates (y in data units; log taken if logy)
+// data (x, y) -> canvas pixel coordinates (data units; log taken if logx, logy)
 void plot_axes_px(const plot_axes *ax, double x, double y, double *px, double *py);
 
 // ---------------------------------------------------------------- line chart
@@ -93,6 +137,10 @@ typedef struct {
     const float *y;         // NaN (and y <= 0 on a log axis) leaves a gap
     int n;
     const plot_rgb *color;  // NULL: plot_palette(series index)
+    int markers;            // 1: a ring at every point (sparse data such as sweep values)
+    int dashed;             // 1: a dashed line (a baseline, e.g. the majority class)
+    const float *y_lo, *y_hi;   // a shaded band from y_lo to y_hi around the line
+                                //   (e.g. min..max over seeds); NULL: none
 } plot_series;
 
 typedef enum {
@@ -106,14 +154,19 @@ typedef struct {
     int width, height;      // canvas for plot_line_png; 0 -> 720 x 440
     const char *title, *xlabel, *ylabel;
     int logy;               // log10 y axis
+    int logx;               // log10 x axis (x <= 0 leaves a gap)
     float xmin, xmax, ymin, ymax;   // fixed ranges when min < max
     plot_legend_pos legend;
     float line_px;          // 0 -> 2
+    const char *const *xtick_labels;   // categories: label i at x = i (i < n_xtick_labels),
+    int n_xtick_labels;                //   instead of numeric x ticks
 } plot_line_opts;
 
 int plot_line_draw(plot_canvas *c, const plot_series *s, int n_series,
                    const plot_line_opts *o, plot_axes *ax, char *err);
 int plot_line_png(const char *path, const plot_series *s, int n_series,
+                  const plot_line_opts *o, char *err);
+int plot_line_write(const char *path, const plot_series *s, int n_series,
                   const plot_line_opts *o, char *err);
 
 // ---------------------------------------------------------------- heatmap
@@ -124,7 +177,9 @@ typedef struct {
     const char *title, *xlabel, *ylabel, *cbar_label;
     plot_cmap cmap;
     float vmin, vmax;       // colour range when vmin < vmax; else the data's
-                            //   (diverging: symmetric, -max|v| .. +max|v|)
+                            //   (diverging: symmetric about center)
+    float center;           // diverging: the value drawn white, e.g. a baseline
+                            //   (differences from it run blue below, red above); 0 by default
     const char *const *row_labels;  // rows strings, e.g. tokens; NULL: indices
     const char *const *col_labels;  // cols strings; NULL: indices
     int annotate;           // write each cell's value in it (when cells are big enough)
@@ -132,6 +187,8 @@ typedef struct {
     plot_cells outline;     // outlined block when n_rows, n_cols > 0
     const char *outline_label;  // key for the outline, e.g. "trained lengths"
     int stretch;            // 1: cells fill the area; 0: square cells
+    const char *nan_label;  // key for the grey NaN cells, e.g. "masked (causal)"; NULL: none
+    int no_cbar;            // 1: no colour bar (a grid of heatmaps shares one, plot_colorbar_draw)
 } plot_heatmap_opts;
 
 // m is (rows, cols) row-major, row 0 drawn at the top; NaN cells are grey
@@ -139,6 +196,11 @@ int plot_heatmap_draw(plot_canvas *c, const float *m, int rows, int cols,
                       const plot_heatmap_opts *o, plot_axes *ax, char *err);
 int plot_heatmap_png(const char *path, const float *m, int rows, int cols,
                      const plot_heatmap_opts *o, char *err);
+int plot_heatmap_write(const char *path, const float *m, int rows, int cols,
+                     const plot_heatmap_opts *o, char *err);
+// a colour bar in r for values lo (bottom) .. hi (top), ticks and label at its right
+int plot_colorbar_draw(plot_canvas *c, plot_rect r, plot_cmap m, double lo, double hi,
+                       const char *label, char *err);
 // colour the heatmap gives NaN cells, and the outline's colour for each map
 #define PLOT_NAN_RGB ((plot_rgb){150, 150, 150})
 plot_rgb plot_outline_rgb(plot_cmap m);
@@ -157,6 +219,8 @@ typedef struct {
 int plot_bar_draw(plot_canvas *c, const float *v, int n, const plot_bar_opts *o,
                   plot_axes *ax, char *err);
 int plot_bar_png(const char *path, const float *v, int n, const plot_bar_opts *o,
+                 char *err);
+int plot_bar_write(const char *path, const float *v, int n, const plot_bar_opts *o,
                  char *err);
 
 #endif

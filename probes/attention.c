@@ -207,6 +207,7 @@ int probe_graph_png(const probe_graph *g, const char *const *tok_names, const ch
     if (W < 480) W = 480;
     plot_canvas c;
     if (plot_canvas_init(&c, W, H, WHITE, err)) return -1;
+    plot_canvas_set_title(&c, title);
     int content_w = n_panels * panel_w + (n_panels - 1) * (G_PANEL_GAP + G_SIDE);
     double x_start = (W - content_w) / 2.0;
     plot_text_style st_title = { .size_px = 16, .color = INK, .halign = PLOT_ALIGN_CENTER, .valign = PLOT_ALIGN_TOP };
@@ -249,7 +250,7 @@ int probe_graph_png(const probe_graph *g, const char *const *tok_names, const ch
     snprintf(buf, sizeof buf, "edges: %s >= %.2f; darker and thicker = larger",
              g->rollout ? "rollout" : "attention", (double)g->threshold);
     if (!r) r = plot_text(&c, W / 2.0, H - 10, buf, &st_note, NULL, err);
-    if (!r) r = plot_canvas_save_png(&c, path, err);
+    if (!r) r = plot_canvas_write(&c, path, err);
     plot_canvas_free(&c);
     return r;
 }
@@ -259,12 +260,15 @@ int probe_graph_png(const probe_graph *g, const char *const *tok_names, const ch
 int probe_attn_grid_png(const float *att, int L, int NH, int T, const char *const *tok_names,
                         const char *const *pass_names, const char *title, const char *path, char *err)
 {
-    // about 19 px per token, so that the heatmap labels every token rather than every other one
-    int cell_h = 190 + 19 * T, cell_w = cell_h + 40, top = 36;
-    if (cell_h < 420) { cell_h = 420; cell_w = 460; }
-    plot_canvas grid, cell;
-    if (plot_canvas_init(&grid, NH * cell_w, top + L * cell_h, WHITE, err)) return -1;
-    if (plot_canvas_init(&cell, cell_w, cell_h, WHITE, err)) { plot_canvas_free(&grid); return -1; }
+    // about 19 px per token, so that the heatmap labels every token rather than every
+    // other one, up to 900 px a head; one colour bar at the right serves every head
+    int cell_h = 190 + 19 * T, cell_w, top = 36, bar_w = 110;
+    if (cell_h < 420) cell_h = 420;
+    if (cell_h > 900) cell_h = 900;
+    cell_w = cell_h - 20;
+    plot_canvas grid;
+    if (plot_canvas_init(&grid, NH * cell_w + bar_w, top + L * cell_h, WHITE, err)) return -1;
+    plot_canvas_set_title(&grid, title);
     plot_text_style st = { .size_px = 16, .color = INK, .halign = PLOT_ALIGN_CENTER, .valign = PLOT_ALIGN_TOP };
     int r = plot_text(&grid, grid.w / 2.0, 10, title ? title : "", &st, NULL, err);
     char sub[64];
@@ -273,14 +277,18 @@ int probe_attn_grid_png(const float *att, int L, int NH, int T, const char *cons
             if (pass_names) snprintf(sub, sizeof sub, "%s head %d", pass_names[l], h);
             else snprintf(sub, sizeof sub, "layer %d head %d", l, h);
             plot_heatmap_opts o = { .title = sub, .xlabel = "key", .ylabel = "query", .cmap = PLOT_CMAP_VIRIDIS,
-                                    .vmin = 0, .vmax = 1, .row_labels = tok_names, .col_labels = tok_names };
-            r = plot_heatmap_draw(&cell, att + ((size_t)l * NH + h) * T * T, T, T, &o, NULL, err);
-            for (int y = 0; y < cell_h && !r; y++)   // blit the cell into the grid
-                memcpy(grid.px + 3 * ((size_t)(top + l * cell_h + y) * grid.w + h * cell_w),
-                       cell.px + 3 * (size_t)y * cell_w, 3 * (size_t)cell_w);
+                                    .vmin = 0, .vmax = 1, .row_labels = tok_names, .col_labels = tok_names,
+                                    .no_cbar = 1, .nan_label = "masked" };
+            plot_canvas cell;   // a fresh one per head: the grid keeps a reference to it
+            r = plot_canvas_init(&cell, cell_w, cell_h, WHITE, err);
+            if (!r) r = plot_heatmap_draw(&cell, att + ((size_t)l * NH + h) * T * T, T, T, &o, NULL, err);
+            if (!r) r = plot_canvas_blit(&grid, &cell, h * cell_w, top + l * cell_h, err);
+            plot_canvas_free(&cell);
         }
-    if (!r) r = plot_canvas_save_png(&grid, path, err);
-    plot_canvas_free(&cell);
+    int bar_h = L * cell_h - 120 < 600 ? L * cell_h - 120 : 600;
+    if (!r) r = plot_colorbar_draw(&grid, (plot_rect){NH * cell_w + 16, top + 60, 16, bar_h}, PLOT_CMAP_VIRIDIS, 0, 1,
+                                   "attention (every head)", err);
+    if (!r) r = plot_canvas_write(&grid, path, err);
     plot_canvas_free(&grid);
     return r;
 }

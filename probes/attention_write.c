@@ -2,6 +2,7 @@
 // heatmaps and attention graph over every pass, and the staircase scores
 // (probes/probe.h, probe_attention_write).
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include "probes/probe.h"
 #include "probes/files.h"
@@ -58,6 +59,20 @@ static int attention_one(Model *m, const TaskExample *e, const char *out, float 
     }
     int64_t shp[4] = {L, NH, T, T};
     if (!r) r = probe__write_npy(out, "attention.npy", att, 4, shp, err);
+    // the figures: "position token" on both axes, and the causally masked keys
+    // (after the query) as NaN, so that they show grey rather than as attention 0
+    char (*plab)[32] = malloc(sizeof(*plab) * T);
+    const char **pnames = malloc(sizeof(char *) * T);
+    float *shown = malloc(sizeof(float) * L * NH * TT);
+    if (!r && (!plab || !pnames || !shown)) r = err_set(err, "out of memory");
+    for (int t = 0; !r && t < T; t++) {
+        snprintf(plab[t], sizeof plab[t], "%d %s", t, names[t]);
+        pnames[t] = plab[t];
+    }
+    for (size_t lh = 0; !r && lh < (size_t)L * NH; lh++)
+        for (int i = 0; i < T; i++)
+            for (int j = 0; j < T; j++)
+                shown[lh * TT + (size_t)i * T + j] = j > i ? NAN : att[lh * TT + (size_t)i * T + j];
     for (int l = 0; l < L && !r; l++)
         for (int h = 0; h < NH && !r; h++) {
             char name[64];
@@ -68,14 +83,17 @@ static int attention_one(Model *m, const TaskExample *e, const char *out, float 
                 snprintf(title, sizeof title, "%.80s: layer %d head %d", e->problem, l, h);
                 snprintf(name, sizeof name, "attn_L%d_H%d.png", l, h);
             }
-            int side = 190 + 19 * T < 600 ? 600 : 190 + 19 * T;   // room to label every token
-            plot_heatmap_opts o = { .width = side + 40, .height = side, .title = title, .xlabel = "key (attended token)",
-                                    .ylabel = "query (attending token)", .cbar_label = "attention", .cmap = PLOT_CMAP_VIRIDIS,
-                                    .vmin = 0, .vmax = 1, .row_labels = names, .col_labels = names };
-            r = plot_heatmap_png(probe__path(out, name), att + ((size_t)l * NH + h) * TT, T, T, &o, err);
+            // room to label every token, up to 1400 px; past that every k-th label
+            int side = 190 + 19 * T < 600 ? 600 : 190 + 19 * T > 1400 ? 1400 : 190 + 19 * T;
+            plot_heatmap_opts o = { .width = side + 80, .height = side, .title = title,
+                                    .xlabel = "key (position token attended to)", .ylabel = "query (position token attending)",
+                                    .cbar_label = "attention", .cmap = PLOT_CMAP_VIRIDIS, .vmin = 0, .vmax = 1,
+                                    .row_labels = pnames, .col_labels = pnames, .nan_label = "masked (causal)" };
+            r = plot_heatmap_write(probe__path(out, name), shown + ((size_t)l * NH + h) * TT, T, T, &o, err);
         }
     snprintf(title, sizeof title, "Attention of every head for %.80s (rows: query, columns: key)", e->problem);
-    if (!r) r = probe_attn_grid_png(att, L, NH, T, names, pn->looped ? pn->ptr : NULL, title, probe__path(out, "attention_heads.png"), err);
+    if (!r) r = probe_attn_grid_png(shown, L, NH, T, pnames, pn->looped ? pn->ptr : NULL, title, probe__path(out, "attention_heads.png"), err);
+    free(plab); free(pnames); free(shown);
 
     for (int mode = 0; mode <= rollout && !r; mode++) {
         probe_graph g;
@@ -153,7 +171,7 @@ static int attention_staircase(Model *m, const TaskConfig *tc, const TaskExample
                                 .title = title, .xlabel = xlabel, .ylabel = pn->looped ? "pass" : "layer", .cbar_label = "attention mass",
                                 .cmap = PLOT_CMAP_VIRIDIS, .vmin = 0, .vmax = 1, .row_labels = rows, .col_labels = cols,
                                 .annotate = 1, .annot_fmt = "%.2f", .stretch = 1 };
-        r = plot_heatmap_png(probe__path(out, which ? "staircase_prev.png" : "staircase.png"), which ? prev : same, L, NH, &o, err);
+        r = plot_heatmap_write(probe__path(out, which ? "staircase_prev.png" : "staircase.png"), which ? prev : same, L, NH, &o, err);
     }
     if (!r) {
         probe__say(log, "staircase over %d problems (uniform attention would give %.3f same place, %.3f place below):\n", n,

@@ -51,7 +51,7 @@ static int fourier_embed(const Model *m, const char *out, float key_ratio, FILE 
              (double)key_ratio);
     plot_bar_opts bo = { .width = 760, .height = 420, .title = title, .xlabel = "frequency k over the digit (period T = 10/k)",
                          .ylabel = "norm (cos and sin, all channels)", .labels = labels, .highlight = is_key };
-    if (!r) r = plot_bar_png(probe__path(out, "embed_spectrum.png"), norm, NF, &bo, err);
+    if (!r) r = plot_bar_write(probe__path(out, "embed_spectrum.png"), norm, NF, &bo, err);
 
     // the embedding in the Fourier basis: basis functions x channels
     char rn[N][16];
@@ -61,7 +61,7 @@ static int fourier_embed(const Model *m, const char *out, float key_ratio, FILE 
                              .title = "Digit embeddings in the Fourier basis over the digits 0-9",
                              .xlabel = "embedding channel", .ylabel = "basis function", .cbar_label = "coefficient",
                              .cmap = PLOT_CMAP_DIVERGING, .row_labels = rows, .stretch = 1 };
-    if (!r) r = plot_heatmap_png(probe__path(out, "embed_fourier.png"), coef, N, C, &ho, err);
+    if (!r) r = plot_heatmap_write(probe__path(out, "embed_fourier.png"), coef, N, C, &ho, err);
 
     if (!r) {
         probe__say(log, "digit embeddings: norm per frequency k (share of the non-constant energy):");
@@ -121,11 +121,11 @@ static int fourier_lens(Model *m, const TaskConfig *tc, const TaskExample *ex, i
     if (!mk) r = err_set(err, "out of memory");
     for (int c = 0; !r && c < nc; c++)
         for (int k = 1; k < NF; k++) mk[c * (NF - 1) + k - 1] = mag[c * NF + k];
-    if (!r) r = plot_heatmap_png(probe__path(out, "lens_spectrum.png"), mk, nc, NF - 1, &ho, err);
+    if (!r) r = plot_heatmap_write(probe__path(out, "lens_spectrum.png"), mk, nc, NF - 1, &ho, err);
     ho.title = "Logit lens: each row's share of its non-constant Fourier magnitude";
     ho.cbar_label = "share of row";
     ho.vmin = 0; ho.vmax = 1;
-    if (!r) r = plot_heatmap_png(probe__path(out, "lens_spectrum_share.png"), rel, nc, NF - 1, &ho, err);
+    if (!r) r = plot_heatmap_write(probe__path(out, "lens_spectrum_share.png"), rel, nc, NF - 1, &ho, err);
     free(mk);
 
     // (c) ablation
@@ -154,7 +154,7 @@ static int fourier_lens(Model *m, const TaskConfig *tc, const TaskExample *ex, i
         float *acc = malloc(sizeof(float) * (na + 1) * 3);
         const char *arows[PROBE_MAX_COMPONENTS + 1];
         char c0[64], c1[64];
-        snprintf(c0, sizeof c0, "none removed");
+        snprintf(c0, sizeof c0, "none removed (%.1f%%)", 100.0 * base_s);
         snprintf(c1, sizeof c1, "low k=1..%d removed", low_max);
         char c2[64];
         snprintf(c2, sizeof c2, "high k=%d..5 removed", low_max + 1);
@@ -170,13 +170,15 @@ static int fourier_lens(Model *m, const TaskConfig *tc, const TaskExample *ex, i
             acc[na * 3] = (float)(100.0 * base_s);
             for (int b = 0; b < 2; b++) acc[na * 3 + 1 + b] = (float)(100.0 * lens.final_seqs[b] / lens.n_seqs);
         }
+        // the figure shows the change from the baseline (nothing removed), white at no change
+        for (int i = 0; !r && i < (na + 1) * 3; i++) acc[i] -= (float)(100.0 * base_s);
         plot_heatmap_opts ao = { .width = 760, .height = 250 + 50 * na,
-                                 .title = "Answers right (%, teacher-forced) with a band removed from one component",
+                                 .title = "Change in answers right (teacher-forced) when a band is removed from one component",
                                  .xlabel = "frequencies removed from the component's digit logits", .ylabel = "component",
-                                 .cbar_label = "exact match (%)", .cmap = PLOT_CMAP_VIRIDIS, .vmin = 0, .vmax = 100,
-                                 .row_labels = arows, .col_labels = acols, .annotate = 1, .annot_fmt = "%.1f",
+                                 .cbar_label = "change in exact match (percentage points)", .cmap = PLOT_CMAP_DIVERGING,
+                                 .row_labels = arows, .col_labels = acols, .annotate = 1, .annot_fmt = "%+.1f",
                                  .stretch = 1 };
-        if (!r) r = plot_heatmap_png(probe__path(out, "ablation.png"), acc, na + 1, 3, &ao, err);
+        if (!r) r = plot_heatmap_write(probe__path(out, "ablation.png"), acc, na + 1, 3, &ao, err);
         free(acc);
     }
 

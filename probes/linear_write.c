@@ -71,34 +71,6 @@ static void linear_data_free(linear_data *D)
     D->feat = NULL; D->label = NULL; D->names = NULL;
 }
 
-// A line chart whose x positions 0..n-1 are categories (layers): plot.h picks
-// numeric x ticks (0.5, 1.5 for three layers), so the tick strip under the
-// frame is repainted with one labelled tick per category. A plot_line_opts
-// field for x tick labels would make this unnecessary.
-static int line_png_categorical(const char *path, const plot_series *s, int ns, const plot_line_opts *o,
-                                const char *const *labels, int n, char *err)
-{
-    plot_canvas c;
-    plot_axes ax;
-    int r = plot_canvas_init(&c, o->width, o->height, (plot_rgb){255, 255, 255}, err);
-    if (!r) r = plot_line_draw(&c, s, ns, o, &ax, err);
-    if (!r) {
-        int y0 = ax.area.y + ax.area.h + 1, y1 = c.h - 10 - 14 - 3;   // above the x label (PAD, FS_LABEL)
-        // from just left of the frame: the y axis label "0" hangs below the frame on its left
-        plot_fill_rect(&c, (plot_rect){ax.area.x - 4, y0, c.w, y1 - y0}, (plot_rgb){255, 255, 255});
-        plot_text_style st = { .size_px = 12, .color = {34, 34, 34}, .halign = PLOT_ALIGN_CENTER, .valign = PLOT_ALIGN_TOP };
-        for (int i = 0; i < n && !r; i++) {
-            double px, py;
-            plot_axes_px(&ax, i, ax.y_lo, &px, &py);
-            plot_fill_rect(&c, (plot_rect){(int)px, y0, 1, 5}, (plot_rgb){34, 34, 34});
-            r = plot_text(&c, px, y0 + 7, labels[i], &st, NULL, err);
-        }
-    }
-    if (!r) r = plot_canvas_save_png(&c, path, err);
-    plot_canvas_free(&c);
-    return r;
-}
-
 static int linear_plots(const linear_data *D, const float *acc, const float *maj, const char *out, char *err)
 {
     int P = D->P, LP = D->LP, r = 0;
@@ -119,7 +91,7 @@ static int linear_plots(const linear_data *D, const float *acc, const float *maj
                                 .xlabel = "residual stream read", .ylabel = "answer place", .cbar_label = "accuracy (%)",
                                 .cmap = PLOT_CMAP_VIRIDIS, .vmin = 0, .vmax = 100, .row_labels = prows, .col_labels = lcols,
                                 .annotate = 1, .annot_fmt = "%.0f", .stretch = 1 };
-        r = plot_heatmap_png(probe__path(out, name), m, P, LP, &o, err);
+        r = plot_heatmap_write(probe__path(out, name), m, P, LP, &o, err);
         free(m);
     }
     // the line plot: mean over places per layer point, and the majority-class baselines
@@ -141,18 +113,20 @@ static int linear_plots(const linear_data *D, const float *acc, const float *maj
             ys[N_TARGETS + tg][lp] = k ? (float)(100.0 * sm / k) : NAN;
         }
     for (int tg = 0; tg < N_TARGETS; tg++) {
-        plot_rgb c = plot_palette(tg), pale = {(uint8_t)(c.r + (255 - c.r) / 2), (uint8_t)(c.g + (255 - c.g) / 2),
-                                               (uint8_t)(c.b + (255 - c.b) / 2)};
+        plot_rgb c = plot_palette(tg), pale = {(uint8_t)(c.r + (255 - c.r) / 3), (uint8_t)(c.g + (255 - c.g) / 3),
+                                               (uint8_t)(c.b + (255 - c.b) / 3)};
         cols[tg] = c; cols[N_TARGETS + tg] = pale;
         snprintf(sname[tg], 64, "%s", TARGET_NAMES[tg]);
         snprintf(sname[N_TARGETS + tg], 64, "%s: majority class", TARGET_KEYS[tg]);
     }
     for (int i = 0; i < 2 * N_TARGETS; i++)
-        ser[i] = (plot_series){ .name = sname[i], .x = xs, .y = ys[i], .n = LP < 64 ? LP : 64, .color = &cols[i] };
+        ser[i] = (plot_series){ .name = sname[i], .x = xs, .y = ys[i], .n = LP < 64 ? LP : 64, .color = &cols[i],
+                                .markers = 1, .dashed = i >= N_TARGETS };   // baselines dashed, one point per layer
     plot_line_opts lo = { .width = 760, .height = 440, .title = "Linear probes on the residual stream (held-out accuracy, mean over places)",
                           .xlabel = "residual stream read", .ylabel = "accuracy (%)",
-                          .xmin = -0.3f, .xmax = LP - 0.7f, .ymin = 0, .ymax = 100, .legend = PLOT_LEGEND_LOWER_RIGHT };
-    if (!r) r = line_png_categorical(probe__path(out, "linear_probes.png"), ser, 2 * N_TARGETS, &lo, lcols, LP, err);
+                          .xmin = -0.3f, .xmax = LP - 0.7f, .ymin = 0, .ymax = 100, .legend = PLOT_LEGEND_LOWER_RIGHT,
+                          .xtick_labels = lcols, .n_xtick_labels = LP < 64 ? LP : 64 };
+    if (!r) r = plot_line_write(probe__path(out, "linear_probes.png"), ser, 2 * N_TARGETS, &lo, err);
     return r;
 }
 

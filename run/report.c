@@ -50,18 +50,18 @@ int report_curves(const char *run_dir, char *err)
     int r = 0;
     if (!step || !loss || !acc_step || !acc || !tacc) r = err_set(err, "out of memory reading %s", path);
     else if (n) {
-        plot_series s = {"training loss", step, loss, (int)n, NULL};
+        plot_series s = {.name = "training loss", .x = step, .y = loss, .n = (int)n};
         plot_line_opts o = {.width = 900, .height = 540, .title = "Training loss (answer tokens)",
                             .xlabel = "step", .ylabel = "cross-entropy (nats/token)", .logy = 1};
         snprintf(path, sizeof(path), "%s/loss.png", run_dir);
-        r = plot_line_png(path, &s, 1, &o, err);
+        r = plot_line_write(path, &s, 1, &o, err);
         if (!r && n_acc) {
-            plot_series a[2] = {{has_train ? "held-out problems" : "exact match", acc_step, acc, (int)n_acc, NULL},
-                                {"training problems", acc_step, tacc, (int)n_acc, NULL}};
+            plot_series a[2] = {{.name = has_train ? "held-out problems" : "exact match", .x = acc_step, .y = acc, .n = (int)n_acc},
+                                {.name = "training problems", .x = acc_step, .y = tacc, .n = (int)n_acc}};
             plot_line_opts oa = {.width = 900, .height = 540, .title = "Exact-match accuracy during training",
                                  .xlabel = "step", .ylabel = "accuracy (%)", .ymin = 0, .ymax = 100};
             snprintf(path, sizeof(path), "%s/accuracy.png", run_dir);
-            r = plot_line_png(path, a, has_train ? 2 : 1, &oa, err);
+            r = plot_line_write(path, a, has_train ? 2 : 1, &oa, err);
         }
     }
     free(step); free(loss); free(acc_step); free(acc); free(tacc);
@@ -101,7 +101,7 @@ int report_eval(Model *m, const RunConfig *rc, const TaskSet *train_set, const c
         // (a picture that could not be drawn, e.g. no font, stays a warning; one that could
         // not be written, a full disk, fails the command after the summary)
         int failures = files_write_failures();
-        if (plot_heatmap_png(path, acc, L, L, &o, perr)) {
+        if (plot_heatmap_write(path, acc, L, L, &o, perr)) {
             png_failed = files_write_failures() > failures;
             fprintf(stderr, "%s%s not drawn: %s\n", png_failed ? "" : "warning: ", path, perr);
         }

@@ -117,6 +117,10 @@ static int launch(const sweep_t *sw, const sweep_run_t *r, const char *out, int 
         argv[a++] = "--out";
         argv[a++] = pdir;
     }
+    char fmt[32];   // the figures of every run in the formats the sweep was asked for
+    plot_formats_str(plot_formats(), fmt, sizeof fmt);
+    argv[a++] = "--format";
+    argv[a++] = fmt;
     argv[a] = NULL;
     *pid = spawn(argv, log, threads);
     if (*pid < 0) return err_set(err, "fork: %s", strerror(errno));

@@ -77,6 +77,10 @@ int sweep_run_sets(const sweep_t *sw, const sweep_run_t *r, char sets[][160], in
 // the run's configuration resolves; -1 + err naming the run
 int sweep_check_run(const sweep_t *sw, const sweep_run_t *r, char *err);
 int sweep_run_pool(const sweep_t *sw, sweep_run_t *runs, int n_runs, const char *out, int jobs, int threads, int *n_done);
+// 1 when x[0..n) grow (or shrink) by a steady factor over at least 4x (10x for
+// two values), e.g. 100, 1000, 10000 or 1, 2, 4, 8: the plot then uses a log x axis
+int sweep_values_geometric(const float *x, int n);
+
 // summary.csv, table.md and the accuracy plot from the finished runs; -1 + err
 int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const char *out, char *err);
 

@@ -43,6 +43,21 @@ static int read_grid(const sweep_t *sw, sweep_run_t *r, const char *out)
 
 static double pct(long ok, long n) { return n ? 100.0 * ok / n : NAN; }
 
+int sweep_values_geometric(const float *x, int n)
+{
+    if (n < 2) return 0;
+    double rmin = INFINITY, rmax = 0;
+    for (int i = 0; i + 1 < n; i++) {
+        if (!(x[i] > 0) || !(x[i + 1] > 0)) return 0;
+        double r = fabs(log(x[i + 1] / x[i]));
+        if ((x[i + 1] > x[i]) != (x[1] > x[0]) || r == 0) return 0;   // one direction, no repeats
+        rmin = fmin(rmin, r), rmax = fmax(rmax, r);
+    }
+    double span = fabs(log(x[n - 1] / x[0]));
+    if (n == 2) return span >= log(10.0);   // two values: a decade apart or more
+    return span >= log(4.0) && rmax <= 1.6 * rmin;   // steady ratios, together at least 4x
+}
+
 // one cell of the Markdown table: the mean over seeds, and each seed's value
 static void md_cell(FILE *f, const double *v, int n)
 {
@@ -135,7 +150,9 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
         int nx = sw->vary[xi].n;
         float xs[SWEEP_MAX_VALUES];
         for (int k = 0; k < nx; k++) xs[k] = strtof(sw->vary[xi].values[k], NULL);
-        static float ys[SWEEP_MAX_RUNS][SWEEP_MAX_VALUES];
+        static float ys[SWEEP_MAX_RUNS][SWEEP_MAX_VALUES], ymin[SWEEP_MAX_RUNS][SWEEP_MAX_VALUES],
+                     ymax[SWEEP_MAX_RUNS][SWEEP_MAX_VALUES];
+        double dlo = INFINITY, dhi = -INFINITY;
         static char names[SWEEP_MAX_RUNS][160];
         plot_series series[64];
         int n_series = 0;
@@ -146,25 +163,41 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
             for (int k = 0; k < sw->n_vary; k++)
                 if (k != xi) sweep_append_name(nm, sizeof(nm), sw->vary[k].values[runs[i].value[k]]);
             for (int k = 0; k < nx; k++) {
-                double sum = 0.0;
+                double sum = 0.0, lo = INFINITY, hi = -INFINITY;
                 int cnt = 0;
                 for (int j = 0; j < n_runs; j++) {
                     const sweep_run_t *r = &runs[j];
                     int same = r->variant == runs[i].variant && r->value[xi] == k && r->done;
                     for (int q = 0; q < sw->n_vary && same; q++) if (q != xi) same = r->value[q] == runs[i].value[q];
-                    if (same) sum += pct(r->in_ok, r->in_n), cnt++;
+                    if (!same) continue;
+                    double v = pct(r->in_ok, r->in_n);
+                    sum += v, cnt++;
+                    lo = fmin(lo, v), hi = fmax(hi, v);
                 }
                 ys[n_series][k] = cnt ? (float)(sum / cnt) : NAN;
+                ymin[n_series][k] = cnt ? (float)lo : NAN;
+                ymax[n_series][k] = cnt ? (float)hi : NAN;
+                if (cnt) dlo = fmin(dlo, lo), dhi = fmax(dhi, hi);
             }
             snprintf(names[n_series], sizeof(names[0]), "%s", nm[0] ? nm : "accuracy");
-            series[n_series] = (plot_series){names[n_series], xs, ys[n_series], nx, NULL};
+            series[n_series] = (plot_series){.name = names[n_series], .x = xs, .y = ys[n_series], .n = nx,
+                                             .markers = 1, .y_lo = ns > 1 ? ymin[n_series] : NULL,
+                                             .y_hi = ns > 1 ? ymax[n_series] : NULL};
             n_series++;
         }
         char title[256], png[4200];
-        snprintf(title, sizeof(title), "In-distribution exact match against %s (mean over seeds)", sw->x);
-        plot_line_opts o = {.title = title, .xlabel = sw->x, .ylabel = "exact match (%)", .ymin = 0, .ymax = 100};
+        if (ns > 1) snprintf(title, sizeof(title), "In-distribution exact match against %s (mean, min-max over %d seeds)", sw->x, ns);
+        else snprintf(title, sizeof(title), "In-distribution exact match against %s", sw->x);
+        // y fits the data (inside 0..100, with room so that 100% is not on the frame)
+        plot_line_opts o = {.title = title, .xlabel = sw->x, .ylabel = "exact match (%)",
+                            .logx = sweep_values_geometric(xs, nx)};
+        if (dlo <= dhi) {
+            double pad = fmax(2.0, 0.06 * (dhi - dlo));
+            o.ymin = (float)fmax(0.0, dlo - pad);
+            o.ymax = (float)fmin(100.0 + pad / 2, dhi + pad);
+        }
         snprintf(png, sizeof(png), "%s/accuracy_vs_%s.png", out, strchr(sw->x, '.') + 1);
-        if (plot_line_png(png, series, n_series, &o, err)) return -1;
+        if (plot_line_write(png, series, n_series, &o, err)) return -1;
     }
     return 0;
 }

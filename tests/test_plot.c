@@ -3,17 +3,24 @@
 // and text land; and it fails cleanly on bad paths, missing fonts, bad input.
 // PNGs go to plot_out/ in a mkdtemp directory per test process (removed at exit;
 // the gallery test writes teaching samples there).
-#define _POSIX_C_SOURCE 200809L   // setenv, mkdir
+#define _GNU_SOURCE   // setenv, mkdir, memmem
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cairo.h>
 
 #include "core/common.h"
 #include "plot/plot.h"
+#include "sweep/sweep.h"
 
 #define OUT_DIR "plot_out"
 
@@ -93,6 +100,25 @@ Test(plot_ticks, steps_are_one_two_or_five)
     cr_assert_float_eq(v[4], 40, 1e-12);
     n = plot_ticks(1, 1, 5, v, 32);
     cr_assert_eq(n, 0, "an empty range has no ticks");
+}
+
+Test(plot_ticks, labels_of_one_axis_share_one_format)
+{
+    double v[32];
+    char s[32][24];
+    int n = plot_tick_labels(0, 1, 3, v, s, 32);   // step 0.5: every label with one decimal
+    cr_assert_eq(n, 3);
+    cr_assert_str_eq(s[0], "0.0");
+    cr_assert_str_eq(s[1], "0.5");
+    cr_assert_str_eq(s[2], "1.0");
+    n = plot_tick_labels(-0.02, 0.05, 4, v, s, 32);
+    for (int i = 0; i < n; i++) cr_assert_eq(strlen(s[i]) - (s[i][0] == '-'), 4, "two decimals: %s", s[i]);
+    n = plot_tick_labels(0, 1e7, 5, v, s, 32);   // large: one exponent for all
+    cr_assert_eq(n, 6);
+    cr_assert_str_eq(s[1], "2e6");
+    cr_assert_str_eq(s[5], "10e6", "not 1e7 next to 8e6");
+    n = plot_tick_labels(0, 2.6e-5, 2, v, s, 32);   // small
+    for (int i = 1; i < n; i++) cr_assert(strstr(s[i], "e-5"), "one exponent: %s", s[i]);
 }
 
 // ---------------------------------------------------------------- heatmap
@@ -194,6 +220,56 @@ Test(plot_heatmap, rejects_an_outline_outside_the_matrix)
     plot_canvas_free(&c);
 }
 
+Test(plot_heatmap, diverging_map_is_centred_at_the_baseline)
+{
+    float m[3] = {20, 50, 60};   // a baseline of 50: one cell below it, one at it, one above
+    plot_canvas c;
+    plot_axes ax;
+    char err[ERR_MAX];
+    cr_assert_eq(plot_canvas_init(&c, 420, 240, (plot_rgb){255, 255, 255}, err), 0, "%s", err);
+    plot_heatmap_opts o = {.cmap = PLOT_CMAP_DIVERGING, .center = 50};
+    cr_assert_eq(plot_heatmap_draw(&c, m, 1, 3, &o, &ax, err), 0, "%s", err);
+    cr_assert_float_eq(ax.v_lo, 20, 1e-9, "50 - max |v - 50|");
+    cr_assert_float_eq(ax.v_hi, 80, 1e-9, "50 + max |v - 50|");
+    plot_rgb at = cell_px(&c, &ax, 0, 1), below = cell_px(&c, &ax, 0, 0), above = cell_px(&c, &ax, 0, 2);
+    cr_assert(at.r > 240 && at.g > 240 && at.b > 240, "the baseline is white: (%d,%d,%d)", at.r, at.g, at.b);
+    ASSERT_RGB(below, plot_cmap_rgb(PLOT_CMAP_DIVERGING, 0), 2, "the farthest below is the blue end");
+    ASSERT_RGB(above, plot_cmap_rgb(PLOT_CMAP_DIVERGING, 40.0 / 60), 2, "10 above: a third of the way to red");
+    plot_canvas_free(&c);
+}
+
+Test(plot_heatmap, masked_cells_differ_from_zero_and_a_grid_shares_one_colour_bar)
+{
+    // causal attention: row i attends to keys 0..i; the keys after it are masked (NaN)
+    enum { T = 4 };
+    float m[T * T];
+    for (int i = 0; i < T; i++)
+        for (int j = 0; j < T; j++) m[i * T + j] = j > i ? NAN : j == 0 ? 0.0f : 1.0f / (i + 1);
+    plot_canvas c;
+    plot_axes ax;
+    char err[ERR_MAX];
+    cr_assert_eq(plot_canvas_init(&c, 400, 360, (plot_rgb){255, 255, 255}, err), 0, "%s", err);
+    plot_heatmap_opts o = {.vmin = 0, .vmax = 1, .nan_label = "masked (causal)", .no_cbar = 1};
+    cr_assert_eq(plot_heatmap_draw(&c, m, T, T, &o, &ax, err), 0, "%s", err);
+    save(&c, "heatmap_masked.png");
+    plot_rgb masked = cell_px(&c, &ax, 0, 3), zero = cell_px(&c, &ax, 3, 0);
+    ASSERT_RGB(masked, PLOT_NAN_RGB, 0, "a masked key");
+    ASSERT_RGB(zero, plot_cmap_rgb(PLOT_CMAP_VIRIDIS, 0), 1, "attention 0");
+    cr_assert(!near(masked, zero, 40), "masked and 0 look different");
+    cr_assert_eq(ax.cbar.w, 0, "no colour bar of its own");
+    int grey = 0;   // the key's swatch, above the grid
+    for (int y = 0; y < ax.area.y; y++)
+        for (int x = ax.area.x; x < ax.area.x + ax.area.w; x++) grey += near(plot_pixel(&c, x, y), PLOT_NAN_RGB, 0);
+    cr_assert_gt(grey, 100, "the masked key's grey swatch: %d px", grey);
+    // the shared bar, drawn once by the caller
+    plot_rect bar = {ax.area.x + ax.area.w + 20, ax.area.y, 14, ax.area.h};
+    cr_assert_eq(plot_colorbar_draw(&c, bar, PLOT_CMAP_VIRIDIS, 0, 1, "attention", err), 0, "%s", err);
+    ASSERT_RGB(plot_pixel(&c, bar.x + 7, bar.y + 1), plot_cmap_rgb(PLOT_CMAP_VIRIDIS, 1), 6, "bar top");
+    ASSERT_RGB(plot_pixel(&c, bar.x + 7, bar.y + bar.h - 2), plot_cmap_rgb(PLOT_CMAP_VIRIDIS, 0), 6, "bar bottom");
+    cr_assert_eq(plot_colorbar_draw(&c, bar, PLOT_CMAP_VIRIDIS, 1, 1, NULL, err), -1, "an empty range");
+    plot_canvas_free(&c);
+}
+
 // ---------------------------------------------------------------- line chart
 Test(plot_line, flat_series_is_drawn_at_its_row_inside_the_frame)
 {
@@ -251,6 +327,125 @@ Test(plot_line, logy_skips_nonpositive_and_nan_points)
     cr_assert_eq(plot_line_draw(&c, &s, 1, &fixed, &ax, err), -1, "ymin = 0 on a log axis");
     cr_assert(strstr(err, "ymin"), "%s", err);
     plot_canvas_free(&c);
+}
+
+Test(plot_line, log_x_markers_and_min_max_band_land_where_the_data_says)
+{
+    // seeds' accuracy at train sizes 100 .. 100000: a band from min to max, the mean on it
+    float x[4] = {100, 1000, 10000, 100000}, mean[4] = {20, 60, 100, 100}, lo[4] = {10, 50, 100, 100},
+          hi[4] = {30, 70, 100, 100};
+    plot_rgb col = plot_palette(0);
+    plot_series s = {.name = "mean", .x = x, .y = mean, .n = 4, .markers = 1, .y_lo = lo, .y_hi = hi, .color = &col};
+    plot_canvas c;
+    plot_axes ax;
+    char err[ERR_MAX];
+    cr_assert_eq(plot_canvas_init(&c, 600, 400, (plot_rgb){255, 255, 255}, err), 0, "%s", err);
+    plot_line_opts o = {.title = "log x", .logx = 1, .ymin = 0, .ymax = 100, .legend = PLOT_LEGEND_NONE};
+    cr_assert_eq(plot_line_draw(&c, &s, 1, &o, &ax, err), 0, "%s", err);
+    save(&c, "line_logx_band.png");
+    cr_assert(ax.logx);
+    double p1, p2, p3, py;
+    plot_axes_px(&ax, 100, 0, &p1, NULL);
+    plot_axes_px(&ax, 1000, 0, &p2, NULL);
+    plot_axes_px(&ax, 10000, 0, &p3, NULL);
+    cr_assert_float_eq(p2 - p1, p3 - p2, 1e-6, "decades are evenly spaced on a log axis");
+    // the band: between 50 and 70 at x = 1000, above the mean, is pale blue; outside it is white
+    plot_axes_px(&ax, 1000, 66, NULL, &py);
+    plot_rgb band = plot_pixel(&c, (int)p2 + 12, (int)py);
+    cr_assert(band.b > band.r + 20 && band.r > 150, "inside the band: pale blue (%d,%d,%d)", band.r, band.g, band.b);
+    plot_axes_px(&ax, 1000, 77, NULL, &py);
+    ASSERT_RGB(plot_pixel(&c, (int)p2 + 12, (int)py), ((plot_rgb){255, 255, 255}), 0, "above the band");
+    // a marker: a white centre inside a ring of the series colour
+    plot_axes_px(&ax, 1000, 60, NULL, &py);
+    ASSERT_RGB(plot_pixel(&c, (int)p2, (int)py), ((plot_rgb){255, 255, 255}), 10, "marker centre");
+    ASSERT_RGB(plot_pixel(&c, (int)p2 + 4, (int)py), col, 40, "marker ring");
+    // 100% on the top edge: drawn over the frame, so the series colour shows there
+    double p4;
+    plot_axes_px(&ax, 30000, 100, &p4, &py);
+    ASSERT_RGB(plot_pixel(&c, (int)p4, ax.area.y - 1), col, 30, "a line at the range's top is not hidden by the frame");
+    plot_canvas_free(&c);
+}
+
+Test(plot_line, a_dashed_baseline_has_gaps_a_solid_line_has_none)
+{
+    float y[2] = {1, 1}, y2[2] = {0, 2};
+    plot_series s[2] = {{.y = y, .n = 2, .dashed = 1}, {.y = y2, .n = 2}};
+    plot_canvas c;
+    plot_axes ax;
+    char err[ERR_MAX];
+    cr_assert_eq(plot_canvas_init(&c, 600, 400, (plot_rgb){255, 255, 255}, err), 0, "%s", err);
+    plot_line_opts o = {.legend = PLOT_LEGEND_NONE};
+    cr_assert_eq(plot_line_draw(&c, s, 2, &o, &ax, err), 0, "%s", err);
+    double py;
+    plot_axes_px(&ax, 0, 1, NULL, &py);
+    int on = 0, off = 0;
+    for (int x = ax.area.x + 5; x < ax.area.x + ax.area.w / 3; x++) {
+        plot_rgb p = plot_pixel(&c, x, (int)floor(py));
+        if (near(p, plot_palette(0), 20)) on++;
+        else if (p.r > 200 && p.g > 200 && p.b > 200) off++;   // background or grid
+    }
+    cr_assert(on > 20 && off > 10, "dashes and gaps along the baseline: %d on, %d off", on, off);
+    plot_canvas_free(&c);
+}
+
+Test(plot_line, category_ticks_sit_at_whole_x_and_nowhere_else)
+{
+    float y[3] = {10, 90, 95};
+    const char *cats[3] = {"embed", "after L0", "after L1"};
+    plot_series s = {.y = y, .n = 3};
+    plot_canvas c;
+    plot_axes ax;
+    char err[ERR_MAX];
+    cr_assert_eq(plot_canvas_init(&c, 600, 400, (plot_rgb){255, 255, 255}, err), 0, "%s", err);
+    plot_line_opts o = {.xmin = -0.3f, .xmax = 2.3f, .xtick_labels = cats, .n_xtick_labels = 3};
+    cr_assert_eq(plot_line_draw(&c, &s, 1, &o, &ax, err), 0, "%s", err);
+    save(&c, "line_categories.png");
+    int below = ax.area.y + ax.area.h + 3;   // in the tick marks' strip under the frame
+    for (int i = 0; i < 3; i++) {
+        double px;
+        plot_axes_px(&ax, i, 50, &px, NULL);
+        plot_rgb t = plot_pixel(&c, (int)floor(px), below);
+        cr_assert(t.r < 120, "a tick mark under category %d", i);
+    }
+    double half;
+    plot_axes_px(&ax, 0.5, 50, &half, NULL);
+    ASSERT_RGB(plot_pixel(&c, (int)floor(half), below), ((plot_rgb){255, 255, 255}), 0, "no tick between categories");
+    ASSERT_RGB(plot_pixel(&c, (int)floor(half), ax.area.y + 5), ((plot_rgb){255, 255, 255}), 0, "no grid line between them");
+    plot_canvas_free(&c);
+}
+
+Test(plot_line, log_tick_labels_share_one_format_per_axis)
+{
+    float y[2] = {10, 1e7f};
+    plot_series s = {.y = y, .n = 2};
+    plot_canvas c;
+    plot_axes ax;
+    char err[ERR_MAX];
+    cr_assert_eq(plot_canvas_init(&c, 600, 400, (plot_rgb){255, 255, 255}, err), 0, "%s", err);
+    plot_line_opts o = {.logy = 1};
+    cr_assert_eq(plot_line_draw(&c, &s, 1, &o, &ax, err), 0, "%s", err);
+    plot_canvas_free(&c);
+    // the label widths tell the formats apart: "1e1" .. "1e7" are all three glyphs wide
+    int w1, w7, w;
+    cr_assert_eq(plot_text_size("1e1", 12, &w1, NULL, err), 0, "%s", err);
+    cr_assert_eq(plot_text_size("1e7", 12, &w7, NULL, err), 0, "%s", err);
+    cr_assert_eq(plot_text_size("10", 12, &w, NULL, err), 0, "%s", err);
+    cr_assert(ax.area.x < 10 + 14 + w7 + 12 + 5 + 6, "the margin fits 1e7, not 10000000: area.x = %d", ax.area.x);
+    cr_assert_eq(w1, w7);
+}
+
+Test(sweep_plot, geometric_values_get_a_log_axis)
+{
+    float dec[3] = {100, 1000, 10000}, dbl[4] = {1, 2, 4, 8}, lin[4] = {1, 2, 3, 4}, two[2] = {1, 100},
+          near2[2] = {1, 3}, down[3] = {0.1f, 0.01f, 0.001f}, zero[3] = {0, 10, 100}, rep[3] = {5, 5, 5};
+    cr_assert(sweep_values_geometric(dec, 3), "decades");
+    cr_assert(sweep_values_geometric(dbl, 4), "doublings");
+    cr_assert(sweep_values_geometric(down, 3), "shrinking decades");
+    cr_assert(sweep_values_geometric(two, 2), "two values 100x apart");
+    cr_assert(!sweep_values_geometric(lin, 4), "evenly spaced values stay linear");
+    cr_assert(!sweep_values_geometric(near2, 2), "two values 3x apart stay linear");
+    cr_assert(!sweep_values_geometric(zero, 3), "zero cannot go on a log axis");
+    cr_assert(!sweep_values_geometric(rep, 3), "repeated values");
 }
 
 // ---------------------------------------------------------------- bar chart
@@ -328,19 +523,204 @@ Test(plot_canvas, save_into_a_missing_directory_fails_with_a_message)
     cr_assert_eq(plot_canvas_init(&c, 0, 10, (plot_rgb){0, 0, 0}, err), -1, "zero width");
 }
 
-Test(plot_text, missing_font_names_the_path_and_the_package)
+Test(plot_text, missing_font_names_the_family_and_the_package)
 {
     // each Criterion test runs in its own process, so the font cache is empty here
-    setenv("ARITHLAB_PLOT_FONT", "/nonexistent/DejaVuSans.ttf", 1);
+    setenv("ARITHLAB_PLOT_FONT", "No Such Font Family", 1);
     plot_canvas c;
     char err[ERR_MAX] = "";
     cr_assert_eq(plot_canvas_init(&c, 50, 50, (plot_rgb){255, 255, 255}, err), 0, "%s", err);
     cr_assert_eq(plot_text(&c, 1, 1, "x", NULL, NULL, err), -1);
-    cr_assert(strstr(err, "/nonexistent/DejaVuSans.ttf"), "names the path: %s", err);
+    cr_assert(strstr(err, "No Such Font Family"), "names the family asked for: %s", err);
     cr_assert(strstr(err, "fonts-dejavu-core"), "names the package: %s", err);
     float v[2] = {1, 2};
     cr_assert_eq(plot_bar_draw(&c, v, 2, NULL, NULL, err), -1, "charts fail too");
     plot_canvas_free(&c);
+}
+
+// ---------------------------------------------------------------- output formats
+// The planted input: an "F" in the top-left quadrant of a 120 x 90 canvas, and a
+// title. A flip, a transpose or a channel swap in any writer shows in the checks.
+#define F_RED ((plot_rgb){200, 30, 20})
+static void draw_planted_f(plot_canvas *c)
+{
+    char err[ERR_MAX];
+    cr_assert_eq(plot_canvas_init(c, 120, 90, (plot_rgb){255, 255, 255}, err), 0, "%s", err);
+    plot_canvas_set_title(c, "Planted F & <co>");
+    plot_fill_rect(c, (plot_rect){10, 10, 8, 40}, F_RED);    // the stem
+    plot_fill_rect(c, (plot_rect){10, 10, 30, 8}, F_RED);    // the top bar
+    plot_fill_rect(c, (plot_rect){10, 26, 20, 6}, F_RED);    // the middle bar
+    plot_text_style st = {.size_px = 14, .halign = PLOT_ALIGN_RIGHT, .valign = PLOT_ALIGN_BOTTOM};
+    cr_assert_eq(plot_text(c, 115, 85, "x1", &st, NULL, err), 0, "%s", err);
+}
+
+static char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert(f, "%s exists", path);
+    static char buf[1 << 20];
+    *n = fread(buf, 1, sizeof buf - 1, f);
+    buf[*n] = 0;
+    fclose(f);
+    return buf;
+}
+
+static plot_rgb png_px(cairo_surface_t *img, int x, int y)
+{
+    const unsigned char *row = cairo_image_surface_get_data(img) + (size_t)y * cairo_image_surface_get_stride(img);
+    uint32_t p = ((const uint32_t *)row)[x];
+    return (plot_rgb){(uint8_t)(p >> 16), (uint8_t)(p >> 8), (uint8_t)p};
+}
+
+Test(plot_format, png_file_holds_the_planted_f_unflipped)
+{
+    plot_canvas c;
+    char err[ERR_MAX];
+    draw_planted_f(&c);
+    out_dir();
+    cr_assert_eq(plot_canvas_save(&c, OUT_DIR "/planted.png", PLOT_FORMAT_PNG, err), 0, "%s", err);
+    plot_canvas_free(&c);
+    cairo_surface_t *img = cairo_image_surface_create_from_png(OUT_DIR "/planted.png");
+    cr_assert_eq(cairo_surface_status(img), CAIRO_STATUS_SUCCESS, "the PNG reads back");
+    cr_assert_eq(cairo_image_surface_get_width(img), 120);
+    cr_assert_eq(cairo_image_surface_get_height(img), 90);
+    ASSERT_RGB(png_px(img, 35, 13), F_RED, 0, "top bar runs right from the stem");
+    ASSERT_RGB(png_px(img, 13, 45), F_RED, 0, "stem runs down");
+    ASSERT_RGB(png_px(img, 25, 28), F_RED, 0, "middle bar");
+    ASSERT_RGB(png_px(img, 35, 28), ((plot_rgb){255, 255, 255}), 0, "middle bar is shorter than the top bar");
+    ASSERT_RGB(png_px(img, 100, 13), ((plot_rgb){255, 255, 255}), 0, "no mirrored F on the right");
+    ASSERT_RGB(png_px(img, 13, 75), ((plot_rgb){255, 255, 255}), 0, "no flipped F at the bottom");
+    int dark = 0;   // the text, bottom right
+    for (int y = 60; y < 90; y++)
+        for (int x = 80; x < 120; x++) dark += png_px(img, x, y).r < 128;
+    cr_assert_gt(dark, 10, "text pixels at the bottom right: %d", dark);
+    cairo_surface_destroy(img);
+}
+
+Test(plot_format, svg_file_is_xml_with_the_title_and_shapes)
+{
+    plot_canvas c;
+    char err[ERR_MAX];
+    draw_planted_f(&c);
+    out_dir();
+    cr_assert_eq(plot_canvas_save(&c, OUT_DIR "/planted.svg", PLOT_FORMAT_SVG, err), 0, "%s", err);
+    plot_canvas_free(&c);
+    // Python's XML parser: a well-formed document whose root is <svg> of the
+    // canvas size, with the escaped title as text and the drawing as paths
+    const char *py =
+        "/usr/bin/python3 -c \"import sys,xml.etree.ElementTree as E; r=E.parse(sys.argv[1]).getroot(); "
+        "ns='{http://www.w3.org/2000/svg}'; t=r.find(ns+'title'); "
+        "print(r.tag==ns+'svg', r.get('width'), r.get('height'), t.text if t is not None else None, "
+        "len(r.findall('.//'+ns+'path'))>=3, len(r.findall('.//'+ns+'use'))>=2, sep='|')\" " OUT_DIR "/planted.svg";
+    FILE *p = popen(py, "r");
+    cr_assert(p);
+    char line[512] = "";
+    cr_assert(fgets(line, sizeof line, p), "python printed a line");
+    cr_assert_eq(pclose(p), 0, "the SVG parses as XML");
+    line[strcspn(line, "\n")] = 0;
+    cr_assert_str_eq(line, "True|120pt|90pt|Planted F & <co>|True|True",
+                     "root svg, size, title, >= 3 paths (the F) and >= 2 glyph uses (x1)");
+}
+
+Test(plot_format, pdf_file_has_a_header_a_page_and_the_title)
+{
+    plot_canvas c;
+    char err[ERR_MAX];
+    draw_planted_f(&c);
+    out_dir();
+    cr_assert_eq(plot_canvas_save(&c, OUT_DIR "/planted.pdf", PLOT_FORMAT_PDF, err), 0, "%s", err);
+    plot_canvas_free(&c);
+    size_t n;
+    const char *s = slurp(OUT_DIR "/planted.pdf", &n);
+    cr_assert(n > 500 && !strncmp(s, "%PDF-", 5), "starts with %%PDF-");
+    cr_assert(memmem(s, n, "/Type /Page\n", 12) || memmem(s, n, "/Type /Page ", 12) || memmem(s, n, "/Type /Page/", 12),
+              "has a page object");
+    cr_assert(memmem(s, n, "/Count 1", 8), "one page");
+    cr_assert(memmem(s, n, "0 0 120 90", 10), "the page is the canvas size");
+    cr_assert(memmem(s, n, "Planted F", 9), "the title in the document information");
+    cr_assert(memmem(s, n, "%%EOF", 5), "a complete file");
+}
+
+Test(plot_format, write_uses_every_selected_format_and_parse_names_bad_ones)
+{
+    unsigned m = 0;
+    char err[ERR_MAX] = "";
+    cr_assert_eq(plot_formats_parse("svg,PNG,pdf", &m, err), 0, "%s", err);
+    cr_assert_eq(m, PLOT_FORMAT_PNG | PLOT_FORMAT_SVG | PLOT_FORMAT_PDF);
+    char list[32];
+    plot_formats_str(m, list, sizeof list);
+    cr_assert_str_eq(list, "png,svg,pdf");
+    cr_assert_eq(plot_formats_parse("png,jpeg", &m, err), -1);
+    cr_assert(strstr(err, "jpeg") && strstr(err, "png, svg, pdf"), "names the bad entry and what is accepted: %s", err);
+    cr_assert_eq(plot_formats_parse("", &m, err), -1, "an empty list");
+
+    out_dir();
+    remove(OUT_DIR "/multi.png"); remove(OUT_DIR "/multi.svg"); remove(OUT_DIR "/multi.pdf");
+    plot_set_formats(PLOT_FORMAT_SVG | PLOT_FORMAT_PDF);
+    float y[3] = {1, 3, 2};
+    plot_series s = {.name = "y", .y = y, .n = 3};
+    plot_line_opts o = {.title = "multi"};
+    cr_assert_eq(plot_line_write(OUT_DIR "/multi.png", &s, 1, &o, err), 0, "%s", err);
+    struct stat st;
+    cr_assert_eq(stat(OUT_DIR "/multi.svg", &st), 0, "the SVG");
+    cr_assert_eq(stat(OUT_DIR "/multi.pdf", &st), 0, "the PDF");
+    cr_assert_neq(stat(OUT_DIR "/multi.png", &st), 0, "no PNG when it was not asked for");
+    plot_set_formats(0);
+    cr_assert_eq(plot_formats(), PLOT_FORMAT_PNG, "the default is PNG");
+}
+
+Test(plot_format, failed_write_returns_errno_and_leaves_no_file)
+{
+    plot_canvas c;
+    char err[ERR_MAX] = "";
+    draw_planted_f(&c);
+    static const plot_format fmts[3] = {PLOT_FORMAT_PNG, PLOT_FORMAT_SVG, PLOT_FORMAT_PDF};
+    for (int k = 0; k < 3; k++) {
+        errno = 0;
+        cr_assert_neq(plot_canvas_save(&c, "/tmp/arithlab_no_such_dir_for_plot/x", fmts[k], err), 0);
+        cr_assert_eq(errno, ENOENT, "%s: errno %d", plot_format_ext(fmts[k]), errno);
+        cr_assert(strstr(err, "/tmp/arithlab_no_such_dir_for_plot/x") && strstr(err, plot_format_ext(fmts[k])),
+                  "names the file and format: %s", err);
+    }
+    // a full disk: in a child limited to 100 bytes per file (RLIMIT_FSIZE, SIGXFSZ ignored),
+    // the write itself fails with EFBIG; no figure and no temporary file is left behind
+    out_dir();
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit rl = {100, 100};
+        if (setrlimit(RLIMIT_FSIZE, &rl)) _exit(3);
+        errno = 0;
+        int r = plot_canvas_save(&c, OUT_DIR "/full.pdf", PLOT_FORMAT_PDF, err);
+        _exit(r == 0 ? 1 : errno == EFBIG ? 0 : 2);
+    }
+    int status = 0;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the limited write fails with EFBIG (child status %d)", status);
+    struct stat sb;
+    cr_assert_neq(stat(OUT_DIR "/full.pdf", &sb), 0, "no figure left after the failed write");
+    char tmp[128];
+    snprintf(tmp, sizeof tmp, OUT_DIR "/full.pdf.tmp.%d", (int)pid);
+    cr_assert_neq(stat(tmp, &sb), 0, "no temporary file left after the failed write");
+    plot_canvas_free(&c);
+}
+
+Test(plot_format, the_cli_rejects_an_unknown_format_naming_the_flag)
+{
+    static const char *cmds[] = {"train", "eval --checkpoint x", "probe attention --checkpoint x --out /tmp/x",
+                                 "sweep x"};
+    for (int k = 0; k < 4; k++) {
+        char cmd[512], line[512] = "";
+        snprintf(cmd, sizeof cmd, "%s %s --format png,gif 2>&1", ARITHLAB_BIN, cmds[k]);
+        FILE *p = popen(cmd, "r");
+        cr_assert(p);
+        cr_assert(fgets(line, sizeof line, p), "%s: printed an error", cmds[k]);
+        int st = pclose(p);
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "%s: exit status 2, got %d", cmds[k], st);
+        cr_assert(strstr(line, "--format") && strstr(line, "gif") && strstr(line, "png, svg, pdf"),
+                  "%s: names the flag, the bad entry and what is accepted: %s", cmds[k], line);
+    }
 }
 
 // ---------------------------------------------------------------- gallery

@@ -60,9 +60,9 @@ for t in "${targets[@]}"; do
   extra=()
   out=$BUILD/fuzz_$t
   if [[ ! -x $out || -n $(find "$src" tests/fuzz/fuzz_common.h "${extra[@]}" "$BUILD/libarithlab_core.a" -newer "$out" 2>/dev/null) ]]; then
-    $CC -O1 -g -fsanitize=fuzzer $SAN -I. -isystem "$BLIS_INC" $(pkg-config --cflags libcjson inih stb) \
+    $CC -O1 -g -fsanitize=fuzzer $SAN -I. -isystem "$BLIS_INC" $(pkg-config --cflags libcjson inih cairo pangocairo fontconfig) \
       "$src" "${extra[@]}" "$BUILD/libarithlab_core.a" "$BLIS_LIB" -fopenmp -lpthread \
-      $(pkg-config --libs libcjson inih stb) -lm -o "$out"
+      $(pkg-config --libs libcjson inih cairo pangocairo fontconfig) -lm -o "$out"
   fi
 done
 [[ $mode == build ]] && { echo "fuzz: built ${targets[*]/#/$BUILD/fuzz_}"; exit 0; }

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake pkg-config libblis-dev libblis-openmp-dev libblis4-openmp
-          libcriterion-dev libstb-dev libcjson-dev libinih-dev fonts-dejavu-core
+          libcriterion-dev libcairo2-dev libpango1.0-dev libcjson-dev libinih-dev fonts-dejavu-core
           python3 python3-numpy python3-torch)
 missing=()
 for p in "${PACKAGES[@]}"; do
