@@ -334,3 +334,16 @@ Test(head, lm_decode_is_the_argmax_of_the_logits)
     }
     model_free(&m);
 }
+
+// the digit head writes no next-token logits: decoding tokens from it is refused, not garbage
+Test(head, greedy_decoding_refuses_the_digit_head)
+{
+    ModelConfig c = with("fone", "auto");
+    char err[ERR_MAX] = "";
+    Model m;
+    cr_assert_eq(model_build(&m, &c, 1, 4, 1, err), 0, "%s", err);
+    int seq[5] = { TASK_BOS, TASK_NUM, 0, 0, 0 }, n_gen[1];
+    cr_expect_neq(model_generate_greedy(&m, seq, 5, 1, 2, 2, TASK_EOS, n_gen, 1, err), 0);
+    cr_expect(strstr(err, "model.head = auto (fone)") != NULL, "%s", err);
+    model_free(&m);
+}
