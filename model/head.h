@@ -26,7 +26,7 @@ typedef struct {
     model_head_decode_t decodes;
     // refuse a configuration this head cannot serve; -1 + err naming the key
     int (*check)(const struct ModelConfig *cfg, char *err);
-    // declare the head's parameter tensors (their checkpoint names) through model__declare2;
+    // declare the head's parameter tensors (their checkpoint names and init) through model__declare;
     // returns the first one's index, or -1 if none
     int (*declare)(struct Model *m);
     // lnf (B,T,C) -> the outputs the head keeps (the LM head: m->logits (B,T,V))
@@ -40,7 +40,7 @@ typedef struct {
     int (*output_dims)(const struct Model *m, int *dims);
     // out (B,T,prod dims): the outputs of the last forward without targets
     void (*outputs)(const struct Model *m, float *out);
-    // the decoded value at position t of each row b: out[b * n + k], n = model_head_decode_width
+    // the decoded value at position t of each row b: out[b * n + k], n = decode_width(m)
     void (*decode)(const struct Model *m, int t, int *out);
     int (*decode_width)(const struct Model *m);
 } model_head_t;
