@@ -7,6 +7,7 @@
 #include "cli/args.h"
 #include "embeddings/pos.h"
 #include "plot/plot.h"
+#include "model/head.h"
 
 static void print_help(const char *cmd, const char *synopsis, const arg_t *args, int n)
 {
@@ -18,6 +19,7 @@ static void print_help(const char *cmd, const char *synopsis, const arg_t *args,
             run_config_print_keys(stdout);
             // the registry's names, also read by tools/torch_reference.py to find schemes without a case
             printf("\nposition schemes (model.position): %s\n", pos_names());
+            printf("output heads (model.head): %s\n", model_head_names());
             break;
         }
 }

@@ -8,7 +8,6 @@
 #include "cli/args.h"
 #include "model/checkpoint.h"
 #include "run/load.h"
-#include "model/fone.h"
 #include "core/npy.h"
 
 static int fail(const char *cmd, const char *msg) { fprintf(stderr, "arithlab %s: %s\n", cmd, msg); return 1; }
@@ -80,17 +79,17 @@ static int load_values(const char *cmd, const char *path, int B, int T, double *
     return *out ? 0 : fail(cmd, "out of memory");
 }
 
-// the last forward's output as .npy: the logits (B,T,V), or a FoNE model's digit logits (B,T,P,10)
+// the last forward's output as .npy: the head's outputs, (B,T,V) logits or a FoNE model's digit logits (B,T,P,10)
 static int write_output(const char *path, const Model *m, char *err)
 {
-    int64_t shape[4] = {m->B, m->T, m->cfg.vocab_size, 10};
-    if (!m->fone_places) return npy_write_f32(path, m->logits, 3, shape, err);
-    float *fl = malloc(sizeof(float) * (size_t)m->B * m->T * m->fone_places * 10);
-    if (!fl) return err_set(err, "out of memory");
-    shape[2] = m->fone_places;
-    model_fone_logits(m, fl);
-    int r = npy_write_f32(path, fl, 4, shape, err);
-    free(fl);
+    int dims[2], nd = m->head->output_dims(m, dims);
+    int64_t shape[4] = {m->B, m->T, dims[0], nd > 1 ? dims[1] : 1};
+    size_t n = (size_t)m->B * m->T * dims[0] * (nd > 1 ? dims[1] : 1);
+    float *out = malloc(sizeof(float) * n);
+    if (!out) return err_set(err, "out of memory");
+    m->head->outputs(m, out);
+    int r = npy_write_f32(path, out, 2 + nd, shape, err);
+    free(out);
     return r;
 }
 
@@ -119,10 +118,9 @@ int cmd_logits(int argc, char **argv)
     if (run_load_model(&m, ckpt, B, T, threads, err)) { free(tok); return fail("logits", err); }
     double *xv = NULL;
     if (values && load_values("logits", values, B, T, &xv)) { free(tok); model_free(&m); return 1; }
-    model_set_values(&m, xv, NULL, B, T, NULL);
-    free(xv);
-    model_forward(&m, tok, NULL, B, T);
+    model_forward_batch(&m, &(Batch){tok, NULL, xv, NULL, B, T});
     r = write_output(out, &m, err);
+    free(xv);
     model_free(&m);
     free(tok);
     return r ? fail("logits", err) : 0;
@@ -176,15 +174,12 @@ int cmd_replay(int argc, char **argv)
         free(x); free(y); free(xv); free(yv); model_free(&m);
         return 1;
     }
-    model_set_values(&m, xv, yv, B, T, NULL);
-    free(xv); free(yv);
-
     float *losses = calloc(steps + 1, sizeof(float));
-    model_forward(&m, x, NULL, B, T);
+    model_forward_batch(&m, &(Batch){x, NULL, xv, yv, B, T});
     snprintf(path, sizeof(path), "%s/logits.npy", out);
     r = write_output(path, &m, err);
     for (int s = 0; s <= steps && !r; s++) {
-        model_forward(&m, x, y, B, T);
+        model_forward_batch(&m, &(Batch){x, y, xv, yv, B, T});
         losses[s] = m.loss;
         if (s == steps) break;
         model_zero_grad(&m);
@@ -206,6 +201,6 @@ int cmd_replay(int argc, char **argv)
     TrainState st = {.step = steps};
     if (!r) r = ckpt_save(&m, &st, 1, path, err);
     model_free(&m);
-    free(x); free(y); free(losses);
+    free(x); free(y); free(xv); free(yv); free(losses);
     return r ? fail("replay", err) : 0;
 }

@@ -88,6 +88,9 @@ struct pos_scheme {
     void *state;                // scheme-private (tables, options)
 };
 
+// the FoNE [NUM] embedding (fone.c), whose values the fone output head (model/head_fone.c) reads back
+extern const pos_vtable_t pos_fone;
+
 // look a scheme up by name; NULL if unknown
 const pos_vtable_t *pos_find(const char *name);
 // comma-separated list of registered names, for error messages and --help

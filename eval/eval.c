@@ -8,7 +8,6 @@
 #include "core/files.h"
 #include "eval/eval.h"
 #include "eval/csv.h"
-#include "model/fone.h"
 
 int eval_report_init(EvalReport *r, int max_len, int train_max_len, char *err)
 {
@@ -71,15 +70,16 @@ static void score(EvalReport *r, const TaskConfig *tc, const TaskExample *e, int
 }
 
 // numbers = fone: no decoding. One forward over a batch of prompts (<bos> [NUM] op [NUM] =,
-// all of one length) and the answer's digits read from the FoNE head at the last position,
-// the one whose target is the answer's [NUM]
+// all of one length) with their values, and the answer's digits decoded by the model's digit
+// head (model.head = fone) at the last position, the one whose target is the answer's [NUM]
 static long eval_fone(Model *m, const TaskConfig *tc, const TaskExample *ex, int n, EvalReport *r,
                       const TaskSet *train_set, char (*got)[TASK_MAX_ANSWER], char *err)
 {
-    int Bmax = m->B_max, P = m->fone_places, L = n ? prompt_len(&ex[0]) : 1;
-    if (!P)
-        return err_set(err, "eval: task.numbers = fone needs a model with the fone position scheme, not model.position = %s",
-                       m->cfg.position);
+    if (m->head->decodes != MODEL_HEAD_DIGITS)
+        return err_set(err, "eval: task.numbers = fone needs a model whose head reads digits (model.head = fone, with the "
+                       "fone scheme in model.position), not model.head = %s (%s) with model.position = %s",
+                       m->cfg.head, m->head->name, m->cfg.position);
+    int Bmax = m->B_max, P = m->head->decode_width(m), L = n ? prompt_len(&ex[0]) : 1;
     if (L > m->T_max) return err_set(err, "eval: prompt of %d tokens does not fit the model's context %d", L, m->T_max);
     int *tok = malloc(sizeof(int) * (size_t)Bmax * L), *digits = malloc(sizeof(int) * (size_t)Bmax * P);
     double *vals = malloc(sizeof(double) * (size_t)Bmax * L);
@@ -97,9 +97,9 @@ static long eval_fone(Model *m, const TaskConfig *tc, const TaskExample *ex, int
             for (int i = 0; i < e->n_values; i++)
                 if (e->value_pos[i] < L) vals[(size_t)b * L + e->value_pos[i]] = e->value[i];
         }
-        if (n_correct < 0 || model_set_values(m, vals, NULL, B, L, err)) { n_correct = -1; break; }
-        model_forward(m, tok, NULL, B, L);
-        model_fone_digits(m, L - 1, digits);
+        if (n_correct < 0) break;
+        model_forward_batch(m, &(Batch){tok, NULL, vals, NULL, B, L});
+        m->head->decode(m, L - 1, digits);
         for (int b = 0; b < B; b++) {
             const TaskExample *e = &ex[start + b];
             char ans[TASK_MAX_ANSWER];

@@ -45,7 +45,7 @@ static const char *const ckpt_reserved[] = {
     "model.n_embd", "model.mlp_hidden", "model.tied", "model.post_ln", "model.position",
     "model.rope_base", "model.abacus_k", "model.abacus_max", "model.rel_max", "model.t5_buckets", "model.n_loops",
     "model.loop_random",
-    "model.fone_places", "model.fone_linear",
+    "model.fone_places", "model.fone_linear", "model.head",
     "model.rng", "train.step", "train.rng", "train.data_rng", "train.data_pos",
 };
 #define CKPT_N_RESERVED (sizeof ckpt_reserved / sizeof ckpt_reserved[0])
@@ -62,6 +62,7 @@ static int cfg_int_c(const ModelConfig *cfg, size_t i)
 {
     return *(const int *)((const char *)cfg + MODEL_KEYS[i].offset);
 }
+static const char *cfg_str_c(const ModelConfig *cfg, size_t i) { return (const char *)cfg + MODEL_KEYS[i].offset; }
 
 // re-prefix a message left by another module with the checkpoint's path
 static int err_prefix(char *err, const char *path)
@@ -118,7 +119,9 @@ static cJSON *ckpt_meta_json(const Model *m, const TrainState *st)
     int ok = meta && cJSON_AddStringToObject(meta, "format", "arithlab") != NULL;
     for (size_t i = 0; ok && i < CKPT_N_CFG_INTS; i++)
         if (ckpt_cfg_is_int(i)) ok = meta_add_int(meta, MODEL_KEYS[i].name, cfg_int_c(&m->cfg, i));
-    ok = ok && cJSON_AddStringToObject(meta, "model.position", m->cfg.position) != NULL;
+    for (size_t i = 0; ok && i < (size_t)MODEL_N_KEYS; i++)   // model.position, then keys added later
+        if (MODEL_KEYS[i].type == KEY_STR)
+            ok = cJSON_AddStringToObject(meta, MODEL_KEYS[i].name, cfg_str_c(&m->cfg, i)) != NULL;
     ok = ok && meta_add_u64(meta, "model.rng", m->rng);
     ok = ok && meta_add_int(meta, "train.step", st ? st->step : 0);
     ok = ok && meta_add_u64(meta, "train.rng", st ? st->rng : 0);
@@ -514,11 +517,16 @@ static int ckpt_parse_config(const char *path, const cJSON *meta, ModelConfig *c
             return err_set(err, "%s: metadata %s = '%s' is not an integer in %d..%d", path, key, s, lo, hi);
         *cfg_int(cfg, i) = (int)v;
     }
-    const char *pos = meta_str(meta, "model.position");
-    if (!pos || !*pos || strlen(pos) >= sizeof cfg->position)
-        return err_set(err, "%s: metadata model.position missing, empty or longer than %zu bytes",
-                       path, sizeof cfg->position - 1);
-    strcpy(cfg->position, pos);
+    // the text keys (model.position, model.head, ...); a file without an added one gets its default
+    for (size_t i = 0; i < (size_t)MODEL_N_KEYS; i++) {
+        const key_def_t *k = &MODEL_KEYS[i];
+        if (k->type != KEY_STR) continue;
+        const char *v = meta_str(meta, k->name);
+        if (!v && k->added) v = k->def;
+        if (!v || !*v || strlen(v) >= k->size)
+            return err_set(err, "%s: metadata %s missing, empty or longer than %zu bytes", path, k->name, k->size - 1);
+        strcpy((char *)cfg + k->offset, v);
+    }
     if (model_config_validate(cfg, err) != 0) return err_prefix(err, path);
     return 0;
 }
@@ -529,9 +537,10 @@ static int ckpt_config_diff(const char *path, const ModelConfig *file, const Mod
         if (ckpt_cfg_is_int(i) && cfg_int_c(file, i) != cfg_int_c(model, i))
             return err_set(err, "%s: config differs from the model: %s is %d in the file, %d in the model",
                            path, MODEL_KEYS[i].name + 6, cfg_int_c(file, i), cfg_int_c(model, i));
-    if (strcmp(file->position, model->position) != 0)
-        return err_set(err, "%s: config differs from the model: position is '%s' in the file, '%s' in the model",
-                       path, file->position, model->position);
+    for (size_t i = 0; i < (size_t)MODEL_N_KEYS; i++)
+        if (MODEL_KEYS[i].type == KEY_STR && strcmp(cfg_str_c(file, i), cfg_str_c(model, i)) != 0)
+            return err_set(err, "%s: config differs from the model: %s is '%s' in the file, '%s' in the model",
+                           path, MODEL_KEYS[i].name + 6, cfg_str_c(file, i), cfg_str_c(model, i));
     return 0;
 }
 

@@ -30,6 +30,9 @@ const key_def_t MODEL_KEYS[] = {
      "FoNE: digit places of the [NUM] embedding and digit head (0 = the task's widest number)"},
     {"model.fone_linear", KEY_INT, M(fone_linear), 0, 1, "0", 1,
      "FoNE: 1 = the Fourier features enter through a learned linear map instead of channels 0..2P-1"},
+    {"model.head", KEY_STR, M(head), 0, 0, "auto", 1,
+     "output head: auto (fone with the fone scheme in model.position, else lm), lm (next-token logits) or "
+     "fone (the FoNE digit head)"},
 };
 const int MODEL_N_KEYS = (int)(sizeof(MODEL_KEYS) / sizeof(MODEL_KEYS[0]));
 

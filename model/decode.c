@@ -15,6 +15,9 @@ int model_generate_greedy(Model *m, int *seq, int S, int B, int P, int max_new, 
                           int *n_gen, int use_cache, char *err)
 {
     int V = m->cfg.vocab_size;
+    if (m->head->decodes != MODEL_HEAD_TOKENS)   // the digit head writes no next-token logits
+        return err_set(err, "decode: model.head = %s (%s) reads numbers, not tokens: greedy decoding needs the lm head",
+                       m->cfg.head, m->head->name);
     if (B < 1 || B > m->B_max) return err_set(err, "decode: batch %d outside 1..%d", B, m->B_max);
     if (P < 1 || P >= S) return err_set(err, "decode: prompt length %d must be in 1..%d", P, S - 1);
     // the last token is only generated, never fed: S tokens need S-1 positions

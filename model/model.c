@@ -7,7 +7,6 @@
 #include <omp.h>
 #include "model/model.h"
 #include "model/attention.h"
-#include "model/fone.h"
 #include "model/ops.h"
 
 // ---------------------------------------------------------------- config
@@ -16,7 +15,7 @@
 // ---------------------------------------------------------------- parameters
 #define ALIGN_FLOATS 16   // 64-byte alignment of every tensor in the arenas
 
-static int declare(Model *m, const char *name, int ndim, const int *shape, int decay, float init_std)
+int model__declare(Model *m, const char *name, int ndim, const int *shape, int decay, float init_std)
 {
     if (m->n_tensors >= MODEL_MAX_TENSORS) return -1;
     ParamInfo *p = &m->tensors[m->n_tensors];
@@ -33,9 +32,9 @@ static int declare(Model *m, const char *name, int ndim, const int *shape, int d
 }
 
 static int declare1(Model *m, const char *name, int d0, int decay, float std)
-{ int s[1] = {d0}; return declare(m, name, 1, s, decay, std); }
+{ int s[1] = {d0}; return model__declare(m, name, 1, s, decay, std); }
 static int declare2(Model *m, const char *name, int d0, int d1, int decay, float std)
-{ int s[2] = {d0, d1}; return declare(m, name, 2, s, decay, std); }
+{ int s[2] = {d0, d1}; return model__declare(m, name, 2, s, decay, std); }
 
 ParamInfo *model_find_tensor(Model *m, const char *name)
 {
@@ -58,7 +57,7 @@ static void declare_all(Model *m, int *first_layer, int *lnf, int *head)
         pos_scheme_t *p = &m->pos[s];
         for (int i = 0; i < p->n_params; i++) {
             pos_param_decl_t *d = &p->decl[i];
-            declare(m, d->name, d->ndim, d->shape, d->decay, d->init_std);
+            model__declare(m, d->name, d->ndim, d->shape, d->decay, d->init_std);
         }
     }
     *first_layer = m->n_tensors;
@@ -81,7 +80,7 @@ static void declare_all(Model *m, int *first_layer, int *lnf, int *head)
     }
     *lnf = declare1(m, "transformer.ln_f.weight", C, 0, -1.0f);
     declare1(m, "transformer.ln_f.bias", C, 0, 0.0f);
-    *head = c->tied ? -1 : declare2(m, "lm_head.weight", c->vocab_size, C, 1, std);
+    *head = m->head->declare(m);   // the head's tensors come last
 }
 
 // point the named slices at a base arena (params or grads)
@@ -210,13 +209,13 @@ static int model_plan(Model *m, const ModelConfig *cfg_in, int B_max, int T_max,
                        B_max, T_max, m->cfg.block_size);
     pos_config_t pc = model_pos_config(&m->cfg);
     if (pos_parse(m->cfg.position, &pc, m->pos, &m->n_pos, err)) return -1;
+    if (!(m->head = model_head_resolve(&m->cfg, err))) { model_free(m); return -1; }
     declare_all(m, first_layer, lnf, head);
     m->lp = calloc(m->cfg.n_layer, sizeof(LayerParams));
     m->dlp = calloc(m->cfg.n_layer, sizeof(LayerParams));
     m->la = calloc(n_passes(&m->cfg), sizeof(LayerActs));
     m->B_max = B_max;
     m->T_max = T_max;
-    if (model__fone_build(m, err)) { model_free(m); return -1; }
     m->n_acts = layout_acts(m, NULL);
     m->n_scratch = layout_scratch(m, NULL);
     return 0;
@@ -297,7 +296,6 @@ void model_free(Model *m)
     free(m->acts); free(m->scratch);
     free(m->inputs); free(m->targets);
     free(m->kcache); free(m->vcache);
-    model__fone_free(m);
     memset(m, 0, sizeof(*m));
 }
 
@@ -334,9 +332,9 @@ static void forward_chunk(Model *m, const int *tokens, const int *tokens_full, i
                           int B, int T, int t0, int cache)
 {
     const ModelConfig *c = &m->cfg;
-    int C = c->n_embd, H = c->mlp_hidden, V = c->vocab_size, N = B * T;
+    int C = c->n_embd, H = c->mlp_hidden, N = B * T;
     pos_shape_t s = {B, T, C, c->n_head, C / c->n_head, t0, t0 + T, tokens_full, stride, m->training, &m->rng,
-                     cache ? NULL : model__fone_values(m, B, T)};
+                     cache ? NULL : m->batch.values};
 
     encoder_forward(m->encoded, tokens, m->wte, B, T, C);
     for (int i = 0; i < m->n_pos; i++)
@@ -402,7 +400,7 @@ static void forward_chunk(Model *m, const int *tokens, const int *tokens_full, i
         x = a->res3;
     }
     layernorm_forward(m->lnf, m->lnf_mean, m->lnf_rstd, x, m->lnfw, m->lnfb, N, C);
-    matmul_forward(m->logits, m->lnf, m->lm_head, NULL, N, C, V);
+    m->head->forward(m);
 }
 
 static void check_batch(const Model *m, int B, int T, int t0)
@@ -415,17 +413,22 @@ static void check_batch(const Model *m, int B, int T, int t0)
     }
 }
 
+void model_forward_batch(Model *m, const Batch *b)
+{
+    int B = b->B, T = b->T, N = B * T;
+    check_batch(m, B, T, 0);
+    m->B = B; m->T = T;
+    memcpy(m->inputs, b->tokens, sizeof(int) * N);
+    if (b->targets) memcpy(m->targets, b->targets, sizeof(int) * N);
+    m->batch = (Batch){m->inputs, b->targets ? m->targets : NULL, b->values, b->target_values, B, T};
+    forward_chunk(m, m->inputs, m->inputs, T, B, T, 0, 0);
+    if (b->targets) m->loss = m->head->loss_forward(m, &m->batch);
+    else { m->loss = -1.0f; m->n_loss_tokens = 0; }
+}
+
 void model_forward(Model *m, const int *tokens, const int *targets, int B, int T)
 {
-    check_batch(m, B, T, 0);
-    int N = B * T;
-    m->B = B; m->T = T;
-    memcpy(m->inputs, tokens, sizeof(int) * N);
-    if (targets) memcpy(m->targets, targets, sizeof(int) * N);
-    forward_chunk(m, tokens, tokens, T, B, T, 0, 0);
-    if (targets && m->fone_places) m->loss = model__fone_loss_forward(m);
-    else if (targets) m->loss = crossentropy_forward(m->logits, m->losses, targets, N, m->cfg.vocab_size, &m->n_loss_tokens);
-    else { m->loss = -1.0f; m->n_loss_tokens = 0; }
+    model_forward_batch(m, &(Batch){tokens, targets, NULL, NULL, B, T});
 }
 
 int model_forward_cached(Model *m, const int *tokens_full, int stride, int B, int t0, int T)
@@ -440,6 +443,7 @@ int model_forward_cached(Model *m, const int *tokens_full, int stride, int B, in
     // the chunk's tokens, contiguous (B,T), for the embedding
     for (int b = 0; b < B; b++) memcpy(m->inputs + (size_t)b * T, tokens_full + (size_t)b * stride + t0, sizeof(int) * T);
     m->B = B; m->T = T;
+    m->batch = (Batch){m->inputs, NULL, NULL, NULL, B, T};
     forward_chunk(m, m->inputs, tokens_full, stride, B, T, t0, 1);
     m->loss = -1.0f;
     return 0;
@@ -462,17 +466,12 @@ void model_backward(Model *m)
     int B = m->B, T = m->T, C = c->n_embd, H = c->mlp_hidden, V = c->vocab_size, N = B * T;
     if (m->loss < 0) { fprintf(stderr, "model_backward: needs a forward with targets\n"); abort(); }
     pos_shape_t s = {B, T, C, c->n_head, C / c->n_head, 0, T, m->inputs, T, m->training, &m->rng,
-                     model__fone_values(m, B, T)};
+                     m->batch.values};
 
-    // the loss: dlogits overwrite the probabilities in place (FoNE: the digit head's gradient at lnf)
-    float *dlogits = m->logits;
+    // the loss: the head's gradient at lnf (and at its own parameters)
     int P = m->pass_hi;
     const float *x_last = m->la[P - 1].res3;
-    if (m->fone_places) model__fone_loss_backward(m, m->dlnf);
-    else {
-        crossentropy_backward(dlogits, m->logits, m->targets, N, V, m->n_loss_tokens);
-        matmul_backward(m->dlnf, m->dlm_head, NULL, dlogits, m->lnf, m->lm_head, N, C, V, 0);
-    }
+    m->head->loss_backward(m, &m->batch, m->dlnf);
     layernorm_backward(m->dres, m->dlnfw, m->dlnfb, m->dlnf, x_last, m->lnfw, m->lnf_mean, m->lnf_rstd, N, C, 0);
 
     // m->dres holds the gradient w.r.t. the current layer's output

@@ -8,8 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "core/common.h"
+#include "core/batch.h"
 #include "embeddings/pos.h"
 #include "core/keys.h"
+#include "model/head.h"
 
 typedef struct ModelConfig {
     int vocab_size;      // V
@@ -27,7 +29,7 @@ typedef struct ModelConfig {
     int abacus_max;      // Abacus: digit indices (offset included) must stay below this
     int rel_max;         // Shaw/T5/FIRE: relative distances are clipped at this
     int t5_buckets;      // T5: number of log-spaced distance buckets
-    int fone_places;     // FoNE: digit places P of the [NUM] embedding and the digit head (model/fone.h)
+    int fone_places;     // FoNE: digit places P of the [NUM] embedding and the digit head (model/head_fone.c)
     int fone_linear;     // FoNE: 1 = the 2P Fourier features enter through a learned (C, 2P) map
     // looped transformer: the n_layer blocks are applied n_loops times
     int n_loops;
@@ -35,6 +37,7 @@ typedef struct ModelConfig {
     // (n uniform in 0..n_loops-1, k in 1..n_loops-n) and takes the loss there: the Abacus
     // paper's progressive loss with truncated back-propagation. Evaluation runs all loops.
     int loop_random;
+    char head[16];       // output head (model/head.h): auto, lm or fone
 } ModelConfig;
 
 // the model.* keys, one entry per ModelConfig field (model/config.c)
@@ -113,10 +116,10 @@ typedef struct Model {
 
     float *kcache, *vcache;             // (L, B_max, T_max, C) each; allocated at the first cached forward
     int *inputs, *targets;              // copies of the last forward's batch (B_max*T_max)
-    // FoNE (model/fone.h): P when the position spec has the fone scheme, else 0; then the
-    // values of the [NUM] inputs and targets of a (values_B, values_T) batch (B_max*T_max each)
-    int fone_places, values_B, values_T;
-    double *values, *target_values;
+    const model_head_t *head;           // the output head (model.head resolved; model/head.h)
+    // the last forward's batch for the backward: tokens and targets point at the copies
+    // above, values and target_values at the caller's arrays (NULL if none)
+    Batch batch;
     int B, T;                           // shape of the last forward
     float loss;                         // mean over counted tokens; -1 if no targets
     int n_loss_tokens;
@@ -136,9 +139,13 @@ void model_free(Model *m);
 int model_memory_bytes(const ModelConfig *cfg, int B_max, int T_max, double *param_bytes, double *act_bytes, char *err);
 // memory this process may still take (MemAvailable, or the cgroup limit if lower); < 0 if unknown
 double model_available_bytes(void);
-// tokens (B,T); targets (B,T) or NULL; a target < 0 is not counted in the loss.
-// With targets, m->loss is the mean cross-entropy and m->logits hold probabilities.
-// A model with the fone scheme counts only [NUM] targets, by their digits (model/fone.h).
+// The forward of a batch (core/batch.h): tokens (B,T); targets (B,T) or NULL, a target < 0
+// not counted in the loss; the values of [NUM] tokens and targets, or NULL. With targets,
+// m->loss is the head's loss (the LM head: the mean cross-entropy, m->logits then hold
+// probabilities; the FoNE head: the digit loss on [NUM] targets, model/head_fone.c).
+// b's value arrays must stay valid until model_backward.
+void model_forward_batch(Model *m, const Batch *b);
+// model_forward_batch of a batch without values
 void model_forward(Model *m, const int *tokens, const int *targets, int B, int T);
 // Evaluation with a key/value cache: logits (B,T,V) of positions t0..t0+T-1 of
 // tokens_full (B rows, row stride `stride`), reusing the cached keys and values
@@ -165,5 +172,11 @@ double model_flops_forward(const ModelConfig *cfg, int B, int T);
 int model_find_nonfinite(const Model *m, char *where, size_t cap);
 // BLIS threads for big GEMMs and OpenMP threads for the rest
 void model_set_threads(Model *m, int n_threads);
+
+// ---- used by the heads (model/head_*.c) only
+// declare a parameter tensor in the arenas; its index, or -1 when MODEL_MAX_TENSORS are taken
+int model__declare(Model *m, const char *name, int ndim, const int *shape, int decay, float init_std);
+// the LM head's lm_head.weight (V,C) unless tied; the index or -1 (model/head_lm.c)
+int model__head_lm_declare(Model *m);
 
 #endif

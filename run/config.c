@@ -335,19 +335,11 @@ void run_config_print_keys(FILE *f)
     free(text);
 }
 
-// does the position spec name the scheme fone ("fone", "fone+rope", ...)?
-static int position_has_fone(const char *spec)
-{
-    char buf[sizeof(((ModelConfig *)0)->position)];
-    snprintf(buf, sizeof(buf), "%s", spec);
-    for (char *save = NULL, *tok = strtok_r(buf, "+", &save); tok; tok = strtok_r(NULL, "+", &save))
-        if (!strcmp(tok, "fone")) return 1;
-    return 0;
-}
-
 int run_config_resolve_fone(RunConfig *rc, const TaskConfig *longest, char *err)
 {
-    int fone_task = rc->task.numbers == TASK_NUMBERS_FONE, fone_model = position_has_fone(rc->model.position);
+    const model_head_t *head = model_head_resolve(&rc->model, err);
+    if (!head) return -1;
+    int fone_task = rc->task.numbers == TASK_NUMBERS_FONE, fone_model = model_value_scheme(&rc->model) != NULL;
     if (fone_task && !fone_model)
         return err_set(err, "task.numbers = fone needs the fone position scheme, which embeds the [NUM] tokens and "
                        "reads the answer's digits: set model.position = fone (or fone+rope, fone+abacus, ...), not '%s'",
@@ -355,6 +347,9 @@ int run_config_resolve_fone(RunConfig *rc, const TaskConfig *longest, char *err)
     if (fone_model && !fone_task)
         return err_set(err, "model.position = %s has the fone scheme, which needs [NUM] tokens: set task.numbers = fone",
                        rc->model.position);
+    if (fone_task && head->decodes != MODEL_HEAD_DIGITS)
+        return err_set(err, "model.head = %s predicts tokens, but with task.numbers = fone the answer is one [NUM] token "
+                       "whose digits the fone head reads: set model.head = fone or auto", rc->model.head);
     if (!fone_model) return 0;
     int need = task_widest_number(longest);
     if (rc->model.fone_places == 0) rc->model.fone_places = need;

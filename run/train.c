@@ -13,7 +13,6 @@
 #include "core/files.h"
 #include "run/report.h"
 #include "model/checkpoint.h"
-#include "model/fone.h"
 #include "model/ops.h"
 #include "eval/eval.h"
 #include "tasks/loader.h"
@@ -317,9 +316,8 @@ int run_train(const RunConfig *rc_in, const char *out_dir, int resume)
             status = 1;
             break;
         }
-        if (loader.values) model_set_values(&m, loader.values, loader.target_values, B, T, NULL);   // (B,T) is the model's own: cannot fail
         float lr = adamw_lr(&rc->optim, (int)step);
-        model_forward(&m, loader.inputs, loader.targets, B, T);
+        model_forward_batch(&m, &loader.batch);
         model_zero_grad(&m);
         if (isfinite(m.loss)) model_backward(&m);
         float gnorm = isfinite(m.loss) ? model_grad_norm(&m) : NAN;

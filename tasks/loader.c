@@ -33,6 +33,7 @@ int task_loader_init(TaskLoader *l, const TaskConfig *tc, int B, int T, uint64_t
         if (task_pool_build(&l->task, &l->pool_store, err)) { task_loader_free(l); return -1; }
         l->pool = &l->pool_store;
     }
+    l->batch = (Batch){l->inputs, l->targets, l->values, l->target_values, B, T};
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #ifndef ARITHLAB_TASKS_LOADER_H
 #define ARITHLAB_TASKS_LOADER_H
 
+#include "core/batch.h"
 #include "tasks/task.h"
 
 typedef struct {
@@ -19,6 +20,7 @@ typedef struct {
     int *inputs, *targets;
     double *values, *target_values;   // FoNE: the value of each [NUM] token; NULL otherwise
     TaskExample *examples;            // (B) the problems of the batch
+    Batch batch;                      // the arrays above as the model's forward takes them
     TaskSet seen;             // every generated problem handed out (not kept with a fixed set)
 } TaskLoader;
 
@@ -26,7 +28,7 @@ typedef struct {
 // expected_problems sizes the record of seen problems. 0, or -1 + err.
 int task_loader_init(TaskLoader *l, const TaskConfig *tc, int B, int T, uint64_t data_rng,
                      size_t expected_problems, char *err);
-// fill inputs/targets (and values) with the next B problems; 0, or -1 + err
+// fill inputs/targets (and values) with the next B problems, l->batch points at them; 0, or -1 + err
 int task_loader_next(TaskLoader *l, char *err);
 // the state to save for resume (pass it to task_loader_init to continue)
 uint64_t task_loader_state(const TaskLoader *l);

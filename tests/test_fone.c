@@ -50,8 +50,7 @@ Test(fone, embedding_angles_are_exact_for_15_digit_values)
     memset(m.wte, 0, sizeof(float) * c.vocab_size * c.n_embd);
     int x[2] = { TASK_BOS, TASK_NUM };
     double v[2] = { 0, 123456789012345.0 };
-    cr_assert_eq(model_set_values(&m, v, NULL, 1, 2, err), 0);
-    model_forward(&m, x, NULL, 1, 2);
+    model_forward_batch(&m, &(Batch){x, NULL, v, NULL, 1, 2});
     const float *e = m.encoded + c.n_embd;
     long long xi = 123456789012345LL, mod = 1;
     for (int i = 0; i < 15; i++) {
@@ -82,7 +81,9 @@ Test(fone, head_reads_each_place_from_its_channel_pair)
     }
     int d[3];
     char ans[16];
-    model_fone_digits(&m, 0, d);
+    cr_assert_eq(m.head, &model_head_fone, "model.head = auto with the fone scheme is the digit head");
+    cr_assert_eq(m.head->decode_width(&m), 3);
+    m.head->decode(&m, 0, d);
     for (int p = 0; p < 3; p++) cr_expect_eq(d[p], want[p], "place %d: digit %d", p, d[p]);
     cr_assert_eq(task_fone_answer(d, 3, ans, sizeof ans, err), 0, "%s", err);
     cr_expect_str_eq(ans, "495");
@@ -245,7 +246,8 @@ Test(fone, checkpoint_keeps_the_fone_keys, .init = tmp_setup, .fini = tmp_teardo
     cr_expect_eq(back.fone_linear, 1);
     cr_expect_str_eq(back.position, "fone+abacus");
     cr_assert_eq(ckpt_build_model(&m2, NULL, 0, tmp_path("f.safetensors"), 1, 4, err), 0, "%s", err);
-    cr_expect_eq(m2.fone_places, 4);
+    cr_expect_eq(m2.head, &model_head_fone);
+    cr_expect_eq(m2.head->decode_width(&m2), 4);
     ParamInfo *w = model_find_tensor(&m2, "transformer.fone.weight");
     cr_assert_not_null(w);
     cr_expect_eq(memcmp(m2.params + w->offset, m.params + w->offset, sizeof(float) * w->numel), 0);
@@ -319,8 +321,7 @@ Test(fone, short_run_learns_two_digit_addition)
     for (int s = 0; s < STEPS; s++) {
         cr_assert_eq(task_fill_batch(&tc, &rng, TASK_SPLIT_ANY, B, T, x, y, ex, err), 0, "%s", err);
         task_batch_values(ex, B, T, xv, yv);
-        model_set_values(&m, xv, yv, B, T, NULL);
-        model_forward(&m, x, y, B, T);
+        model_forward_batch(&m, &(Batch){x, y, xv, yv, B, T});
         if (s == 0) first = m.loss;
         model_zero_grad(&m);
         model_backward(&m);

@@ -42,10 +42,12 @@ static const double G_YV[GB * GT] = { 0, 0, 0, 0, 495, 0, 0, 0, 0, 0, 888, 31 };
 // the FoNE loss in double from the digit logits (float32's m->loss quantizes it)
 static double fone_loss_double(Model *m)
 {
-    int P = m->fone_places, n = 0;
+    int P = m->cfg.fone_places, n = 0, dims[2];
+    cr_assert_eq(m->head->output_dims(m, dims), 2);
+    cr_assert(dims[0] == P && dims[1] == 10, "the digit head's outputs are (P, 10) per position");
     float *l = malloc(sizeof(float) * GB * GT * P * 10);
-    model_forward(m, G_X, NULL, GB, GT);
-    model_fone_logits(m, l);
+    model_forward_batch(m, &(Batch){G_X, NULL, G_V, NULL, GB, GT});
+    m->head->outputs(m, l);
     double sum = 0.0;
     for (int i = 0; i < GB * GT; i++) {
         if (G_Y[i] != TASK_NUM) continue;
@@ -74,12 +76,12 @@ static void check_fone_gradients(ModelConfig cfg, const char *label)
     cr_assert_eq(model_build(&m, &cfg, GB, GT, 3, err), 0, "%s", err);
     uint64_t rng = rng_seed(5);
     for (size_t i = 0; i < m.n_params; i++) m.params[i] += 0.3f * (2.0f * rng_f32(&rng) - 1.0f);
-    cr_assert_eq(model_set_values(&m, G_V, G_YV, GB, GT, err), 0, "%s", err);
-    model_forward(&m, G_X, G_Y, GB, GT);
+    const Batch batch = {G_X, G_Y, G_V, G_YV, GB, GT};
+    model_forward_batch(&m, &batch);
     cr_assert_eq(m.n_loss_tokens, 3, "%s: the [NUM] targets count, nothing else", label);
     float loss = m.loss;
     cr_assert_float_eq(loss, fone_loss_double(&m), 1e-5, "%s: loss %g", label, loss);
-    model_forward(&m, G_X, G_Y, GB, GT);
+    model_forward_batch(&m, &batch);
     model_zero_grad(&m);
     model_backward(&m);
     float *g = malloc(sizeof(float) * m.n_params);

@@ -76,7 +76,25 @@ def config_from_metadata(meta):
     if unknown:
         raise ValueError(f"model.position={cfg['position']!r}: the reference implements only "
                          f"{sorted(REFERENCE_SCHEMES)}, not {sorted(unknown)}")
+    cfg["head"] = resolve_head(meta.get("model.head", "auto"), cfg["position"])
+    if cfg["head"] not in REFERENCE_HEADS:
+        raise ValueError(f"model.head={cfg['head']!r}: the reference implements only {sorted(REFERENCE_HEADS)}")
     return cfg
+
+
+# output heads this reference implements, each from its model/head_<name>.c (model.head); a head
+# that reads back per-token values goes with its input scheme, which model.head = auto picks it by
+REFERENCE_HEADS = {"lm", "fone"}
+HEAD_INPUT_SCHEME = {"fone": "fone"}
+
+
+def resolve_head(head, position):
+    """model.head as arithlab resolves it (model/head.c): auto is the head whose input scheme is in
+    model.position, else lm."""
+    if head != "auto":
+        return head
+    schemes = position.split("+")
+    return next((h for h, s in HEAD_INPUT_SCHEME.items() if s in schemes), "lm")
 
 
 # position schemes this reference implements, each from its embeddings/<name>.c; a checkpoint using another is refused
@@ -406,7 +424,7 @@ class GPT(nn.Module):
                 x = (x.detach() if loop == skip else x) + e
             for layer, block in enumerate(self.transformer.h):
                 x = block(x, layer, self.attn_bias)
-        if "fone" in self.transformer:  # the digit head; arithlab's LM head then gets a zero gradient (and decays)
+        if self.cfg["head"] == "fone":  # the digit head; arithlab's LM head then gets a zero gradient (and decays)
             logits, loss = self.transformer.fone.head(self.transformer.ln_f(x), targets)
             return logits, None if loss is None else loss + 0.0 * self.lm_head.weight.sum()
         logits = self.lm_head(self.transformer.ln_f(x))
@@ -716,6 +734,10 @@ CASES = [
     _case("looped_random_post_ln", n_layer=1, n_loops=5, loop_random=1, post_ln=1),
     _case("abacus_rope_looped_random", position="abacus+rope", abacus_k=5, abacus_max=10, n_layer=2, n_loops=4,
           loop_random=1, T=12, numbers=True),
+    # model.head given explicitly (the cases above leave it at auto): each registered head. Last in
+    # the list: a case's seed is --seed plus its index, and the looped cases above depend on theirs
+    _case("head_lm_explicit", head="lm", n_layer=1),
+    _case("head_fone_explicit", head="fone", position="fone+absolute", fone_places=3, n_layer=1),
 ]
 STEPS = 3
 HYPER = dict(lr=1e-2, weight_decay=0.1, beta1=0.9, beta2=0.95, eps=1e-8)  # + the case's clip
@@ -879,7 +901,8 @@ def describe(case):
     m = case["model"]
     opts = "".join(f" {k}={m[k]}" for k in POSITION_OPTIONS if k in m)
     return (f"V={m['vocab_size']} block={m['block_size']} L={m['n_layer']} NH={m['n_head']} C={m['n_embd']} "
-            f"H={m['mlp_hidden']} tied={m['tied']} post_ln={m['post_ln']} | position={m['position']}{opts} | "
+            f"H={m['mlp_hidden']} tied={m['tied']} post_ln={m['post_ln']} | position={m['position']}{opts} "
+            f"head={m.get('head', 'auto')} | "
             f"B={case['B']} T={case['T']} clip={case['clip']:g} weights={case['weights']}"
             + (" tokens=numbers" if case["numbers"] else ""))
 
@@ -1035,16 +1058,35 @@ def registered_schemes(binary):
     return [n.strip() for n in lines[0][len(tag):].split(",") if n.strip()] if lines else []
 
 
+def registered_heads(binary):
+    """The output heads of arithlab's registry (model/head.c), from `arithlab train --help`
+    ('auto' is a choice among them, not a head)."""
+    out = subprocess.run([binary, "train", "--help"], capture_output=True, text=True).stdout
+    tag = "output heads (model.head):"
+    lines = [l for l in out.splitlines() if l.startswith(tag)]
+    return [n.strip() for n in lines[0][len(tag):].split(",") if n.strip() not in ("", "auto")] if lines else []
+
+
 def check_registry(binary):
-    """Every registered scheme needs a reference implementation here and a case in CASES that
-    uses it; a scheme added to the registry without them fails this check. Returns the problems."""
+    """Every registered scheme and head needs a reference implementation here and a case in CASES
+    that uses it; one added to a registry without them fails this check. Returns the problems."""
     names = registered_schemes(binary)
     if not names:
         return ["`arithlab train --help` lists no position schemes (the line 'position schemes (model.position): ...')"]
+    heads = registered_heads(binary)
+    if not heads:
+        return ["`arithlab train --help` lists no output heads (the line 'output heads (model.head): ...')"]
     used = {s for c in CASES for s in c["model"]["position"].split("+")}
+    used_heads = {resolve_head(c["model"].get("head", "auto"), c["model"]["position"]) for c in CASES}
+    explicit_heads = {c["model"]["head"] for c in CASES if "head" in c["model"]}
     return ([f"registered scheme '{n}' has no reference implementation (REFERENCE_SCHEMES)"
              for n in names if n not in REFERENCE_SCHEMES]
-            + [f"registered scheme '{n}' has no case in CASES" for n in names if n not in used])
+            + [f"registered scheme '{n}' has no case in CASES" for n in names if n not in used]
+            + [f"registered head '{h}' has no reference implementation (REFERENCE_HEADS)"
+               for h in heads if h not in REFERENCE_HEADS]
+            + [f"registered head '{h}' has no case in CASES" for h in heads if h not in used_heads]
+            + [f"registered head '{h}' has no case in CASES that sets model.head = {h}"
+               for h in heads if h not in explicit_heads])
 
 
 def main():
