@@ -171,7 +171,7 @@ def main():
     cpus = sorted(os.sched_getaffinity(0))
     print(f"{cpu_model()}; {os.cpu_count()} cores, this process may run on CPUs {','.join(map(str, cpus))}; "
           f"threads {args.threads}; load average {load1:.2f} (1 min), {load5:.2f} (5 min)"
-          + ("  -- the machine is busy: timings will be noisy" if load1 > 0.5 * len(cpus) else ""))
+          + ("  -- the machine is busy: timings will be noisy" if load1 > 0.5 * os.cpu_count() else ""))
     print(f"arithlab: {binary}; peer: {args.python} tools/torch_peer.py; BLIS kernels: {args.blis_arch}", flush=True)
     tmp = tempfile.TemporaryDirectory(prefix="bench_compare_")
     results, skipped, torch_line = {}, {}, None
