@@ -5,7 +5,7 @@ For each bench config it runs, --repeat times, interleaved, each in its own
 process and with OMP_NUM_THREADS = BLIS_NUM_THREADS = MKL_NUM_THREADS = --threads,
 
     arithlab bench --config X --csv --threads N [--steps S]
-    python tools/torch_peer.py --config X --threads N [--steps S] --variants all
+    python tools/torch_peer.py --config X --threads N [--steps S] --variants all (or --variants)
 
 torch_peer.py runs the nanoGPT-style peer in every variant the PyTorch has
 (eager, eager + F.scaled_dot_product_attention, torch.compile) and names those
@@ -147,6 +147,9 @@ def main():
     ap.add_argument("--repeat", type=int, default=3, help="runs per side and config, interleaved; medians are reported "
                                                           "(default 3)")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds allowed per run (default 1800)")
+    ap.add_argument("--variants", default="all",
+                    help="peer variants, passed to torch_peer.py: comma-separated eager,sdpa,compile or all (default); "
+                         "torch.compile compiles afresh in every peer process (35-75 s each on the 16-core host)")
     ap.add_argument("--require-targets", action="store_true", help="exit 1 when a target is missed")
     ap.add_argument("--blis-arch", default="auto", choices=["auto", "skx", "haswell", "zen3", "generic", "system"],
                     help="BLIS kernels for both sides: auto = arithlab's own choice, which torch_peer copies for a "
@@ -158,6 +161,9 @@ def main():
     unknown = [c for c in configs if c not in CONFIGS]
     if unknown or not configs:
         ap.error(f"--configs: unknown {unknown or 'empty list'}; accepted: {','.join(CONFIGS)}")
+    bad = [v for v in args.variants.split(",") if v.strip() not in VARIANTS] if args.variants != "all" else []
+    if bad:
+        ap.error(f"--variants {args.variants!r}: unknown {bad}; accepted: {','.join(VARIANTS)} or all")
     if args.repeat < 1 or args.threads < 1:
         ap.error("--repeat and --threads must be >= 1")
     binary = os.path.abspath(args.arithlab)
@@ -190,7 +196,7 @@ def main():
                 runs.setdefault("arithlab", []).append(row)
                 print(f"raw {config} repeat {rep + 1} arithlab: {out.strip()}", flush=True)
                 out, err = run([args.python, os.path.join(HERE, "torch_peer.py"), "--config", config, "--threads",
-                                str(args.threads), "--blis-arch", args.blis_arch, "--variants", "all"] + steps + batches,
+                                str(args.threads), "--blis-arch", args.blis_arch, "--variants", args.variants] + steps + batches,
                                args.threads, "torch_peer.py", args.timeout)
                 for line in err.splitlines():
                     if line.startswith("# torch ") and torch_line is None:
