@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include "model/checkpoint.h"
 #include "core/npy.h"
+#include "core/vocab.h"
 
 // each test works in its own mkdtemp directory (the current directory for the
 // test's process), so that two suites at once never remove each other's files
@@ -77,9 +78,44 @@ Test(cli, bench_prints_one_csv_line_per_config)
     cr_assert_eq(run(cmd, out, sizeof(out)), 0, "%s", out);
     int commas = 0;
     for (char *p = out; *p; p++) commas += *p == ',';
-    cr_expect(strncmp(out, "tiny,", 5) == 0 && commas == 6, "%s", out);
+    cr_expect(strncmp(out, "tiny,", 5) == 0 && commas == 7, "%s", out);
     double ms = atof(out + 5);
     cr_expect(ms > 0, "%s", out);
+}
+
+// abacus trains on real, padded problems: its useful (non-padding) tokens/s is below
+// tokens/s, and the batches it saves for tools/torch_peer.py are those problems
+Test(cli, bench_abacus_counts_useful_tokens_and_saves_its_batches)
+{
+    char cmd[1024], out[8192], err[ERR_MAX];
+    (void)system("rm -rf /tmp/arithlab_cli_batches");
+    snprintf(cmd, sizeof(cmd), "%s bench --config abacus --steps 1 --threads 2 --csv --save-batches /tmp/arithlab_cli_batches",
+             ARITHLAB_BIN);
+    cr_assert_eq(run(cmd, out, sizeof(out)), 0, "%s", out);
+    cr_assert(strncmp(out, "abacus,", 7) == 0, "%s", out);
+    double f[7];
+    cr_assert_eq(sscanf(out + 7, "%lf,%lf,%lf,%lf,%lf,%lf,%lf", &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6]), 7, "%s", out);
+    double tok_s = f[1], useful_s = f[6];
+    NpyArray x, y;
+    cr_assert_eq(npy_read("/tmp/arithlab_cli_batches/abacus_inputs.npy", &x, err), 0, "%s", err);
+    cr_assert_eq(npy_read("/tmp/arithlab_cli_batches/abacus_targets.npy", &y, err), 0, "%s", err);
+    // 1..10-digit reverse-all addition: <bos> 10 digits + 10 digits = 11 digits <eos> is 35 tokens, T = 34
+    cr_assert(x.ndim == 3 && x.shape[1] == 128 && x.shape[2] == 34 && y.shape[0] == x.shape[0], "shape %lld %lld %lld",
+              (long long)x.shape[0], (long long)x.shape[1], (long long)x.shape[2]);
+    long n = (long)(x.shape[0] * x.shape[1] * x.shape[2]), pad = 0, trained = 0;
+    const int32_t *xi = x.data, *yi = y.data;
+    for (long i = 0; i < n; i++) { pad += xi[i] == TASK_PAD; trained += yi[i] >= 0; }
+    for (long r = 0; r < n / 34; r++) cr_expect_eq(xi[r * 34], TASK_BOS, "row %ld does not start with <bos>", r);
+    cr_expect(pad > 0 && pad < n && trained > 0, "pad %ld trained %ld of %ld", pad, trained, n);
+    double want = tok_s * (double)(n - pad) / n;
+    cr_expect(useful_s > 0.99 * want && useful_s < 1.01 * want, "useful %.0f, tokens %.0f, non-pad share %.3f: %s",
+              useful_s, tok_s, (double)(n - pad) / n, out);
+    npy_free(&x);
+    npy_free(&y);
+    // random-token configs have no batches to save: refused, naming the flag
+    snprintf(cmd, sizeof(cmd), "%s bench --config tiny --steps 1 --save-batches /tmp/arithlab_cli_batches", ARITHLAB_BIN);
+    cr_expect_eq(run(cmd, out, sizeof(out)), 2, "%s", out);
+    cr_expect(strstr(out, "--save-batches") && strstr(out, "abacus"), "%s", out);
 }
 
 Test(cli, every_subcommand_has_help_and_unknown_ones_fail)
