@@ -206,6 +206,7 @@ int run_config_load_text(RunConfig *rc, const char *text, size_t len, const char
 {
     if (memchr(text, 0, len))
         return err_set(err, "%s: holds a NUL byte: not a text file (an INI file of 'key = value' lines is accepted)", origin);
+    if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) { text += 3; len -= 3; }   // a UTF-8 byte order mark
     char section[128] = "";
     seen_key_t *seen = NULL;
     int n_seen = 0, cap_seen = 0, r = 0, lineno = 0;

@@ -175,3 +175,32 @@ Test(config_parse, keys_of_the_same_name_in_different_sections_are_no_duplicates
     cr_expect_eq(rc.train.batch_size, 8);
     cr_expect_eq(rc.eval.batch_size, 9);
 }
+
+// cutting the text into lines here must keep what the INI library did: a UTF-8 byte
+// order mark, CRLF line ends, inline comments, ':' as the separator
+Test(config_parse, bom_crlf_inline_comments_and_colons_still_read)
+{
+    char path[64], err[ERR_MAX] = "";
+    write_ini_file(path, "\xEF\xBB\xBF[train]\r\nsteps = 12 ; a comment\r\n# another\r\nlog_every: 4\r\n\r\n[task]\r\n"
+                         "format = plain\r\n");
+    RunConfig rc;
+    run_config_default(&rc);
+    int r = run_config_load_ini(&rc, path, err);
+    unlink(path);
+    cr_expect_eq(r, 0, "%s", err);
+    cr_expect_eq(rc.train.steps, 12);
+    cr_expect_eq(rc.train.log_every, 4);
+    cr_expect_eq(rc.task.format, TASK_FMT_PLAIN);
+}
+
+Test(config_parse, errors_name_the_line_of_a_bad_value)
+{
+    char path[64], err[ERR_MAX] = "", want[128];
+    write_ini_file(path, "; top\n\n[train]\nsteps = 3\n\n; more\nlr = fast\n");
+    RunConfig rc;
+    run_config_default(&rc);
+    cr_expect_eq(run_config_load_ini(&rc, path, err), -1);
+    snprintf(want, sizeof want, "%s:7: train.lr = 'fast' is not a number", path);
+    unlink(path);
+    cr_expect(strstr(err, want) != NULL, "want '%s' in '%s'", want, err);
+}
