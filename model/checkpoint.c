@@ -40,13 +40,9 @@ static int ckpt_cfg_added_default(size_t i, int *value)
     return 1;
 }
 
+// metadata keys the checkpoint writes itself: every model.* key (MODEL_KEYS) and these
 static const char *const ckpt_reserved[] = {
-    "format", "model.vocab_size", "model.block_size", "model.n_layer", "model.n_head",
-    "model.n_embd", "model.mlp_hidden", "model.tied", "model.post_ln", "model.position",
-    "model.rope_base", "model.abacus_k", "model.abacus_max", "model.rel_max", "model.t5_buckets", "model.n_loops",
-    "model.loop_random",
-    "model.fone_places", "model.fone_linear", "model.head",
-    "model.rng", "train.step", "train.rng", "train.data_rng", "train.data_pos",
+    "format", "model.rng", "train.step", "train.rng", "train.data_rng", "train.data_pos",
 };
 #define CKPT_N_RESERVED (sizeof ckpt_reserved / sizeof ckpt_reserved[0])
 
@@ -54,6 +50,8 @@ static int ckpt_is_reserved(const char *key)
 {
     for (size_t i = 0; i < CKPT_N_RESERVED; i++)
         if (strcmp(key, ckpt_reserved[i]) == 0) return 1;
+    for (int i = 0; i < MODEL_N_KEYS; i++)
+        if (strcmp(key, MODEL_KEYS[i].name) == 0) return 1;
     return 0;
 }
 

@@ -17,7 +17,7 @@ const key_def_t MODEL_KEYS[] = {
     {"model.mlp_hidden", KEY_INT, M(mlp_hidden), 0, 1 << 16, "0", 0, "MLP hidden width (0 = 4*n_embd)"},
     {"model.tied", KEY_INT, M(tied), 0, 1, "0", 0, "1: the LM head shares the token embedding"},
     {"model.post_ln", KEY_INT, M(post_ln), 0, 1, "0", 0, "1: post-LayerNorm blocks instead of pre-LN"},
-    {"model.position", KEY_STR, M(position), 0, 0, "absolute", 0, "position scheme(s), '+'-combined"},
+    {"model.position", KEY_STR, M(position), 1, 0, "absolute", 0, "position scheme(s), '+'-combined"},
     {"model.rope_base", KEY_INT, M(rope_base), 1, 1 << 30, "10000", 0, "RoPE frequency base"},
     {"model.abacus_k", KEY_INT, M(abacus_k), 0, 1 << 16, "100", 0, "Abacus: training offset drawn from [0, abacus_k]"},
     {"model.abacus_max", KEY_INT, M(abacus_max), 1, 1 << 16, "256", 0, "Abacus: digit index + offset must stay below this"},
@@ -39,24 +39,21 @@ const int MODEL_N_KEYS = (int)(sizeof(MODEL_KEYS) / sizeof(MODEL_KEYS[0]));
 void model_config_default(ModelConfig *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
-    for (int i = 0; i < MODEL_N_KEYS; i++) {
-        const key_def_t *k = &MODEL_KEYS[i];
-        char *dst = (char *)cfg + k->offset;
-        if (k->type == KEY_STR) snprintf(dst, k->size, "%s", k->def);
-        else *(int *)dst = atoi(k->def);
-    }
+    key_set_defaults(cfg, MODEL_KEYS, MODEL_N_KEYS);
 }
 
 int model_config_validate(ModelConfig *cfg, char *err)
 {
     if (cfg->mlp_hidden == 0) cfg->mlp_hidden = 4 * cfg->n_embd;
-    for (int i = 0; i < MODEL_N_KEYS; i++) {
-        const key_def_t *k = &MODEL_KEYS[i];
-        if (k->type != KEY_INT) continue;
-        int v = *(const int *)((const char *)cfg + k->offset);
-        if (v < k->lo || v > k->hi)
-            return err_set(err, "%s = %d is out of range: accepted %d..%d", k->name, v, (int)k->lo, (int)k->hi);
-    }
+    // "+" or "++" names no scheme at all: refused here, before a run is trained that nothing can load
+    char spec[sizeof cfg->position];
+    snprintf(spec, sizeof spec, "%.*s", (int)sizeof spec - 1, cfg->position);
+    char *save = NULL;
+    if (!strtok_r(spec, "+", &save))
+        return err_set(err, "model.position = '%s' names no position scheme: accepted one of %s, or several "
+                       "joined with '+' (e.g. abacus+rope)", spec, pos_names());
+    for (int i = 0; i < MODEL_N_KEYS; i++)
+        if (key_check(cfg, &MODEL_KEYS[i], err)) return -1;
     if (cfg->n_embd % cfg->n_head)
         return err_set(err, "model.n_embd = %d must be divisible by model.n_head = %d", cfg->n_embd, cfg->n_head);
     return 0;

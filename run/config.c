@@ -11,182 +11,154 @@
 #include "model/checkpoint.h"
 #include "core/files.h"
 
-typedef enum { K_INT, K_FLOAT, K_U64, K_STR } run_key_type_t;
+#define R(f) offsetof(TrainOpts, f), sizeof(((TrainOpts *)0)->f)
+#define O(f) offsetof(AdamWConfig, f), sizeof(((AdamWConfig *)0)->f)
+#define E(f) offsetof(EvalOpts, f), sizeof(((EvalOpts *)0)->f)
 
-typedef struct {
-    const char *section, *key;
-    run_key_type_t type;
-    size_t offset, size;   // size: buffer size for K_STR
-    double lo, hi;         // accepted range (numbers)
-    const char *def;       // default, as text
-    const char *help;
-} key_t_;
-
-#define M(f) offsetof(RunConfig, model.f)
-#define O(f) offsetof(RunConfig, optim.f)
-#define R(f) offsetof(RunConfig, train.f)
-#define E(f) offsetof(RunConfig, eval.f)
-
-// the train.* and eval.* keys; the model.* keys are MODEL_KEYS (model/config.c), added by keys_init
-static const key_t_ RUN_KEYS[] = {
-    {"train", "steps", K_INT, R(steps), 0, 0, 1e9, "2000", "optimizer steps"},
-    {"train", "batch_size", K_INT, R(batch_size), 0, 1, 1 << 20, "64", "sequences per step"},
-    {"train", "seq_len", K_INT, R(seq_len), 0, 0, 65536, "0", "training sequence length (0 = the task's longest training sequence)"},
-    {"train", "seed", K_U64, R(seed), 0, 0, 0, "1", "seed of model init and data"},
-    {"train", "threads", K_INT, R(threads), 0, 0, 1024, "0", "compute threads (0 = all cores, or OMP_NUM_THREADS if lower)"},
-    {"train", "log_every", K_INT, R(log_every), 0, 1, 1e9, "10", "steps between log lines"},
-    {"train", "ckpt_every", K_INT, R(ckpt_every), 0, 0, 1e9, "0", "steps between checkpoints (0 = at the end only)"},
-    {"train", "eval_every", K_INT, R(eval_every), 0, 0, 1e9, "250", "steps between evaluations (0 = at the end only)"},
-    {"train", "lr", K_FLOAT, O(lr), 0, 0, 10, "0.001", "peak learning rate"},
-    {"train", "min_lr", K_FLOAT, O(min_lr), 0, 0, 10, "0.0001", "learning rate at the end of the cosine decay"},
-    {"train", "warmup_steps", K_INT, O(warmup_steps), 0, 0, 1e9, "100", "linear warm-up steps"},
-    {"train", "beta1", K_FLOAT, O(beta1), 0, 0, 0.999999, "0.9", "AdamW beta1"},
-    {"train", "beta2", K_FLOAT, O(beta2), 0, 0, 0.999999, "0.99", "AdamW beta2"},
-    {"train", "eps", K_FLOAT, O(eps), 0, 1e-12, 1, "1e-8", "AdamW epsilon"},
-    {"train", "weight_decay", K_FLOAT, O(weight_decay), 0, 0, 10, "0.1", "decoupled weight decay (matmul weights)"},
-    {"train", "decay_all", K_INT, O(decay_all), 0, 0, 1, "0", "1: decay biases, LayerNorm and embeddings too"},
-    {"train", "grad_clip", K_FLOAT, O(grad_clip), 0, 0, 1e9, "1.0", "global gradient-norm clip (0 = off)"},
-    {"eval", "per_cell", K_INT, E(per_cell), 0, 1, 1e7, "100", "problems per (len a, len b) cell of the accuracy grid"},
-    {"eval", "max_len", K_INT, E(max_len), 0, 0, TASK_MAX_DIGITS, "0", "grid covers operand lengths 1..max_len (0 = task.max_len)"},
-    {"eval", "batch_size", K_INT, E(batch_size), 0, 1, 65536, "256", "problems decoded together"},
-    {"eval", "n_during_train", K_INT, E(n_during_train), 0, 0, 1e7, "256", "problems per periodic evaluation while training"},
+// the train.* keys of TrainOpts
+const key_def_t RUN_TRAIN_KEYS[] = {
+    {"train.steps", KEY_INT, R(steps), 0, 1e9, "2000", 0, "optimizer steps"},
+    {"train.batch_size", KEY_INT, R(batch_size), 1, 1 << 20, "64", 0, "sequences per step"},
+    {"train.seq_len", KEY_INT, R(seq_len), 0, 65536, "0", 0, "training sequence length (0 = the task's longest training sequence)"},
+    {"train.seed", KEY_U64, R(seed), 0, 0, "1", 0, "seed of model init and data"},
+    {"train.threads", KEY_INT, R(threads), 0, 1024, "0", 0, "compute threads (0 = all cores, or OMP_NUM_THREADS if lower)"},
+    {"train.log_every", KEY_INT, R(log_every), 1, 1e9, "10", 0, "steps between log lines"},
+    {"train.ckpt_every", KEY_INT, R(ckpt_every), 0, 1e9, "0", 0, "steps between checkpoints (0 = at the end only)"},
+    {"train.eval_every", KEY_INT, R(eval_every), 0, 1e9, "250", 0, "steps between evaluations (0 = at the end only)"},
 };
-#define N_RUN_KEYS (int)(sizeof(RUN_KEYS) / sizeof(RUN_KEYS[0]))
-#define N_KEYS_MAX 128
+const int RUN_N_TRAIN_KEYS = (int)(sizeof(RUN_TRAIN_KEYS) / sizeof(RUN_TRAIN_KEYS[0]));
 
-// where the run config means something more than the model: 0 = resolved from the task
-// (run_config_resolve) before the model is built
-static const struct { const char *name, *def; double lo; const char *help; } RUN_MODEL_AUTO[] = {
-    {"model.vocab_size", "0", 0, "vocabulary size (0 = the task vocabulary's)"},
-    {"model.block_size", "0", 0, "maximum sequence length (0 = what the task and evaluation need)"},
+// the AdamW keys (AdamWConfig), in section [train]; total_steps is train.steps (run_config_resolve)
+const key_def_t RUN_OPTIM_KEYS[] = {
+    {"train.lr", KEY_FLOAT, O(lr), 0, 10, "0.001", 0, "peak learning rate"},
+    {"train.min_lr", KEY_FLOAT, O(min_lr), 0, 10, "0.0001", 0, "learning rate at the end of the cosine decay"},
+    {"train.warmup_steps", KEY_INT, O(warmup_steps), 0, 1e9, "100", 0, "linear warm-up steps"},
+    {"train.beta1", KEY_FLOAT, O(beta1), 0, 0.999999, "0.9", 0, "AdamW beta1"},
+    {"train.beta2", KEY_FLOAT, O(beta2), 0, 0.999999, "0.99", 0, "AdamW beta2"},
+    {"train.eps", KEY_FLOAT, O(eps), 1e-12, 1, "1e-8", 0, "AdamW epsilon"},
+    {"train.weight_decay", KEY_FLOAT, O(weight_decay), 0, 10, "0.1", 0, "decoupled weight decay (matmul weights)"},
+    {"train.decay_all", KEY_INT, O(decay_all), 0, 1, "0", 0, "1: decay biases, LayerNorm and embeddings too"},
+    {"train.grad_clip", KEY_FLOAT, O(grad_clip), 0, 1e9, "1.0", 0, "global gradient-norm clip (0 = off)"},
+};
+const int RUN_N_OPTIM_KEYS = (int)(sizeof(RUN_OPTIM_KEYS) / sizeof(RUN_OPTIM_KEYS[0]));
+
+// the eval.* keys of EvalOpts
+const key_def_t RUN_EVAL_KEYS[] = {
+    {"eval.per_cell", KEY_INT, E(per_cell), 1, 1e7, "100", 0, "problems per (len a, len b) cell of the accuracy grid"},
+    {"eval.max_len", KEY_INT, E(max_len), 0, TASK_MAX_DIGITS, "0", 0, "grid covers operand lengths 1..max_len (0 = task.max_len)"},
+    {"eval.batch_size", KEY_INT, E(batch_size), 1, 65536, "256", 0, "problems decoded together"},
+    {"eval.n_during_train", KEY_INT, E(n_during_train), 0, 1e7, "256", 0, "problems per periodic evaluation while training"},
+};
+const int RUN_N_EVAL_KEYS = (int)(sizeof(RUN_EVAL_KEYS) / sizeof(RUN_EVAL_KEYS[0]));
+
+// where a run means something other than the module's own default: 0 = resolved from
+// the task (run_config_resolve) before the model is built, and the quickstart's task
+// (reversed addition of 1..5 digits, zero-padded so that every digit keeps its place; see README)
+static const struct { const char *name, *def; int lo_is_zero; const char *help; } RUN_DEFAULTS[] = {
+    {"model.vocab_size", "0", 1, "vocabulary size (0 = the task vocabulary's)"},
+    {"model.block_size", "0", 1, "maximum sequence length (0 = what the task and evaluation need)"},
+    {"task.format", "reversed", 0, NULL},
+    {"task.max_len", "5", 0, NULL},
+    {"task.pad_width", "6", 0, NULL},
 };
 
-static key_t_ KEYS[N_KEYS_MAX];
-static int N_KEYS;
+#define N_SECTION_KEYS_MAX 128
+static key_def_t run_model_keys[N_SECTION_KEYS_MAX], run_task_keys[N_SECTION_KEYS_MAX];
+static run_section_t SECTIONS[5];
+static int N_SECTIONS;
 
-// every key of the run config: MODEL_KEYS as fields of RunConfig.model, then RUN_KEYS
-static void keys_init(void)
+// a module's table as the run sees it: RUN_DEFAULTS applied
+static void copy_with_run_defaults(key_def_t *dst, const key_def_t *src, int n)
 {
-    if (N_KEYS) return;
-    _Static_assert(N_RUN_KEYS < N_KEYS_MAX, "N_KEYS_MAX too small");
-    int n = 0;
-    for (int i = 0; i < MODEL_N_KEYS && n < N_KEYS_MAX - N_RUN_KEYS; i++) {
-        const key_def_t *k = &MODEL_KEYS[i];
-        static const run_key_type_t type_of[] = {[KEY_INT] = K_INT, [KEY_FLOAT] = K_FLOAT, [KEY_U64] = K_U64, [KEY_STR] = K_STR};
-        key_t_ r = {"model", k->name + strlen("model."), type_of[k->type], offsetof(RunConfig, model) + k->offset,
-                    k->type == KEY_STR ? k->size : 0, k->lo, k->hi, k->def, k->help};
-        for (size_t j = 0; j < sizeof(RUN_MODEL_AUTO) / sizeof(RUN_MODEL_AUTO[0]); j++)
-            if (!strcmp(RUN_MODEL_AUTO[j].name, k->name)) {
-                r.def = RUN_MODEL_AUTO[j].def;
-                r.lo = RUN_MODEL_AUTO[j].lo;
-                r.help = RUN_MODEL_AUTO[j].help;
+    for (int i = 0; i < n && i < N_SECTION_KEYS_MAX; i++) {
+        dst[i] = src[i];
+        for (size_t j = 0; j < sizeof(RUN_DEFAULTS) / sizeof(RUN_DEFAULTS[0]); j++)
+            if (!strcmp(RUN_DEFAULTS[j].name, src[i].name)) {
+                dst[i].def = RUN_DEFAULTS[j].def;
+                if (RUN_DEFAULTS[j].lo_is_zero) dst[i].lo = 0;
+                if (RUN_DEFAULTS[j].help) dst[i].help = RUN_DEFAULTS[j].help;
             }
-        KEYS[n++] = r;
     }
-    for (int i = 0; i < N_RUN_KEYS; i++) KEYS[n++] = RUN_KEYS[i];
-    N_KEYS = n;
+}
+
+static void sections_init(void)
+{
+    if (N_SECTIONS) return;
+    copy_with_run_defaults(run_model_keys, MODEL_KEYS, MODEL_N_KEYS);
+    copy_with_run_defaults(run_task_keys, TASK_KEYS, TASK_N_KEYS);
+    int n_model = MODEL_N_KEYS < N_SECTION_KEYS_MAX ? MODEL_N_KEYS : N_SECTION_KEYS_MAX;
+    int n_task = TASK_N_KEYS < N_SECTION_KEYS_MAX ? TASK_N_KEYS : N_SECTION_KEYS_MAX;
+    // the order of config.ini (and so of the checkpoint's arithlab.config)
+    SECTIONS[0] = (run_section_t){"model", run_model_keys, n_model, offsetof(RunConfig, model)};
+    SECTIONS[1] = (run_section_t){"train", RUN_TRAIN_KEYS, RUN_N_TRAIN_KEYS, offsetof(RunConfig, train)};
+    SECTIONS[2] = (run_section_t){"train", RUN_OPTIM_KEYS, RUN_N_OPTIM_KEYS, offsetof(RunConfig, optim)};
+    SECTIONS[3] = (run_section_t){"eval", RUN_EVAL_KEYS, RUN_N_EVAL_KEYS, offsetof(RunConfig, eval)};
+    SECTIONS[4] = (run_section_t){"task", run_task_keys, n_task, offsetof(RunConfig, task)};
+    N_SECTIONS = 5;
+}
+
+const run_section_t *run_config_sections(int *n)
+{
+    sections_init();
+    *n = N_SECTIONS;
+    return SECTIONS;
 }
 
 static void write_ini(const RunConfig *rc, FILE *f, int with_help);
 
-static const key_t_ *find_key(const char *section, const char *key)
+// the key "section.key" and the struct (within rc) it is stored in
+static const key_def_t *find_key(const char *section, const char *key, const run_section_t **in)
 {
-    keys_init();
-    for (int i = 0; i < N_KEYS; i++)
-        if (!strcmp(KEYS[i].section, section) && !strcmp(KEYS[i].key, key)) return &KEYS[i];
+    sections_init();
+    char name[160];
+    snprintf(name, sizeof(name), "%s.%s", section, key);
+    for (int s = 0; s < N_SECTIONS; s++) {
+        const key_def_t *k = key_find(SECTIONS[s].keys, SECTIONS[s].n, name);
+        if (k) { *in = &SECTIONS[s]; return k; }
+    }
     return NULL;
 }
 
 static int section_known(const char *section)
 {
-    keys_init();
-    for (int i = 0; i < N_KEYS; i++)
-        if (!strcmp(KEYS[i].section, section)) return 1;
+    sections_init();
+    for (int s = 0; s < N_SECTIONS; s++)
+        if (!strcmp(SECTIONS[s].name, section)) return 1;
     return 0;
 }
 
 static void list_keys(const char *section, char *buf, size_t n)
 {
-    keys_init();
+    sections_init();
     buf[0] = 0;
-    for (int i = 0; i < N_KEYS; i++)
-        if (!strcmp(KEYS[i].section, section)) {
-            if (buf[0]) strncat(buf, ", ", n - strlen(buf) - 1);
-            strncat(buf, KEYS[i].key, n - strlen(buf) - 1);
-        }
-}
-
-static int set_value(RunConfig *rc, const key_t_ *k, const char *value, char *err)
-{
-    char *end;
-    void *dst = (char *)rc + k->offset;
-    errno = 0;
-    switch (k->type) {
-    case K_INT: case K_FLOAT: {
-        double v = strtod(value, &end);
-        if (end == value || *end || errno)
-            return err_set(err, "%s.%s = '%s' is not a number", k->section, k->key, value);
-        // the range first: it refuses NaN and infinities, and makes the cast below defined
-        if (!(v >= k->lo && v <= k->hi))
-            return err_set(err, "%s.%s = %s is out of range: accepted %g..%g", k->section, k->key, value, k->lo, k->hi);
-        if (k->type == K_INT && v != (double)(long)v)
-            return err_set(err, "%s.%s = '%s' must be a whole number", k->section, k->key, value);
-        if (k->type == K_INT) *(int *)dst = (int)v; else *(float *)dst = (float)v;
-        return 0;
-    }
-    case K_U64: {
-        unsigned long long v = strtoull(value, &end, 10);
-        if (end == value || *end || errno || value[0] == '-')
-            return err_set(err, "%s.%s = '%s' is not a non-negative integer", k->section, k->key, value);
-        *(uint64_t *)dst = v;
-        return 0;
-    }
-    case K_STR:
-        if (strlen(value) >= k->size)
-            return err_set(err, "%s.%s = '%s' is too long (at most %zu characters)", k->section, k->key, value, k->size - 1);
-        // config.ini and checkpoints carry the value back through an INI parser, which
-        // would cut it at a ';' comment or a line break and trim surrounding spaces
-        if (strpbrk(value, ";\n\r") || isspace((unsigned char)value[0]) ||
-            (value[0] && isspace((unsigned char)value[strlen(value) - 1])))
-            return err_set(err, "%s.%s = '%s': ';', line breaks and leading or trailing spaces are not accepted",
-                           k->section, k->key, value);
-        snprintf((char *)dst, k->size, "%s", value);
-        return 0;
-    }
-    return -1;
+    for (int s = 0; s < N_SECTIONS; s++)
+        if (!strcmp(SECTIONS[s].name, section))
+            for (int i = 0; i < SECTIONS[s].n; i++) {
+                if (buf[0]) strncat(buf, ", ", n - strlen(buf) - 1);
+                strncat(buf, strchr(SECTIONS[s].keys[i].name, '.') + 1, n - strlen(buf) - 1);
+            }
 }
 
 void run_config_default(RunConfig *rc)
 {
-    keys_init();
+    sections_init();
     memset(rc, 0, sizeof(*rc));
-    model_config_default(&rc->model);
-    adamw_config_default(&rc->optim);
-    for (int i = 0; i < N_KEYS; i++) set_value(rc, &KEYS[i], KEYS[i].def, NULL);
-    // the task defaults are the quickstart's: reversed addition of 1..5 digits,
-    // zero-padded so that every digit keeps its position (see README)
-    task_config_default(&rc->task);
-    rc->task.format = TASK_FMT_REVERSED;
-    rc->task.max_len = 5;
-    rc->task.pad_width = 6;
+    adamw_config_default(&rc->optim);   // total_steps, which is no key
+    for (int s = 0; s < N_SECTIONS; s++) key_set_defaults((char *)rc + SECTIONS[s].offset, SECTIONS[s].keys, SECTIONS[s].n);
 }
 
 static int set_in_section(RunConfig *rc, const char *section, const char *key, const char *value, char *err)
 {
-    if (!strcmp(section, "task")) {
-        char inner[ERR_MAX];
-        if (task_config_set(&rc->task, key, value, inner)) return err_set(err, "[task] %s", inner);
-        return 0;
-    }
     if (!section_known(section))
         return err_set(err, "unknown section [%s]: accepted [model], [task], [train], [eval]", section);
-    const key_t_ *k = find_key(section, key);
+    const run_section_t *in;
+    const key_def_t *k = find_key(section, key, &in);
     if (!k) {
         char keys[1024];
         list_keys(section, keys, sizeof(keys));
         return err_set(err, "unknown key '%s' in [%s]: accepted %s", key, section, keys);
     }
-    return set_value(rc, k, value, err);
+    return key_set((char *)rc + in->offset, k, value, err);
 }
 
 int run_config_set(RunConfig *rc, const char *dotted, const char *value, char *err)
@@ -208,29 +180,118 @@ int run_config_apply_set(RunConfig *rc, const char *arg, char *err)
     return run_config_set(rc, key, eq + 1, err);
 }
 
-typedef struct { RunConfig *rc; char *err; int failed; } ini_ctx_t;
+// ---------------------------------------------------------------- INI text
 
-static int on_ini_line(void *user, const char *section, const char *name, const char *value)
+// The INI library reads a line into a fixed buffer and parses the rest of a longer
+// line as a line of its own (a long comment ending in "log_every = 7" would set it),
+// and it does not say which line a value came from. So the text is cut into lines
+// here: comments and blank lines are skipped whatever their length, a [section]
+// header is read here, and each remaining line, at most KEY_INI_MAX_LINE bytes, goes
+// through the library alone, so its line number is known.
+
+typedef struct { const char *name, *value; int got; } one_line_t;
+
+static int on_one_line(void *user, const char *section, const char *name, const char *value)
 {
-    ini_ctx_t *ctx = user;
-    if (ctx->failed) return 1;   // ini_parse goes on past an error but reports the first one's line
-    if (set_in_section(ctx->rc, section, name, value, ctx->err)) { ctx->failed = 1; return 0; }
+    one_line_t *l = user;
+    l->got++;
+    l->name = name ? strdup(name) : NULL;
+    l->value = value ? strdup(value) : NULL;
     return 1;
+}
+
+typedef struct { char name[160]; int line; } seen_key_t;
+
+int run_config_load_text(RunConfig *rc, const char *text, size_t len, const char *origin, FILE *warn, char *err)
+{
+    if (memchr(text, 0, len))
+        return err_set(err, "%s: holds a NUL byte: not a text file (an INI file of 'key = value' lines is accepted)", origin);
+    if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) { text += 3; len -= 3; }   // a UTF-8 byte order mark
+    char section[128] = "";
+    seen_key_t *seen = NULL;
+    int n_seen = 0, cap_seen = 0, r = 0, lineno = 0;
+    for (size_t pos = 0; pos < len && !r;) {
+        const char *line = text + pos, *nl = memchr(line, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - line) : len - pos;
+        pos += n + 1;
+        lineno++;
+        size_t a = 0, b = n;
+        while (a < n && isspace((unsigned char)line[a])) a++;
+        while (b > a && isspace((unsigned char)line[b - 1])) b--;
+        if (a == b || line[a] == ';' || line[a] == '#') continue;
+        if (line[a] == '[') {
+            const char *close = memchr(line + a, ']', b - a);
+            if (!close || (size_t)(close - line - a - 1) >= sizeof(section)) {
+                r = err_set(err, "%s:%d: not a [section] header: a name of at most %zu characters in [ ] is accepted",
+                            origin, lineno, sizeof(section) - 1);
+                break;
+            }
+            snprintf(section, sizeof(section), "%.*s", (int)(close - line - a - 1), line + a + 1);
+            continue;
+        }
+        if (n > KEY_INI_MAX_LINE) {
+            r = err_set(err, "%s:%d: the line is %zu bytes long: 'key = value' lines of at most %d bytes are accepted "
+                        "(comment lines may be longer)", origin, lineno, n, KEY_INI_MAX_LINE);
+            break;
+        }
+        char buf[KEY_INI_MAX_LINE + 2];
+        snprintf(buf, sizeof(buf), "%.*s\n", (int)n, line);
+        one_line_t one = {0};
+        int bad = ini_parse_string(buf, on_one_line, &one);
+        if (bad || one.got != 1 || !one.name || !one.value) {
+            r = err_set(err, "%s:%d: not a 'key = value' line or a [section] header", origin, lineno);
+        } else {
+            char inner[ERR_MAX] = "", name[160];
+            snprintf(name, sizeof(name), "%s.%s", section, one.name);
+            if (set_in_section(rc, section, one.name, one.value, inner)) r = err_set(err, "%s:%d: %s", origin, lineno, inner);
+            for (int i = 0; i < n_seen && !r; i++)
+                if (!strcmp(seen[i].name, name)) {
+                    if (warn) fprintf(warn, "warning: %s:%d: %s is set again (first at line %d): the value at line %d, "
+                                      "'%s', is kept\n", origin, lineno, name, seen[i].line, lineno, one.value);
+                    seen[i].line = lineno;
+                    name[0] = 0;
+                }
+            if (!r && name[0]) {
+                if (n_seen == cap_seen) {
+                    seen_key_t *grown = realloc(seen, sizeof(*seen) * (size_t)(cap_seen = cap_seen ? 2 * cap_seen : 64));
+                    if (!grown) r = err_set(err, "%s: out of memory while parsing", origin);
+                    else seen = grown;
+                }
+                if (!r) {
+                    snprintf(seen[n_seen].name, sizeof(seen[n_seen].name), "%s", name);
+                    seen[n_seen++].line = lineno;
+                }
+            }
+        }
+        free((char *)one.name);
+        free((char *)one.value);
+    }
+    free(seen);
+    return r ? -1 : 0;
 }
 
 int run_config_load_ini(RunConfig *rc, const char *path, char *err)
 {
-    char inner[ERR_MAX] = "";
-    ini_ctx_t ctx = {rc, inner, 0};
     FILE *f = files_open_regular(path, "config (.ini)", err);
     if (!f) return -1;
-    int r = ini_parse_file(f, on_ini_line, &ctx);
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            char *grown = realloc(text, cap = cap ? 2 * cap : 4096);
+            if (!grown) { free(text); fclose(f); return err_set(err, "%s: out of memory while reading", path); }
+            text = grown;
+        }
+        size_t got = fread(text + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) break;
+    }
+    int failed = ferror(f);
     fclose(f);
-    if (r == -1) return err_set(err, "%s: cannot open config file", path);
-    if (r == -2) return err_set(err, "%s: out of memory while parsing", path);
-    if (ctx.failed) return err_set(err, "%s:%d: %s", path, r, inner);
-    if (r > 0) return err_set(err, "%s:%d: not a 'key = value' line or a [section] header", path, r);
-    return 0;
+    if (failed) { free(text); return err_set(err, "%s: read failed", path); }
+    int r = run_config_load_text(rc, text, len, path, stderr, err);
+    free(text);
+    return r;
 }
 
 char *run_config_to_string(const RunConfig *rc)
@@ -246,38 +307,24 @@ char *run_config_to_string(const RunConfig *rc)
 
 int run_config_load_string(RunConfig *rc, const char *text, const char *origin, char *err)
 {
-    char inner[ERR_MAX] = "";
-    ini_ctx_t ctx = {rc, inner, 0};
-    int r = ini_parse_string(text, on_ini_line, &ctx);
-    if (ctx.failed) return err_set(err, "%s:%d: %s", origin, r, inner);
-    if (r) return err_set(err, "%s:%d: not a 'key = value' line or a [section] header", origin, r);
-    return 0;
-}
-
-static void format_value(const RunConfig *rc, const key_t_ *k, char *buf, size_t n)
-{
-    const void *src = (const char *)rc + k->offset;
-    switch (k->type) {
-    case K_INT: snprintf(buf, n, "%d", *(const int *)src); break;
-    case K_FLOAT: snprintf(buf, n, "%.9g", *(const float *)src); break;
-    case K_U64: snprintf(buf, n, "%llu", (unsigned long long)*(const uint64_t *)src); break;
-    case K_STR: snprintf(buf, n, "%s", (const char *)src); break;
-    }
+    return run_config_load_text(rc, text, strlen(text), origin, stderr, err);
 }
 
 static void write_ini(const RunConfig *rc, FILE *f, int with_help)
 {
-    keys_init();
+    sections_init();
     const char *section = "";
-    for (int i = 0; i < N_KEYS; i++) {
-        char val[128];
-        if (strcmp(section, KEYS[i].section)) fprintf(f, "%s[%s]\n", i ? "\n" : "", section = KEYS[i].section);
-        format_value(rc, &KEYS[i], val, sizeof(val));
-        if (with_help) fprintf(f, "; %s\n", KEYS[i].help);
-        fprintf(f, "%s = %s\n", KEYS[i].key, val);
+    for (int s = 0; s < N_SECTIONS; s++) {
+        const run_section_t *sec = &SECTIONS[s];
+        if (strcmp(section, sec->name)) fprintf(f, "%s[%s]\n", s ? "\n" : "", section = sec->name);
+        for (int i = 0; i < sec->n; i++) {
+            const key_def_t *k = &sec->keys[i];
+            char val[128];
+            key_format((const char *)rc + sec->offset, k, val, sizeof(val));
+            if (with_help) fprintf(f, "; %s\n", k->help);
+            fprintf(f, "%s = %s\n", strchr(k->name, '.') + 1, val);
+        }
     }
-    fprintf(f, "\n[task]\n");
-    task_config_write(&rc->task, f);
 }
 
 int run_config_write_ini(const RunConfig *rc, const char *path, char *err)
@@ -305,34 +352,12 @@ int run_config_write_ini(const RunConfig *rc, const char *path, char *err)
 
 void run_config_print_keys(FILE *f)
 {
-    keys_init();
-    for (int i = 0; i < N_KEYS; i++) {
-        char name[64];
-        snprintf(name, sizeof(name), "%s.%s", KEYS[i].section, KEYS[i].key);
-        fprintf(f, "  %-22s %-10s %s\n", name, KEYS[i].def, KEYS[i].help);
-    }
-    // the task's defaults as arithlab train uses them (the quickstart's), read back from its writer
-    RunConfig rc;
-    run_config_default(&rc);
-    char *text = NULL, *save = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    if (!mem) return;
-    task_config_write(&rc.task, mem);
-    fclose(mem);
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        char key[64], val[64];
-        if (sscanf(line, "%63s = %63s", key, val) != 2) continue;
-        int n;
-        const TaskConfigKey *tk = task_config_keys(&n);
-        for (int i = 0; i < n; i++)
-            if (!strcmp(tk[i].name, key)) {
-                char name[80];
-                snprintf(name, sizeof(name), "task.%s", key);
-                fprintf(f, "  %-22s %-10s %s\n", name, val, tk[i].help);
-            }
-    }
-    free(text);
+    sections_init();
+    for (int s = 0; s < N_SECTIONS; s++)
+        for (int i = 0; i < SECTIONS[s].n; i++) {
+            const key_def_t *k = &SECTIONS[s].keys[i];
+            fprintf(f, "  %-22s %-10s %s\n", k->name, k->def, k->help);
+        }
 }
 
 int run_config_resolve_fone(RunConfig *rc, const TaskConfig *longest, char *err)

@@ -34,6 +34,20 @@ typedef struct {
     EvalOpts eval;
 } RunConfig;
 
+// the keys of the run, a section at a time: MODEL_KEYS (model/config.c), RUN_TRAIN_KEYS and
+// RUN_OPTIM_KEYS ([train]), RUN_EVAL_KEYS, TASK_KEYS (tasks/config.c); a few defaults are the
+// run's own (model.vocab_size = 0, the quickstart's task). Every reader and writer of a run
+// config iterates these, in this order (config.ini's).
+typedef struct {
+    const char *name;          // INI section
+    const key_def_t *keys;     // full names, "train.lr"
+    int n;
+    size_t offset;             // of the struct the keys' offsets point into, within RunConfig
+} run_section_t;
+const run_section_t *run_config_sections(int *n);
+extern const key_def_t RUN_TRAIN_KEYS[], RUN_OPTIM_KEYS[], RUN_EVAL_KEYS[];
+extern const int RUN_N_TRAIN_KEYS, RUN_N_OPTIM_KEYS, RUN_N_EVAL_KEYS;
+
 void run_config_default(RunConfig *rc);
 // set "section.key" to a string value; -1 + err naming the key and what is accepted
 int run_config_set(RunConfig *rc, const char *dotted_key, const char *value, char *err);
@@ -44,6 +58,10 @@ int run_config_write_ini(const RunConfig *rc, const char *path, char *err);
 // the same INI text in a malloc'd string (stored in checkpoints), and back
 char *run_config_to_string(const RunConfig *rc);
 int run_config_load_string(RunConfig *rc, const char *text, const char *origin, char *err);
+// the INI parser under both: len bytes of text named origin in messages. Lines of
+// 'key = value' are at most KEY_INI_MAX_LINE bytes (longer comments are skipped whole);
+// a key set twice keeps the later value with a warning on warn (NULL: none) naming both lines
+int run_config_load_text(RunConfig *rc, const char *text, size_t len, const char *origin, FILE *warn, char *err);
 // the run config stored in a checkpoint's metadata ("arithlab.config"); -1 + err
 int run_config_from_checkpoint(RunConfig *rc, const char *ckpt_path, char *err);
 // print every key with default and help (for --help)

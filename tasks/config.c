@@ -13,155 +13,78 @@ static const char *const FORMAT_NAMES[] = {
 };
 static const char *const NUMBERS_NAMES[] = { "digits", "fone", NULL };
 
-#define OFF(field) offsetof(TaskConfig, field)
+#define T(f) offsetof(TaskConfig, f), sizeof(((TaskConfig *)0)->f)
 
-static const TaskConfigKey KEYS[] = {
-    { "task", TASK_KEY_ENUM, "add",
-      "what to learn: add, sub (a >= b), mul, sort (keys by value), modadd (a+b mod modulus)",
-      OFF(task), 0, 0, KIND_NAMES },
-    { "min_len", TASK_KEY_INT, "1", "shortest operand drawn, in digits (sort: the longest number's)",
-      OFF(min_len), 1, TASK_MAX_DIGITS, NULL },
-    { "max_len", TASK_KEY_INT, "3", "longest operand drawn; every (len_a, len_b) pair is drawn equally often",
-      OFF(max_len), 1, TASK_MAX_DIGITS, NULL },
-    { "format", TASK_KEY_ENUM, "plain",
-      "plain, reversed ($a+b=rev$), reverse_all, scratch_simple, scratch_detailed (add), scratch_mul (mul)",
-      OFF(format), 0, 0, FORMAT_NAMES },
-    { "pad_width", TASK_KEY_INT, "0", "zero-pad every number to this many digits (0: off)",
-      OFF(pad_width), 0, 2 * TASK_MAX_DIGITS, NULL },
-    { "space_prob", TASK_KEY_FLOAT, "0", "probability of a space before each prompt token",
-      OFF(space_prob), 0, 1, NULL },
-    { "index_hints", TASK_KEY_BOOL, "0", "write a place letter (a = units) before every digit",
-      OFF(index_hints), 0, 1, NULL },
-    { "hint_random_start", TASK_KEY_BOOL, "0", "letter the places from a random letter per problem (z wraps to a)",
-      OFF(hint_random_start), 0, 1, NULL },
-    { "balance_carries", TASK_KEY_BOOL, "0", "add/sub: draw the number of carries (borrows) uniformly first",
-      OFF(balance_carries), 0, 1, NULL },
-    { "modulus", TASK_KEY_INT, "97", "modadd: the modulus p", OFF(modulus), 2, 100000, NULL },
-    { "sort_min_count", TASK_KEY_INT, "2", "sort: fewest keyed numbers in a list",
-      OFF(sort_min_count), 1, TASK_MAX_KEYS, NULL },
-    { "sort_count", TASK_KEY_INT, "5", "sort: most keyed numbers in a list", OFF(sort_count), 1, TASK_MAX_KEYS, NULL },
-    { "train_frac", TASK_KEY_FLOAT, "1", "fraction of all problems in the train split; the rest form the test split",
-      OFF(train_frac), 0, 1, NULL },
-    { "split_seed", TASK_KEY_INT, "0", "which problems fall in the train split", OFF(split_seed), 0, 2147483647, NULL },
-    { "train_size", TASK_KEY_INT, "0",
-      "> 0: train on a fixed set of this many distinct problems (drawn with split_seed); evaluation avoids them",
-      OFF(train_size), 0, 10000000, NULL },
-    { "numbers", TASK_KEY_ENUM, "digits",
-      "digits (a token per digit) or fone (one [NUM] token per number with its value; add, sub, mul, modadd; "
-      "format=plain; numbers of up to 15 digits)", OFF(numbers), 0, 0, NUMBERS_NAMES },
+const key_def_t TASK_KEYS[] = {
+    {"task.task", KEY_ENUM, T(task), 0, 0, "add", 0,
+     "what to learn: add, sub (a >= b), mul, sort (keys by value), modadd (a+b mod modulus)", KIND_NAMES},
+    {"task.min_len", KEY_INT, T(min_len), 1, TASK_MAX_DIGITS, "1", 0,
+     "shortest operand drawn, in digits (sort: the longest number's)"},
+    {"task.max_len", KEY_INT, T(max_len), 1, TASK_MAX_DIGITS, "3", 0,
+     "longest operand drawn; every (len_a, len_b) pair is drawn equally often"},
+    {"task.format", KEY_ENUM, T(format), 0, 0, "plain", 0,
+     "plain, reversed ($a+b=rev$), reverse_all, scratch_simple, scratch_detailed (add), scratch_mul (mul)", FORMAT_NAMES},
+    {"task.pad_width", KEY_INT, T(pad_width), 0, 2 * TASK_MAX_DIGITS, "0", 0,
+     "zero-pad every number to this many digits (0: off)"},
+    {"task.space_prob", KEY_FLOAT, T(space_prob), 0, 1, "0", 0, "probability of a space before each prompt token"},
+    {"task.index_hints", KEY_BOOL, T(index_hints), 0, 1, "0", 0, "write a place letter (a = units) before every digit"},
+    {"task.hint_random_start", KEY_BOOL, T(hint_random_start), 0, 1, "0", 0,
+     "letter the places from a random letter per problem (z wraps to a)"},
+    {"task.balance_carries", KEY_BOOL, T(balance_carries), 0, 1, "0", 0,
+     "add/sub: draw the number of carries (borrows) uniformly first"},
+    {"task.modulus", KEY_INT, T(modulus), 2, 100000, "97", 0, "modadd: the modulus p"},
+    {"task.sort_min_count", KEY_INT, T(sort_min_count), 1, TASK_MAX_KEYS, "2", 0, "sort: fewest keyed numbers in a list"},
+    {"task.sort_count", KEY_INT, T(sort_count), 1, TASK_MAX_KEYS, "5", 0, "sort: most keyed numbers in a list"},
+    {"task.train_frac", KEY_FLOAT, T(train_frac), 0, 1, "1", 0,
+     "fraction of all problems in the train split; the rest form the test split"},
+    {"task.split_seed", KEY_INT, T(split_seed), 0, 2147483647, "0", 0, "which problems fall in the train split"},
+    {"task.train_size", KEY_INT, T(train_size), 0, 10000000, "0", 0,
+     "> 0: train on a fixed set of this many distinct problems (drawn with split_seed); evaluation avoids them"},
+    {"task.numbers", KEY_ENUM, T(numbers), 0, 0, "digits", 0,
+     "digits (a token per digit) or fone (one [NUM] token per number with its value; add, sub, mul, modadd; "
+     "format=plain; numbers of up to 15 digits)", NUMBERS_NAMES},
 };
-#define N_KEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
-
-const TaskConfigKey *task_config_keys(int *n)
-{
-    *n = N_KEYS;
-    return KEYS;
-}
+const int TASK_N_KEYS = (int)(sizeof TASK_KEYS / sizeof TASK_KEYS[0]);
 
 const char *task_kind_name(int kind) { return kind >= 0 && kind < TASK_N_KINDS ? KIND_NAMES[kind] : "?"; }
 const char *task_format_name(int format) { return format >= 0 && format < TASK_N_FORMATS ? FORMAT_NAMES[format] : "?"; }
 
 // ---------------------------------------------------------------- setting keys
 
-// "a|b|c" from a NULL-terminated word list
-static void join(const char *const *words, const char *sep, char *out, size_t cap)
-{
-    out[0] = 0;
-    for (int i = 0; words[i]; i++) {
-        if (i) strncat(out, sep, cap - strlen(out) - 1);
-        strncat(out, words[i], cap - strlen(out) - 1);
-    }
-}
-
-// value without surrounding whitespace, in buf
-static const char *trimmed(const char *value, char *buf, size_t cap)
-{
-    while (isspace((unsigned char)*value)) value++;
-    size_t n = strlen(value);
-    while (n && isspace((unsigned char)value[n - 1])) n--;
-    if (n >= cap) n = cap - 1;
-    memcpy(buf, value, n);
-    buf[n] = 0;
-    return buf;
-}
-
-static int parse_bool(const char *v, int *out)
-{
-    static const char *const yes[] = { "1", "true", "yes", "on" }, *const no[] = { "0", "false", "no", "off" };
-    for (int i = 0; i < 4; i++) {
-        if (!strcmp(v, yes[i])) { *out = 1; return 0; }
-        if (!strcmp(v, no[i])) { *out = 0; return 0; }
-    }
-    return -1;
-}
-
 int task_config_set(TaskConfig *cfg, const char *key, const char *value, char *err)
 {
-    const TaskConfigKey *k = NULL;
-    for (int i = 0; i < N_KEYS; i++)
-        if (!strcmp(KEYS[i].name, key)) k = &KEYS[i];
+    char name[96];
+    snprintf(name, sizeof name, "task.%s", key);
+    const key_def_t *k = key_find(TASK_KEYS, TASK_N_KEYS, name);
     if (!k) {
         char names[512] = "";
-        for (int i = 0; i < N_KEYS; i++) {
+        for (int i = 0; i < TASK_N_KEYS; i++) {
             if (i) strncat(names, ", ", sizeof names - strlen(names) - 1);
-            strncat(names, KEYS[i].name, sizeof names - strlen(names) - 1);
+            strncat(names, TASK_KEYS[i].name + strlen("task."), sizeof names - strlen(names) - 1);
         }
         return err_set(err, "unknown task key '%s'; the task keys are: %s", key, names);
     }
+    // the INI library hands values over trimmed; callers with other text get the same
     char v[128];
-    trimmed(value, v, sizeof v);
-    void *field = (char *)cfg + k->offset;
-    char *end;
-    switch (k->type) {
-    case TASK_KEY_ENUM:
-        for (int i = 0; k->choices[i]; i++)
-            if (!strcmp(v, k->choices[i])) {
-                *(int *)field = i;
-                return 0;
-            }
-        {
-            char words[256];
-            join(k->choices, "|", words, sizeof words);
-            return err_set(err, "task key '%s' accepts %s, not '%s'", k->name, words, v);
-        }
-    case TASK_KEY_INT: {
-        long x = strtol(v, &end, 10);
-        if (!*v || *end || x < k->min || x > k->max)
-            return err_set(err, "task key '%s' accepts an integer in [%.0f, %.0f], not '%s'", k->name, k->min, k->max, v);
-        *(int *)field = (int)x;
-        return 0;
-    }
-    case TASK_KEY_FLOAT: {
-        double x = strtod(v, &end);
-        if (!*v || *end || !(x >= k->min && x <= k->max))
-            return err_set(err, "task key '%s' accepts a number in [%g, %g], not '%s'", k->name, k->min, k->max, v);
-        *(double *)field = x;
-        return 0;
-    }
-    case TASK_KEY_BOOL:
-        if (parse_bool(v, (int *)field))
-            return err_set(err, "task key '%s' accepts 0|1|true|false|yes|no|on|off, not '%s'", k->name, v);
-        return 0;
-    }
-    return err_set(err, "task key '%s' has an unknown type", k->name);
+    while (isspace((unsigned char)*value)) value++;
+    size_t n = strlen(value);
+    while (n && isspace((unsigned char)value[n - 1])) n--;
+    snprintf(v, sizeof v, "%.*s", (int)n, value);
+    return key_set(cfg, k, v, err);
 }
 
 void task_config_default(TaskConfig *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    for (int i = 0; i < N_KEYS; i++) task_config_set(cfg, KEYS[i].name, KEYS[i].def, NULL);
+    key_set_defaults(cfg, TASK_KEYS, TASK_N_KEYS);
 }
 
 void task_config_write(const TaskConfig *cfg, FILE *f)
 {
-    for (int i = 0; i < N_KEYS; i++) {
-        const TaskConfigKey *k = &KEYS[i];
-        const void *field = (const char *)cfg + k->offset;
-        switch (k->type) {
-        case TASK_KEY_ENUM: fprintf(f, "%s = %s\n", k->name, k->choices[*(const int *)field]); break;
-        case TASK_KEY_FLOAT: fprintf(f, "%s = %.17g\n", k->name, *(const double *)field); break;
-        default: fprintf(f, "%s = %d\n", k->name, *(const int *)field); break;
-        }
+    for (int i = 0; i < TASK_N_KEYS; i++) {
+        char val[128];
+        key_format(cfg, &TASK_KEYS[i], val, sizeof val);
+        fprintf(f, "%s = %s\n", TASK_KEYS[i].name + strlen("task."), val);
     }
 }
 

@@ -47,6 +47,7 @@
 #include <stdio.h>
 #include "core/common.h"
 #include "core/vocab.h"
+#include "core/keys.h"
 
 #define TASK_MAX_DIGITS 100      // longest operand (and sort number)
 #define TASK_MAX_KEYS 26         // longest sort list (keys are 'A'..'Z')
@@ -90,21 +91,9 @@ typedef struct TaskConfig {
     int numbers;          // TaskNumbers
 } TaskConfig;
 
-typedef enum { TASK_KEY_ENUM, TASK_KEY_INT, TASK_KEY_FLOAT, TASK_KEY_BOOL } TaskKeyType;
-
-// one row of the task key table (for the INI loader and --help)
-typedef struct {
-    const char *name;
-    int type;                    // TaskKeyType
-    const char *def;             // default, as it would be written in the INI file
-    const char *help;            // one line
-    size_t offset;               // where task_config_set stores it in TaskConfig
-    double min, max;             // accepted range (INT, FLOAT)
-    const char *const *choices;  // accepted words (ENUM), NULL-terminated; stores the index
-} TaskConfigKey;
-
-// the key table; *n gets its length
-const TaskConfigKey *task_config_keys(int *n);
+// the task.* keys (name, type, range, default, help), declared once in tasks/config.c
+extern const key_def_t TASK_KEYS[];
+extern const int TASK_N_KEYS;
 void task_config_default(TaskConfig *cfg);
 // set one key from its INI text; -1 + err naming the key and what it accepts
 int task_config_set(TaskConfig *cfg, const char *key, const char *value, char *err);

@@ -106,3 +106,243 @@ Test(model_keys, every_key_round_trips_through_checkpoint_metadata)
     }
     model_free(&m);
 }
+
+// ---------------------------------------------------------------- every section's table (issue 11)
+// Each config struct is covered by its table: laid out in offset order with C's
+// natural alignment, the keys' fields (and the named non-key fields) must give every
+// key's offset and the struct's size exactly, so a field added without a key fails here.
+typedef struct { size_t offset, size, align; const char *name; } field_t;
+
+static int by_offset(const void *a, const void *b)
+{
+    const field_t *x = a, *y = b;
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+static void expect_table_covers(const char *what, const key_def_t *keys, int n, size_t struct_size,
+                                const field_t *extra, int n_extra)
+{
+    field_t f[256];
+    int m = 0;
+    cr_assert(n + n_extra <= 256);
+    for (int i = 0; i < n; i++) {
+        const key_def_t *k = &keys[i];
+        cr_expect(k->help && k->help[0], "%s has no help", k->name);
+        cr_expect(k->def != NULL, "%s has no default", k->name);
+        cr_expect(k->type != KEY_ENUM || (k->choices && k->choices[0]), "%s is an enum without choices", k->name);
+        size_t want = k->type == KEY_STR ? k->size : k->type == KEY_U64 ? 8 : k->type == KEY_FLOAT ? k->size : sizeof(int);
+        cr_expect_eq(k->size, want, "%s: a field of %zu bytes for its type", k->name, k->size);
+        cr_expect(k->type != KEY_FLOAT || k->size == sizeof(float) || k->size == sizeof(double), "%s", k->name);
+        for (int j = 0; j < i; j++) cr_expect(strcmp(k->name, keys[j].name), "%s is declared twice", k->name);
+        f[m++] = (field_t){k->offset, k->size, k->type == KEY_STR ? 1 : k->size, k->name};
+    }
+    for (int i = 0; i < n_extra; i++) f[m++] = extra[i];
+    qsort(f, (size_t)m, sizeof f[0], by_offset);
+    size_t at = 0, max_align = 1;
+    for (int i = 0; i < m; i++) {
+        at = (at + f[i].align - 1) / f[i].align * f[i].align;
+        cr_expect_eq(f[i].offset, at, "%s: %s is at byte %zu, but the keys before it end at %zu: a field there has "
+                     "no key", what, f[i].name, f[i].offset, at);
+        at = f[i].offset + f[i].size;
+        if (f[i].align > max_align) max_align = f[i].align;
+    }
+    at = (at + max_align - 1) / max_align * max_align;
+    cr_expect_eq(at, struct_size, "%s: the keys end at byte %zu of %zu: a field at its end has no key", what, at, struct_size);
+}
+
+Test(run_keys, every_table_covers_every_field_of_its_struct)
+{
+    expect_table_covers("ModelConfig", MODEL_KEYS, MODEL_N_KEYS, sizeof(ModelConfig), NULL, 0);
+    expect_table_covers("TrainOpts", RUN_TRAIN_KEYS, RUN_N_TRAIN_KEYS, sizeof(TrainOpts), NULL, 0);
+    expect_table_covers("EvalOpts", RUN_EVAL_KEYS, RUN_N_EVAL_KEYS, sizeof(EvalOpts), NULL, 0);
+    expect_table_covers("TaskConfig", TASK_KEYS, TASK_N_KEYS, sizeof(TaskConfig), NULL, 0);
+    // total_steps is no key: run_config_resolve sets it to train.steps
+    field_t total = {offsetof(AdamWConfig, total_steps), sizeof(int), sizeof(int), "total_steps"};
+    expect_table_covers("AdamWConfig", RUN_OPTIM_KEYS, RUN_N_OPTIM_KEYS, sizeof(AdamWConfig), &total, 1);
+}
+
+// the run's sections are exactly these tables, each pointing into its struct of RunConfig
+Test(run_keys, run_sections_are_the_module_tables)
+{
+    int n;
+    const run_section_t *s = run_config_sections(&n);
+    int total = 0;
+    for (int i = 0; i < n; i++) {
+        total += s[i].n;
+        for (int j = 0; j < s[i].n; j++) {
+            size_t len = strlen(s[i].name);
+            cr_expect(!strncmp(s[i].keys[j].name, s[i].name, len) && s[i].keys[j].name[len] == '.',
+                      "%s is listed in section [%s]", s[i].keys[j].name, s[i].name);
+        }
+    }
+    cr_expect_eq(total, MODEL_N_KEYS + RUN_N_TRAIN_KEYS + RUN_N_OPTIM_KEYS + RUN_N_EVAL_KEYS + TASK_N_KEYS);
+}
+
+// every key of every section is listed by --help (run_config_print_keys)
+Test(run_keys, every_key_is_in_help)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    cr_assert_not_null(f);
+    run_config_print_keys(f);
+    fclose(f);
+    int n;
+    const run_section_t *s = run_config_sections(&n);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < s[i].n; j++) {
+            char want[200];
+            snprintf(want, sizeof want, "  %-22s %-10s %s\n", s[i].keys[j].name, s[i].keys[j].def, s[i].keys[j].help);
+            cr_expect(strstr(text, want) != NULL, "--help lacks '%s'", want);
+        }
+    free(text);
+}
+
+// a value for k that is not its default and that the run accepts
+static void other_value(const key_def_t *k, char *buf, size_t n)
+{
+    if (!strcmp(k->name, "model.position")) snprintf(buf, n, "rope");
+    else if (k->type == KEY_ENUM) snprintf(buf, n, "%s", strcmp(k->choices[0], k->def) ? k->choices[0] : k->choices[1]);
+    else if (k->type == KEY_BOOL) snprintf(buf, n, "%s", strcmp(k->def, "1") ? "1" : "0");
+    else if (k->type == KEY_U64) snprintf(buf, n, "18446744073709551615");
+    else if (k->type == KEY_FLOAT) snprintf(buf, n, "%.9g", k->lo + (k->hi - k->lo) * 0.375);
+    else snprintf(buf, n, "%d", (int)k->lo + (k->hi > k->lo) * (atoi(k->def) == (int)k->lo + 1 ? 2 : 1));
+}
+
+// every key of every section is written to config.ini (with its help) and read back unchanged
+Test(run_keys, every_key_round_trips_through_config_ini_and_its_lines_fit_the_ini_reader)
+{
+    RunConfig rc, back;
+    run_config_default(&rc);
+    char err[ERR_MAX] = "", value[64], ini[] = "/tmp/arithlab_test_keys_XXXXXX";
+    int n;
+    const run_section_t *s = run_config_sections(&n);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < s[i].n; j++) {
+            other_value(&s[i].keys[j], value, sizeof value);
+            cr_assert_eq(run_config_set(&rc, s[i].keys[j].name, value, err), 0, "%s = %s: %s", s[i].keys[j].name, value, err);
+        }
+    int fd = mkstemp(ini);
+    cr_assert(fd >= 0);
+    close(fd);
+    cr_assert_eq(run_config_write_ini(&rc, ini, err), 0, "%s", err);
+    FILE *f = fopen(ini, "r");
+    char line[4096];
+    int lineno = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        cr_expect(strlen(line) - 1 <= KEY_INI_MAX_LINE, "config.ini:%d is %zu bytes", lineno, strlen(line) - 1);
+    }
+    fclose(f);
+    run_config_default(&back);
+    cr_assert_eq(run_config_load_ini(&back, ini, err), 0, "%s", err);
+    unlink(ini);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < s[i].n; j++) {
+            const key_def_t *k = &s[i].keys[j];
+            cr_expect(memcmp((char *)&rc + s[i].offset + k->offset, (char *)&back + s[i].offset + k->offset, k->size) == 0,
+                      "%s did not survive config.ini", k->name);
+            char a[128], b[128];
+            key_format((char *)&rc + s[i].offset, k, a, sizeof a);
+            key_format((char *)&back + s[i].offset, k, b, sizeof b);
+            cr_expect_str_eq(a, b, "%s", k->name);
+            char def[128];
+            RunConfig d;
+            run_config_default(&d);
+            key_format((char *)&d + s[i].offset, k, def, sizeof def);
+            cr_expect(strcmp(a, def), "%s: the test did not move it off its default (%s)", k->name, def);
+        }
+}
+
+// the defaults of every table are accepted by the table itself
+Test(run_keys, every_default_is_accepted_and_within_range)
+{
+    RunConfig rc;
+    run_config_default(&rc);
+    int n;
+    const run_section_t *s = run_config_sections(&n);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < s[i].n; j++) {
+            char err[ERR_MAX] = "";
+            cr_expect_eq(key_check((char *)&rc + s[i].offset, &s[i].keys[j], err), 0, "%s", err);
+        }
+}
+
+// ---------------------------------------------------------------- checkpoints written before a key was added
+// Blank a metadata entry out of a checkpoint's JSON header with spaces: the header
+// keeps its length, so the file stands for one written before the key existed.
+static int drop_meta_key(const char *path, const char *key)
+{
+    FILE *f = fopen(path, "r+b");
+    if (!f) return -1;
+    uint64_t hlen;
+    if (fread(&hlen, 8, 1, f) != 1 || hlen > (1 << 24)) { fclose(f); return -1; }
+    char *h = malloc(hlen + 1);
+    if (fread(h, 1, hlen, f) != hlen) { free(h); fclose(f); return -1; }
+    h[hlen] = 0;
+    char pat[128];
+    snprintf(pat, sizeof pat, "\"%s\"", key);
+    char *a = strstr(h, pat);
+    if (!a) { free(h); fclose(f); return -1; }
+    char *b = strchr(a + strlen(pat), '"');          // the value's opening quote
+    b = b ? strchr(b + 1, '"') : NULL;               // and its closing one
+    if (!b) { free(h); fclose(f); return -1; }
+    b++;
+    if (*b == ',') b++;
+    else if (a > h && a[-1] == ',') a--;
+    memset(a, ' ', (size_t)(b - a));
+    fseek(f, 8, SEEK_SET);
+    int r = fwrite(h, 1, hlen, f) == hlen ? 0 : -1;
+    free(h);
+    return fclose(f) || r ? -1 : 0;
+}
+
+static void save_small_model(ModelConfig *cfg, const char *path)
+{
+    Model m;
+    char err[ERR_MAX] = "";
+    cr_assert_eq(model_build(&m, cfg, 1, 8, 1, err), 0, "%s", err);
+    cr_assert_eq(ckpt_save(&m, NULL, 0, path, err), 0, "%s", err);
+    model_free(&m);
+}
+
+Test(model_keys, a_checkpoint_without_an_added_key_loads_with_its_default)
+{
+    int tried = 0;
+    for (int i = 0; i < MODEL_N_KEYS; i++) {
+        const key_def_t *k = &MODEL_KEYS[i];
+        if (!k->added || k->type != KEY_INT) continue;
+        ModelConfig cfg, back;
+        model_config_default(&cfg);
+        cfg.vocab_size = 16; cfg.block_size = 8; cfg.n_layer = 1; cfg.n_head = 2; cfg.n_embd = 8;
+        *(int *)((char *)&cfg + k->offset) = atoi(k->def) == (int)k->hi ? (int)k->lo : atoi(k->def) + 1;
+        char err[ERR_MAX] = "", path[] = "/tmp/arithlab_test_added_XXXXXX";
+        int fd = mkstemp(path);
+        cr_assert(fd >= 0);
+        close(fd);
+        save_small_model(&cfg, path);
+        cr_assert_eq(drop_meta_key(path, k->name), 0, "%s not found in the checkpoint's metadata", k->name);
+        cr_assert_eq(ckpt_read_config(path, &back, err), 0, "%s missing: %s", k->name, err);
+        unlink(path);
+        cr_expect_eq(*(int *)((char *)&back + k->offset), atoi(k->def), "%s missing did not read as its default %s",
+                     k->name, k->def);
+        tried++;
+    }
+    cr_expect_gt(tried, 0, "no added key to try");
+}
+
+Test(model_keys, a_checkpoint_without_an_original_key_is_refused_naming_it)
+{
+    ModelConfig cfg, back;
+    model_config_default(&cfg);
+    cfg.vocab_size = 16; cfg.block_size = 8; cfg.n_layer = 1; cfg.n_head = 2; cfg.n_embd = 8;
+    char err[ERR_MAX] = "", path[] = "/tmp/arithlab_test_orig_XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    close(fd);
+    save_small_model(&cfg, path);
+    cr_assert_eq(drop_meta_key(path, "model.n_layer"), 0);
+    cr_expect_eq(ckpt_read_config(path, &back, err), -1, "a checkpoint without model.n_layer was read");
+    unlink(path);
+    cr_expect(strstr(err, "model.n_layer") != NULL, "%s", err);
+}

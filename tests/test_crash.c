@@ -7,28 +7,17 @@
 // targets' own entry points (their checks included) without a crash.
 
 // ---------------------------------------------------------------- the fuzz targets, replayed
-// Each target is compiled in under its own names.
-#define LLVMFuzzerInitialize fuzz_safetensors_init
-#define LLVMFuzzerTestOneInput fuzz_safetensors_one
-#include "tests/fuzz/fuzz_safetensors.c"
-#undef LLVMFuzzerInitialize
-#undef LLVMFuzzerTestOneInput
-#define LLVMFuzzerInitialize fuzz_npy_init
-#define LLVMFuzzerTestOneInput fuzz_npy_one
-#include "tests/fuzz/fuzz_npy.c"
-#undef LLVMFuzzerInitialize
-#undef LLVMFuzzerTestOneInput
-#define LLVMFuzzerInitialize fuzz_ini_init
-#define LLVMFuzzerTestOneInput fuzz_ini_one
-#include "tests/fuzz/fuzz_ini.c"
-#undef LLVMFuzzerInitialize
-#undef LLVMFuzzerTestOneInput
-#define LLVMFuzzerInitialize fuzz_problem_init
-#define LLVMFuzzerTestOneInput fuzz_problem_one
-#include "tests/fuzz/fuzz_problem.c"
-#undef LLVMFuzzerInitialize
-#undef LLVMFuzzerTestOneInput
-
+// Their entry points under their own names (tests/fuzz/fuzz_targets.h; CMakeLists.txt links them in).
+#include "tests/fuzz/fuzz_targets.h"
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "core/common.h"
+#include "model/checkpoint.h"
+#include "model/model.h"
+#include "run/run.h"
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
@@ -441,18 +430,36 @@ Test(fuzz_regressions, ini_inputs_load_or_fail_cleanly) { replay("ini", fuzz_ini
 Test(fuzz_regressions, problems_parse_or_fail_cleanly) { replay("problem", fuzz_problem_init, fuzz_problem_one); }
 
 // found by fuzz_ini: numbers outside what a long holds, and NaN, were cast
-// before the range check (undefined behaviour); NaN floats passed it
-Test(fuzz_regressions, non_finite_and_huge_config_numbers_are_out_of_range)
+// before the range check (undefined behaviour); NaN floats passed it. Non-finite
+// words are no decimal numbers at all now (core/keys.c), huge ones are out of range.
+Test(fuzz_regressions, non_finite_and_huge_config_numbers_are_refused)
 {
-    static const char *const bad[][2] = {
-        { "model.block_size", "1e111" }, { "train.steps", "nan" }, { "train.steps", "-inf" },
-        { "train.lr", "nan" }, { "train.lr", "inf" }, { "eval.per_cell", "1e19" },
+    static const char *const bad[][3] = {
+        { "model.block_size", "1e111", "out of range" }, { "train.steps", "nan", "is not a number" },
+        { "train.steps", "-inf", "is not a number" }, { "train.lr", "nan", "is not a number" },
+        { "train.lr", "inf", "is not a number" }, { "eval.per_cell", "1e19", "out of range" },
+        { "train.lr", "1e999", "out of range" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         RunConfig rc;
         run_config_default(&rc);
         char err[ERR_MAX] = "";
         cr_expect_eq(run_config_set(&rc, bad[i][0], bad[i][1], err), -1, "%s = %s accepted", bad[i][0], bad[i][1]);
-        cr_expect(strstr(err, "out of range") != NULL, "%s = %s: %s", bad[i][0], bad[i][1], err);
+        cr_expect(strstr(err, bad[i][2]) != NULL, "%s = %s: %s", bad[i][0], bad[i][1], err);
     }
+}
+
+// the fuzz targets are linked in, not included: no test or fuzz target includes a .c file
+Test(fuzz_regressions, no_test_includes_a_c_file)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "grep -lE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<\"][^>\"]*\\.c[>\"]' "
+             "%s/tests/*.c %s/tests/fuzz/*.c 2>/dev/null", ARITHLAB_SRC, ARITHLAB_SRC);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    char found[4096] = "";
+    size_t n = fread(found, 1, sizeof found - 1, p);
+    found[n] = 0;
+    pclose(p);
+    cr_expect_str_eq(found, "", "these files include a .c file:\n%s", found);
 }

@@ -5,11 +5,12 @@
 // loads back to the same config (what config.ini and checkpoints rely on).
 // Seeds: tests/fuzz/corpus/ini/.
 #include "tests/fuzz/fuzz_common.h"
+#include "tests/fuzz/fuzz_targets.h"
 #include "run/run.h"
 
 static RunConfig g_rc, g_rc2;
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+int fuzz_ini_init(int *argc, char ***argv)
 {
     (void)argc; (void)argv;
     fuzz_single_thread();
@@ -31,7 +32,7 @@ static void ini_check_round_trip(const RunConfig *rc)
     free(again);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int fuzz_ini_one(const uint8_t *data, size_t size)
 {
     char *text = malloc(size + 1);
     if (!text) return 0;
@@ -58,3 +59,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(text);
     return 0;
 }
+
+FUZZ_LIBFUZZER_ENTRY(fuzz_ini_init, fuzz_ini_one)

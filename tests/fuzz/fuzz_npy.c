@@ -3,9 +3,10 @@
 // message; an array read back must write and read again unchanged.
 // Seeds: tests/fuzz/corpus/npy/.
 #include "tests/fuzz/fuzz_common.h"
+#include "tests/fuzz/fuzz_targets.h"
 #include "core/npy.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+int fuzz_npy_init(int *argc, char ***argv)
 {
     (void)argc; (void)argv;
     fuzz_single_thread();
@@ -32,7 +33,7 @@ static void npy_check_round_trip(const NpyArray *a)
     unlink(path);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int fuzz_npy_one(const uint8_t *data, size_t size)
 {
     const char *path = fuzz_file(data, size);
     char err[ERR_MAX] = "";
@@ -71,3 +72,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     return 0;
 }
+
+FUZZ_LIBFUZZER_ENTRY(fuzz_npy_init, fuzz_npy_one)

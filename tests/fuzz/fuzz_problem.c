@@ -8,6 +8,7 @@
 //      vocabulary): task_parse_answer must parse them or refuse them cleanly.
 // Seeds: tests/fuzz/corpus/problem/ (tests/fuzz/make_seeds.py writes them).
 #include "tests/fuzz/fuzz_common.h"
+#include "tests/fuzz/fuzz_targets.h"
 #include "tasks/task.h"
 
 // each spec: INI task keys, comma separated; all must validate
@@ -31,7 +32,7 @@ static const char *const SPECS[] = {
 static TaskConfig g_cfg[N_SPECS];
 static TaskExample g_ex;
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+int fuzz_problem_init(int *argc, char ***argv)
 {
     (void)argc; (void)argv;
     fuzz_single_thread();
@@ -111,7 +112,7 @@ static void fuzz_answer_tokens(const TaskConfig *cfg, const uint8_t *data, size_
     fuzz_check_err(task_parse_answer(cfg, ids, n, out, 3, err), err, "task_parse_answer (small cap)");
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int fuzz_problem_one(const uint8_t *data, size_t size)
 {
     if (size < 1) return 0;
     int spec = (data[0] & 0x7f) % N_SPECS, answer_mode = data[0] >> 7;
@@ -128,3 +129,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(problem);
     return 0;
 }
+
+FUZZ_LIBFUZZER_ENTRY(fuzz_problem_init, fuzz_problem_one)

@@ -5,13 +5,14 @@
 // shape is built and loaded too, and a successful load must save and load
 // back bit for bit. Seeds: tests/fuzz/corpus/safetensors/.
 #include "tests/fuzz/fuzz_common.h"
+#include "tests/fuzz/fuzz_targets.h"
 #include "model/checkpoint.h"
 #include "model/model.h"
 
 static Model g_tiny;             // the seed checkpoints' shape: V=8, T=4, L=1, NH=2, C=8
 static TrainState g_st, g_st2;   // 130 KB each: not on the stack
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+int fuzz_safetensors_init(int *argc, char ***argv)
 {
     (void)argc; (void)argv;
     fuzz_single_thread();
@@ -65,7 +66,7 @@ static void st_check_round_trip(const Model *m, const TrainState *st)
     unlink(path);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int fuzz_safetensors_one(const uint8_t *data, size_t size)
 {
     const char *path = fuzz_file(data, size);
     char err[ERR_MAX] = "";
@@ -93,3 +94,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     return 0;
 }
+
+FUZZ_LIBFUZZER_ENTRY(fuzz_safetensors_init, fuzz_safetensors_one)
