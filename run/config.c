@@ -45,6 +45,8 @@ static const key_t_ RUN_KEYS[] = {
     {"train", "eps", K_FLOAT, O(eps), 0, 1e-12, 1, "1e-8", "AdamW epsilon"},
     {"train", "weight_decay", K_FLOAT, O(weight_decay), 0, 0, 10, "0.1", "decoupled weight decay (matmul weights)"},
     {"train", "decay_all", K_INT, O(decay_all), 0, 0, 1, "0", "1: decay biases, LayerNorm and embeddings too"},
+    {"train", "loss_on", K_STR, R(loss_on), sizeof(((TrainOpts *)0)->loss_on), 0, 0, "answer",
+     "answer (the loss on the answer tokens only) or all (on every token after <bos>, the prompt too, as nanoGPT)"},
     {"train", "grad_clip", K_FLOAT, O(grad_clip), 0, 0, 1e9, "1.0", "global gradient-norm clip (0 = off)"},
     {"eval", "per_cell", K_INT, E(per_cell), 0, 1, 1e7, "100", "problems per (len a, len b) cell of the accuracy grid"},
     {"eval", "max_len", K_INT, E(max_len), 0, 0, TASK_MAX_DIGITS, "0", "grid covers operand lengths 1..max_len (0 = task.max_len)"},

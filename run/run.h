@@ -17,6 +17,7 @@ typedef struct {
     int log_every;        // steps between log lines
     int ckpt_every;       // steps between checkpoints (0 = only at the end)
     int eval_every;       // steps between evaluations (0 = only at the end)
+    char loss_on[8];      // "answer" or "all": which tokens carry the loss (run_config_resolve checks)
 } TrainOpts;
 
 typedef struct {

@@ -183,6 +183,7 @@ int run_train(const RunConfig *rc_in, const char *out_dir, int resume)
             status = 1;
             break;
         }
+        if (!strcmp(rc->train.loss_on, "all")) task_batch_loss_on_all(loader.examples, B, T, loader.targets);
         if (loader.values) model_set_values(&m, loader.values, loader.target_values, B, T, NULL);   // (B,T) is the model's own: cannot fail
         float lr = adamw_lr(&rc->optim, (int)step);
         model_forward(&m, loader.inputs, loader.targets, B, T);

@@ -12,6 +12,7 @@ static const char *const FORMAT_NAMES[] = {
     "plain", "reversed", "reverse_all", "scratch_simple", "scratch_detailed", "scratch_mul", NULL,
 };
 static const char *const NUMBERS_NAMES[] = { "digits", "fone", NULL };
+static const char *const SAMPLING_NAMES[] = { "lengths", "values", NULL };
 
 #define OFF(field) offsetof(TaskConfig, field)
 
@@ -21,8 +22,11 @@ static const TaskConfigKey KEYS[] = {
       OFF(task), 0, 0, KIND_NAMES },
     { "min_len", TASK_KEY_INT, "1", "shortest operand drawn, in digits (sort: the longest number's)",
       OFF(min_len), 1, TASK_MAX_DIGITS, NULL },
-    { "max_len", TASK_KEY_INT, "3", "longest operand drawn; every (len_a, len_b) pair is drawn equally often",
+    { "max_len", TASK_KEY_INT, "3", "longest operand drawn, in digits (see sampling)",
       OFF(max_len), 1, TASK_MAX_DIGITS, NULL },
+    { "sampling", TASK_KEY_ENUM, "lengths",
+      "add/sub/mul: lengths (every (len_a, len_b) pair equally often) or values (each operand uniform in "
+      "[10^(min_len-1), 10^max_len), from 0 when min_len=1)", OFF(sampling), 0, 0, SAMPLING_NAMES },
     { "format", TASK_KEY_ENUM, "plain",
       "plain, reversed ($a+b=rev$), reverse_all, scratch_simple, scratch_detailed (add), scratch_mul (mul)",
       OFF(format), 0, 0, FORMAT_NAMES },
@@ -266,6 +270,10 @@ int task_config_validate(const TaskConfig *c, char *err)
                        "no space_prob or hint_random_start");
     if (c->balance_carries && c->task != TASK_ADD && c->task != TASK_SUB)
         return err_set(err, "task key 'balance_carries': applies to task=add and task=sub, not %s", KIND_NAMES[c->task]);
+    if (c->sampling == TASK_SAMPLE_VALUES && (c->task == TASK_SORT || c->task == TASK_MODADD))
+        return err_set(err, "task key 'sampling': values applies to task=add|sub|mul; %s", c->task == TASK_SORT
+                       ? "sort draws lists by length (sampling=lengths)"
+                       : "modadd always draws a, b uniformly from [0, modulus) (sampling=lengths)");
     if (c->task == TASK_SORT && c->sort_min_count > c->sort_count)
         return err_set(err, "task keys: sort_min_count=%d is larger than sort_count=%d", c->sort_min_count, c->sort_count);
     if (!(c->train_frac > 0))
