@@ -51,6 +51,8 @@ static const key_t_ RUN_KEYS[] = {
     {"eval", "per_cell", K_INT, E(per_cell), 0, 1, 1e7, "100", "problems per (len a, len b) cell of the accuracy grid"},
     {"eval", "max_len", K_INT, E(max_len), 0, 0, TASK_MAX_DIGITS, "0", "grid covers operand lengths 1..max_len (0 = task.max_len)"},
     {"eval", "batch_size", K_INT, E(batch_size), 0, 1, 65536, "256", "problems decoded together"},
+    {"eval", "n_population", K_INT, E(n_population), 0, 0, 1e7, "500",
+     "problems drawn as training draws them (held out, own seed) for the training-distribution accuracy (0 = off)"},
     {"eval", "n_during_train", K_INT, E(n_during_train), 0, 0, 1e7, "256", "problems per periodic evaluation while training"},
 };
 #define N_RUN_KEYS (int)(sizeof(RUN_KEYS) / sizeof(RUN_KEYS[0]))

@@ -25,6 +25,7 @@ typedef struct {
     int max_len;          // grid covers lengths 1..max_len (0 = task.max_len)
     int batch_size;       // problems decoded together
     int n_during_train;   // problems in each periodic evaluation during training
+    int n_population;     // problems drawn as training draws them, evaluated with the grid (0 = off)
 } EvalOpts;
 
 typedef struct {
