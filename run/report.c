@@ -50,7 +50,14 @@ int report_curves(const char *run_dir, char *err)
     if (!step || !loss || !acc_step || !acc || !tacc) r = err_set(err, "out of memory reading %s", path);
     else if (n) {
         plot_series s = {"training loss", step, loss, (int)n, NULL};
-        plot_line_opts o = {.width = 900, .height = 540, .title = "Training loss (answer tokens)",
+        // which tokens the loss is on, from the run's config.ini (train.loss_on); answer tokens if it cannot be read
+        RunConfig rc;
+        char cfg_path[4096], cerr[ERR_MAX];
+        snprintf(cfg_path, sizeof(cfg_path), "%s/config.ini", run_dir);
+        run_config_default(&rc);
+        int all = !run_config_load_ini(&rc, cfg_path, cerr) && !strcmp(rc.train.loss_on, "all");
+        plot_line_opts o = {.width = 900, .height = 540,
+                            .title = all ? "Training loss (every token after <bos>)" : "Training loss (answer tokens)",
                             .xlabel = "step", .ylabel = "cross-entropy (nats/token)", .logy = 1};
         snprintf(path, sizeof(path), "%s/loss.png", run_dir);
         r = plot_line_png(path, &s, 1, &o, err);
