@@ -1,4 +1,5 @@
-// eval_cmds.c: `arithlab eval` (accuracy grid of a trained model, and the
+// eval_cmds.c: `arithlab eval` (accuracy grid of a trained model, on the
+// training distribution and on a file of problems, and the
 // speed of cached against uncached decoding) and `arithlab solve` (one problem
 // in ordinary notation).
 #include <stdlib.h>
@@ -64,7 +65,7 @@ static int speed(Model *m, const RunConfig *rc, int n)
 
 int cmd_eval(int argc, char **argv)
 {
-    const char *ckpt = NULL, *run_dir = NULL, *out = NULL;
+    const char *ckpt = NULL, *run_dir = NULL, *out = NULL, *problems = NULL;
     int do_speed = 0, n_speed = 512, threads = 0;
     set_list_t sets = {0};
     arg_t args[] = {
@@ -72,12 +73,14 @@ int cmd_eval(int argc, char **argv)
         {"--checkpoint", ARG_STR, &ckpt, "checkpoint written by arithlab train"},
         {"--out", ARG_STR, &out, "directory for the CSVs and the accuracy grid PNG"},
         {"--set", ARG_SET, &sets, "override e.g. eval.max_len=10, eval.per_cell=50 (repeatable)"},
+        {"--problems", ARG_STR, &problems, "also score the problems of FILE: one a+b (or a+b=c, scored against c) per line"},
         {"--speed", ARG_FLAG, &do_speed, "also time decoding with the KV cache against full recomputation"},
         {"--speed-n", ARG_INT, &n_speed, "problems for --speed (default 512; 1..1000000)"},
         {"--threads", ARG_INT, &threads, "compute threads (default: all cores, or OMP_NUM_THREADS if lower)"},
         ARGS_FORMAT,
     };
-    int r = args_parse("eval", "--run DIR | --checkpoint FILE [--out DIR] [--set eval.KEY=VALUE ...] [--speed] [--threads N] [--format LIST]",
+    int r = args_parse("eval", "--run DIR | --checkpoint FILE [--out DIR] [--set eval.KEY=VALUE ...] [--problems FILE] "
+                       "[--speed] [--threads N] [--format LIST]",
                        args, (int)(sizeof(args) / sizeof(args[0])), argc, argv, NULL);
     if (r) return r < 0 ? 2 : 0;
     char terr[ERR_MAX];
@@ -93,6 +96,16 @@ int cmd_eval(int argc, char **argv)
     RunConfig rc;
     if (run_config_from_checkpoint(&rc, ckpt, err)) { fprintf(stderr, "arithlab eval: %s\n", err); return 2; }
     if (args_apply_sets("eval", &rc, &sets)) return 2;
+    if (problems) {   // a bad file is refused before any decoding
+        TaskExample *pex;
+        int pn, pline;
+        long pdis;
+        if (eval_read_problems(&rc.task, problems, &pex, &pn, &pdis, &pline, NULL, 0, err)) {
+            fprintf(stderr, "arithlab eval: %s\n", err);
+            return 2;
+        }
+        free(pex);
+    }
     Model m;
     if (build_eval_model("eval", ckpt, &m, rc.eval.batch_size, threads)) return 1;
     // the grid's longest problems must fit the context the model was trained with
@@ -104,12 +117,16 @@ int cmd_eval(int argc, char **argv)
         model_free(&m);
         return 2;
     }
-    printf("evaluating %s: %s %s, lengths 1..%d, %d problems per cell, %d thread%s\n", ckpt,
+    printf("evaluating %s: %s %s, grid (len a, len b) 1..%d, %d problems per cell", ckpt,
            task_kind_name(rc.task.task), task_format_name(rc.task.format),
-           rc.eval.max_len ? rc.eval.max_len : rc.task.max_len, rc.eval.per_cell, m.n_threads, m.n_threads == 1 ? "" : "s");
-    r = report_eval(&m, &rc, NULL, out, stdout, err);
+           rc.eval.max_len ? rc.eval.max_len : rc.task.max_len, rc.eval.per_cell);
+    if (rc.eval.n_population > 0) printf("; training distribution, %d problems", rc.eval.n_population);
+    if (problems) printf("; file %s", problems);
+    printf(", %d thread%s\n", m.n_threads, m.n_threads == 1 ? "" : "s");
+    r = report_eval_populations(&m, &rc, NULL, problems, out, stdout, err);
     if (r) fprintf(stderr, "arithlab eval: %s\n", err);
-    else printf("wrote %s/accuracy_grid.csv, accuracy_by_digit.csv, accuracy_by_carries.csv, accuracy_grid.png\n", out);
+    else printf("wrote %s/accuracy_grid.csv, accuracy_by_digit.csv, accuracy_by_carries.csv, accuracy_grid.png%s\n", out,
+                rc.eval.n_population > 0 || problems ? ", accuracy_population.csv" : "");
     if (!r && do_speed) r = speed(&m, &rc, n_speed);
     model_free(&m);
     return r ? 1 : 0;

@@ -25,6 +25,8 @@ const key_def_t RUN_TRAIN_KEYS[] = {
     {"train.log_every", KEY_INT, R(log_every), 1, 1e9, "10", 0, "steps between log lines"},
     {"train.ckpt_every", KEY_INT, R(ckpt_every), 0, 1e9, "0", 0, "steps between checkpoints (0 = at the end only)"},
     {"train.eval_every", KEY_INT, R(eval_every), 0, 1e9, "250", 0, "steps between evaluations (0 = at the end only)"},
+    {"train.loss_on", KEY_STR, R(loss_on), 1, 0, "answer", 1,
+     "answer (the loss on the answer tokens only) or all (on every token after <bos>, the prompt too, as nanoGPT)"},
 };
 const int RUN_N_TRAIN_KEYS = (int)(sizeof(RUN_TRAIN_KEYS) / sizeof(RUN_TRAIN_KEYS[0]));
 
@@ -48,6 +50,8 @@ const key_def_t RUN_EVAL_KEYS[] = {
     {"eval.max_len", KEY_INT, E(max_len), 0, TASK_MAX_DIGITS, "0", 0, "grid covers operand lengths 1..max_len (0 = task.max_len)"},
     {"eval.batch_size", KEY_INT, E(batch_size), 1, 65536, "256", 0, "problems decoded together"},
     {"eval.n_during_train", KEY_INT, E(n_during_train), 0, 1e7, "256", 0, "problems per periodic evaluation while training"},
+    {"eval.n_population", KEY_INT, E(n_population), 0, 1e7, "500", 1,
+     "problems drawn as training draws them (held out, own seed) for the training-distribution accuracy (0 = off)"},
 };
 const int RUN_N_EVAL_KEYS = (int)(sizeof(RUN_EVAL_KEYS) / sizeof(RUN_EVAL_KEYS[0]));
 

@@ -51,7 +51,14 @@ int report_curves(const char *run_dir, char *err)
     if (!step || !loss || !acc_step || !acc || !tacc) r = err_set(err, "out of memory reading %s", path);
     else if (n) {
         plot_series s = {.name = "training loss", .x = step, .y = loss, .n = (int)n};
-        plot_line_opts o = {.width = 900, .height = 540, .title = "Training loss (answer tokens)",
+        // which tokens the loss is on, from the run's config.ini (train.loss_on); answer tokens if it cannot be read
+        RunConfig rc;
+        char cfg_path[4096], cerr[ERR_MAX];
+        snprintf(cfg_path, sizeof(cfg_path), "%s/config.ini", run_dir);
+        run_config_default(&rc);
+        int all = !run_config_load_ini(&rc, cfg_path, cerr) && !strcmp(rc.train.loss_on, "all");
+        plot_line_opts o = {.width = 900, .height = 540,
+                            .title = all ? "Training loss (every token after <bos>)" : "Training loss (answer tokens)",
                             .xlabel = "step", .ylabel = "cross-entropy (nats/token)", .logy = 1};
         snprintf(path, sizeof(path), "%s/loss.png", run_dir);
         r = plot_line_write(path, &s, 1, &o, err);
@@ -68,18 +75,44 @@ int report_curves(const char *run_dir, char *err)
     return r;
 }
 
+// the summary: every number under the name of the population it was measured on
+static void print_summary(const EvalReport *r, const RunConfig *rc, const EvalPopulation *pop, int n_pop,
+                          int overlap_known, FILE *f)
+{
+    fprintf(f, "grid (len a, len b) 1..%d, %d per cell:\n", r->max_len, rc->eval.per_cell);
+    eval_print_summary(r, overlap_known, f);
+    for (int i = 0; i < n_pop; i++) eval_population_print(&pop[i], overlap_known, f);
+}
+
 int report_eval(Model *m, const RunConfig *rc, const TaskSet *train_set, const char *out_dir, FILE *out, char *err)
 {
+    return report_eval_populations(m, rc, train_set, NULL, out_dir, out, err);
+}
+
+int report_eval_populations(Model *m, const RunConfig *rc, const TaskSet *train_set, const char *problems_path,
+                            const char *out_dir, FILE *out, char *err)
+{
     EvalReport r;
+    EvalPopulation pop[2];
+    int n_pop = 0;
     int L = rc->eval.max_len ? rc->eval.max_len : rc->task.max_len;
     if (eval_report_init(&r, L, rc->task.max_len, err)) return -1;
     int overlap_known = train_set || rc->task.train_frac < 1.0, png_failed = 0;
     double t0 = time_s();
     int rcode = eval_grid(m, &rc->task, rc->eval.per_cell, rc->train.seed, &r, train_set, err);
+    if (!rcode && rc->eval.n_population > 0) {
+        rcode = eval_population_train(m, &rc->task, rc->eval.n_population, rc->train.seed, train_set, &pop[n_pop], err);
+        if (!rcode) n_pop++;
+    }
+    if (!rcode && problems_path) {
+        rcode = eval_population_file(m, &rc->task, problems_path, train_set, &pop[n_pop], err);
+        if (!rcode) n_pop++;
+    }
     double dt = time_s() - t0;
     // the directory only once there is something to put in it (a refused grid leaves none)
     if (!rcode && mkdir(out_dir, 0755) && errno != EEXIST) rcode = err_set(err, "%s: cannot create: %s", out_dir, strerror(errno));
     if (!rcode) rcode = eval_write_csv(&r, out_dir, err);
+    if (!rcode && n_pop) rcode = eval_population_csv(pop, n_pop, out_dir, err);
     if (!rcode) {
         // the grid as a heatmap; rows = len a, cols = len b; NaN where no problem was drawn
         float *acc = malloc(sizeof(float) * L * L);
@@ -113,12 +146,13 @@ int report_eval(Model *m, const RunConfig *rc, const TaskSet *train_set, const c
         FILE *f = files_atomic_open(path, err);
         if (!f) rcode = -1;
         else {
-            eval_print_summary(&r, overlap_known, f);
+            print_summary(&r, rc, pop, n_pop, overlap_known, f);
             fprintf(f, "evaluation took %.1fs\n", dt);
             rcode = files_atomic_commit(f, path, err);
         }
-        if (!rcode) eval_print_summary(&r, overlap_known, out);
+        if (!rcode) print_summary(&r, rc, pop, n_pop, overlap_known, out);
     }
+    for (int i = 0; i < n_pop; i++) eval_population_free(&pop[i]);
     eval_report_free(&r);
     if (!rcode && png_failed) rcode = err_set(err, "%s/accuracy_grid.png was not written (see above)", out_dir);
     return rcode;

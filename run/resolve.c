@@ -1,5 +1,6 @@
 // resolve.c: a run configuration's automatic values (vocabulary, context,
 // sequence length) filled in, and the check that its sections fit together.
+#include <string.h>
 #include "run/run.h"
 
 // fill the automatic values (vocab, context) and check that the keys fit together
@@ -7,6 +8,8 @@ int run_config_resolve(RunConfig *rc, char *err)
 {
     char inner[ERR_MAX];
     if (task_config_validate(&rc->task, inner)) return err_set(err, "[task] %s", inner);
+    if (strcmp(rc->train.loss_on, "answer") && strcmp(rc->train.loss_on, "all"))
+        return err_set(err, "train.loss_on = '%s': accepted answer|all", rc->train.loss_on);
     if (rc->model.vocab_size == 0) rc->model.vocab_size = task_vocab_size();
     if (rc->model.vocab_size < task_vocab_size())
         return err_set(err, "model.vocab_size = %d is smaller than the task vocabulary (%d)", rc->model.vocab_size, task_vocab_size());

@@ -17,6 +17,7 @@ typedef struct {
     int log_every;        // steps between log lines
     int ckpt_every;       // steps between checkpoints (0 = only at the end)
     int eval_every;       // steps between evaluations (0 = only at the end)
+    char loss_on[8];      // "answer" or "all": which tokens carry the loss (run_config_resolve checks)
 } TrainOpts;
 
 typedef struct {
@@ -24,6 +25,7 @@ typedef struct {
     int max_len;          // grid covers lengths 1..max_len (0 = task.max_len)
     int batch_size;       // problems decoded together
     int n_during_train;   // problems in each periodic evaluation during training
+    int n_population;     // problems drawn as training draws them, evaluated with the grid (0 = off)
 } EvalOpts;
 
 typedef struct {

@@ -316,6 +316,7 @@ int run_train(const RunConfig *rc_in, const char *out_dir, int resume)
             status = 1;
             break;
         }
+        if (!strcmp(rc->train.loss_on, "all")) task_batch_loss_on_all(loader.examples, B, T, loader.targets);
         float lr = adamw_lr(&rc->optim, (int)step);
         model_forward_batch(&m, &loader.batch);
         model_zero_grad(&m);

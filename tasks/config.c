@@ -12,6 +12,7 @@ static const char *const FORMAT_NAMES[] = {
     "plain", "reversed", "reverse_all", "scratch_simple", "scratch_detailed", "scratch_mul", NULL,
 };
 static const char *const NUMBERS_NAMES[] = { "digits", "fone", NULL };
+static const char *const SAMPLING_NAMES[] = { "lengths", "values", NULL };
 
 #define T(f) offsetof(TaskConfig, f), sizeof(((TaskConfig *)0)->f)
 
@@ -21,7 +22,10 @@ const key_def_t TASK_KEYS[] = {
     {"task.min_len", KEY_INT, T(min_len), 1, TASK_MAX_DIGITS, "1", 0,
      "shortest operand drawn, in digits (sort: the longest number's)"},
     {"task.max_len", KEY_INT, T(max_len), 1, TASK_MAX_DIGITS, "3", 0,
-     "longest operand drawn; every (len_a, len_b) pair is drawn equally often"},
+     "longest operand drawn, in digits (see sampling)"},
+    {"task.sampling", KEY_ENUM, T(sampling), 0, 0, "lengths", 1,
+     "add/sub/mul: lengths (every (len_a, len_b) pair equally often) or values (each operand uniform in "
+     "[10^(min_len-1), 10^max_len), from 0 when min_len=1)", SAMPLING_NAMES},
     {"task.format", KEY_ENUM, T(format), 0, 0, "plain", 0,
      "plain, reversed ($a+b=rev$), reverse_all, scratch_simple, scratch_detailed (add), scratch_mul (mul)", FORMAT_NAMES},
     {"task.pad_width", KEY_INT, T(pad_width), 0, 2 * TASK_MAX_DIGITS, "0", 0,
@@ -189,6 +193,10 @@ int task_config_validate(const TaskConfig *c, char *err)
                        "no space_prob or hint_random_start");
     if (c->balance_carries && c->task != TASK_ADD && c->task != TASK_SUB)
         return err_set(err, "task key 'balance_carries': applies to task=add and task=sub, not %s", KIND_NAMES[c->task]);
+    if (c->sampling == TASK_SAMPLE_VALUES && (c->task == TASK_SORT || c->task == TASK_MODADD))
+        return err_set(err, "task.sampling = values applies to task=add|sub|mul; %s", c->task == TASK_SORT
+                       ? "sort draws lists by length (sampling=lengths)"
+                       : "modadd always draws a, b uniformly from [0, modulus) (sampling=lengths)");
     if (c->task == TASK_SORT && c->sort_min_count > c->sort_count)
         return err_set(err, "task keys: sort_min_count=%d is larger than sort_count=%d", c->sort_min_count, c->sort_count);
     if (!(c->train_frac > 0))

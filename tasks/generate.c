@@ -1,6 +1,8 @@
-// generate.c: drawing problems. Operand lengths are drawn evenly over every
-// allowed (len_a, len_b) pair; for add and sub a small dynamic program over the
-// columns draws a problem with a chosen number of carries (borrows).
+// generate.c: drawing problems. sampling=lengths draws operand lengths evenly
+// over every allowed (len_a, len_b) pair, sampling=values draws operand values
+// uniformly; for add and sub a small dynamic program over the columns draws a
+// problem with a chosen number of carries (borrows).
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "tasks/task_internal.h"
@@ -243,6 +245,83 @@ static void draw_lengths(const TaskConfig *cfg, uint64_t *rng, int *la, int *lb)
     }
 }
 
+// ---------------------------------------------------------------- sampling = values
+
+// Each operand uniform in [10^(min_len-1), 10^max_len) ([0, 10^max_len) when
+// min_len is 1): a length pair is then drawn in proportion to how many problems
+// it holds, and the problem uniformly among those (generate_sized with any
+// carries). With balance_carries the number of carries k is drawn uniformly
+// over the counts some problem in range has, then the length pair in proportion
+// to its problems with exactly k carries, so the problem is uniform among all
+// problems in range with k carries.
+
+// numbers of exactly len digits in the range: "0".."9" for one digit (min_len is
+// at least 1, so the range starts at 0 exactly when it starts at length 1)
+static double numbers_of_length(int len) { return len == 1 ? 10.0 : 9.0 * pow(10.0, len - 1); }
+
+// problems with operands of exactly (la, lb) digits: every pair, or for sub the pairs with a >= b
+static double problems_of_lengths(int sub, int la, int lb)
+{
+    double na = numbers_of_length(la), nb = numbers_of_length(lb);
+    if (!sub) return na * nb;
+    return la > lb ? na * nb : la == lb ? na * (na + 1) / 2 : 0.0;
+}
+
+// balance_carries: for every length pair of the range, the problems with k carries,
+// w[((la - lo) * span + lb - lo) * (max_len + 1) + k]. Built once per (task,
+// min_len, max_len) and kept: a pair's table costs O(max_len^2), so all of them
+// O(max_len^4), too much for every draw. Generation is single-threaded (no
+// caller draws problems from parallel threads), so one static entry serves.
+static struct { int task, lo, hi; double *w; } carry_weights;
+
+static const double *values_carry_weights(const TaskConfig *cfg, char *err)
+{
+    int lo = cfg->min_len, hi = cfg->max_len, span = hi - lo + 1, K = hi + 1;
+    if (carry_weights.w && carry_weights.task == cfg->task && carry_weights.lo == lo && carry_weights.hi == hi)
+        return carry_weights.w;
+    double *w = calloc((size_t)span * span * K, sizeof *w);
+    if (!w) return err_set(err, "out of memory for the carry counts of %d-digit problems", hi), NULL;
+    for (int la = lo; la <= hi; la++)
+        for (int lb = lo; lb <= hi; lb++) {
+            if (cfg->task == TASK_SUB && la < lb) continue;
+            CarryTable t;
+            if (carry_table_build(&t, la, lb, cfg->task == TASK_SUB, err)) { free(w); return NULL; }
+            for (int k = 0; k <= t.L; k++) w[((size_t)(la - lo) * span + lb - lo) * K + k] = *cnt(&t, 0, 0, k);
+            carry_table_free(&t);
+        }
+    free(carry_weights.w);
+    carry_weights.task = cfg->task;
+    carry_weights.lo = lo;
+    carry_weights.hi = hi;
+    carry_weights.w = w;
+    return w;
+}
+
+static int generate_values(const TaskConfig *cfg, uint64_t *rng, TaskExample *ex, char *err)
+{
+    int lo = cfg->min_len, span = cfg->max_len - lo + 1, K = cfg->max_len + 1, sub = cfg->task == TASK_SUB;
+    double *pair_w = malloc(sizeof(double) * (size_t)span * span);
+    if (!pair_w) return err_set(err, "out of memory drawing a problem");
+    int carries = CARRIES_ANY;
+    if (cfg->balance_carries) {
+        const double *w = values_carry_weights(cfg, err);
+        if (!w) { free(pair_w); return -1; }
+        int possible[TASK_MAX_DIGITS + 2], n_possible = 0;
+        for (int k = 0; k < K; k++) {
+            double total = 0;
+            for (int p = 0; p < span * span; p++) total += w[(size_t)p * K + k];
+            if (total > 0) possible[n_possible++] = k;
+        }
+        carries = possible[rng_int(rng, n_possible)];
+        for (int p = 0; p < span * span; p++) pair_w[p] = w[(size_t)p * K + carries];
+    } else {
+        for (int p = 0; p < span * span; p++) pair_w[p] = problems_of_lengths(sub, lo + p / span, lo + p % span);
+    }
+    int p = pick_weighted(rng, pair_w, span * span);
+    free(pair_w);
+    return generate_sized(cfg, rng, lo + p / span, lo + p % span, carries, ex, err);
+}
+
 static int generate_once(const TaskConfig *cfg, uint64_t *rng, TaskExample *ex, char *err)
 {
     if (cfg->task == TASK_MODADD) {   // grokking draws pairs uniformly from [0, p)^2, not by length
@@ -252,6 +331,7 @@ static int generate_once(const TaskConfig *cfg, uint64_t *rng, TaskExample *ex, 
         snprintf(p.b, sizeof p.b, "%d", rng_int(rng, cfg->modulus));
         return task__build_example(cfg, &p, rng, ex, err);
     }
+    if (cfg->sampling == TASK_SAMPLE_VALUES) return generate_values(cfg, rng, ex, err);
     int la, lb;
     draw_lengths(cfg, rng, &la, &lb);
     int carries = cfg->balance_carries ? CARRIES_BALANCED : CARRIES_ANY;

@@ -254,3 +254,11 @@ int task_fill_batch(const TaskConfig *cfg, uint64_t *rng, int split, int B, int 
     }
     return 0;
 }
+
+void task_batch_loss_on_all(const TaskExample *examples, int B, int T, int *targets)
+{
+    for (int b = 0; b < B; b++) {
+        int n = examples[b].n_tokens;
+        for (int t = 0; t < T && t + 1 < n; t++) targets[(size_t)b * T + t] = examples[b].tokens[t + 1];
+    }
+}

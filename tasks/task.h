@@ -69,6 +69,12 @@ typedef enum { TASK_SPLIT_ANY, TASK_SPLIT_TRAIN, TASK_SPLIT_TEST } TaskSplit;
 // how numbers are written: a token per digit, or (FoNE, Zhou et al. 2025) one [NUM]
 // token per number that carries its value: 128+367 is <bos> [NUM:128] + [NUM:367] = [NUM:495] <eos>
 typedef enum { TASK_NUMBERS_DIGITS, TASK_NUMBERS_FONE } TaskNumbers;
+// how operands are drawn (add, sub, mul): lengths = (len a, len b) evenly over every pair,
+// then uniformly among problems of those lengths; values = each operand uniformly from
+// [10^(min_len-1), 10^max_len) ([0, 10^max_len) when min_len is 1), as Lee et al. 2023
+// and FoNE draw them, so most problems have max_len-digit operands (81% of min_len=1
+// max_len=2 problems are 2+2 digits). Subtraction keeps a >= b in both.
+typedef enum { TASK_SAMPLE_LENGTHS, TASK_SAMPLE_VALUES } TaskSampling;
 #define TASK_FONE_MAX_DIGITS VOCAB_FONE_MAX_PLACES  // core/vocab.h
 #define TASK_MAX_VALUES 3        // [NUM] tokens in one FoNE sequence: a, b, answer
 
@@ -89,6 +95,7 @@ typedef struct TaskConfig {
     int split_seed;       // which problems fall in the train split
     int train_size;       // > 0: train on this fixed set of distinct problems (a TaskPool)
     int numbers;          // TaskNumbers
+    int sampling;         // TaskSampling
 } TaskConfig;
 
 // the task.* keys (name, type, range, default, help), declared once in tasks/config.c
@@ -124,9 +131,11 @@ typedef struct TaskExample {
     double value[TASK_MAX_VALUES];
 } TaskExample;
 
-// one problem: (len_a, len_b) drawn evenly over every allowed pair (modadd:
-// a, b uniform in [0, modulus), as grokking runs draw them), carries per
-// balance_carries, redrawn until it falls in `split`; formatting draws
+// one problem: (len_a, len_b) drawn evenly over every allowed pair, or the
+// operands' values uniformly (sampling; modadd: a, b uniform in [0, modulus),
+// as grokking runs draw them), carries per balance_carries (values: the count
+// uniform first, then a problem uniform among those in range with that many),
+// redrawn until it falls in `split`; formatting draws
 // (spaces, hint start) come from the same rng, so a seed fixes everything
 int task_generate(const TaskConfig *cfg, uint64_t *rng, int split, TaskExample *ex, char *err);
 // one problem of exact lengths (sort: len_a = digits of the longest number,
@@ -149,6 +158,10 @@ int task_fill_batch(const TaskConfig *cfg, uint64_t *rng, int split, int B, int 
 // the same from B given examples (fixed evaluation sets)
 int task_batch_from_examples(const TaskExample *examples, int B, int T,
                              int *inputs, int *targets, char *err);
+// train.loss_on = all (nanoGPT, as Lee et al. trained): turn the answer-only targets
+// of a batch made from these examples into targets on every token after <bos>, the
+// prompt included (still -1 past <eos>)
+void task_batch_loss_on_all(const TaskExample *examples, int B, int T, int *targets);
 
 // ---------------------------------------------------------------- evaluation
 
