@@ -175,13 +175,13 @@ Test(sampling, values_is_refused_for_sort_and_modadd_naming_the_key)
         cr_assert_eq(task_config_set(&c, "task", tasks[i], err), 0, "%s", err);
         cr_assert_eq(task_config_set(&c, "sampling", "values", err), 0, "%s", err);
         cr_assert_eq(task_config_validate(&c, err), -1);
-        cr_assert(strstr(err, "'sampling'") && strstr(err, "add|sub|mul"), "%s", err);
+        cr_assert(strstr(err, "task.sampling") && strstr(err, "add|sub|mul"), "%s", err);
     }
     TaskConfig c;
     char err[ERR_MAX];
     task_config_default(&c);
     cr_assert_eq(task_config_set(&c, "sampling", "value", err), -1);
-    cr_assert(strstr(err, "'sampling'") && strstr(err, "lengths|values"), "%s", err);
+    cr_assert(strstr(err, "task.sampling") && strstr(err, "lengths|values"), "%s", err);
 }
 
 // ---------------------------------------------------------------- train.loss_on = all
