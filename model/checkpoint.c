@@ -40,12 +40,19 @@ static int ckpt_cfg_added_default(size_t i, int *value)
     return 1;
 }
 
+// the string model.* keys other than model.position (model.init, ...): written by name, and a
+// file without one (older than the key) gets the key's default
+static int ckpt_cfg_is_str(size_t i)
+{
+    return MODEL_KEYS[i].type == KEY_STR && strcmp(MODEL_KEYS[i].name, "model.position") != 0;
+}
+
 static const char *const ckpt_reserved[] = {
     "format", "model.vocab_size", "model.block_size", "model.n_layer", "model.n_head",
     "model.n_embd", "model.mlp_hidden", "model.tied", "model.post_ln", "model.position",
     "model.rope_base", "model.abacus_k", "model.abacus_max", "model.rel_max", "model.t5_buckets", "model.n_loops",
     "model.loop_random",
-    "model.fone_places", "model.fone_linear",
+    "model.fone_places", "model.fone_linear", "model.init", "model.norm", "model.activation",
     "model.rng", "train.step", "train.rng", "train.data_rng", "train.data_pos",
 };
 #define CKPT_N_RESERVED (sizeof ckpt_reserved / sizeof ckpt_reserved[0])
@@ -119,6 +126,9 @@ static cJSON *ckpt_meta_json(const Model *m, const TrainState *st)
     for (size_t i = 0; ok && i < CKPT_N_CFG_INTS; i++)
         if (ckpt_cfg_is_int(i)) ok = meta_add_int(meta, MODEL_KEYS[i].name, cfg_int_c(&m->cfg, i));
     ok = ok && cJSON_AddStringToObject(meta, "model.position", m->cfg.position) != NULL;
+    for (size_t i = 0; ok && i < CKPT_N_CFG_INTS; i++)
+        if (ckpt_cfg_is_str(i))
+            ok = cJSON_AddStringToObject(meta, MODEL_KEYS[i].name, (const char *)&m->cfg + MODEL_KEYS[i].offset) != NULL;
     ok = ok && meta_add_u64(meta, "model.rng", m->rng);
     ok = ok && meta_add_int(meta, "train.step", st ? st->step : 0);
     ok = ok && meta_add_u64(meta, "train.rng", st ? st->rng : 0);
@@ -519,6 +529,15 @@ static int ckpt_parse_config(const char *path, const cJSON *meta, ModelConfig *c
         return err_set(err, "%s: metadata model.position missing, empty or longer than %zu bytes",
                        path, sizeof cfg->position - 1);
     strcpy(cfg->position, pos);
+    for (size_t i = 0; i < CKPT_N_CFG_INTS; i++) {
+        if (!ckpt_cfg_is_str(i)) continue;
+        const key_def_t *k = &MODEL_KEYS[i];
+        const char *s = meta_str(meta, k->name);
+        if (!s && !k->added) return err_set(err, "%s: metadata lacks %s", path, k->name);
+        if (s && strlen(s) >= k->size)
+            return err_set(err, "%s: metadata %s is longer than %zu bytes", path, k->name, k->size - 1);
+        snprintf((char *)cfg + k->offset, k->size, "%s", s ? s : k->def);
+    }
     if (model_config_validate(cfg, err) != 0) return err_prefix(err, path);
     return 0;
 }
@@ -529,6 +548,12 @@ static int ckpt_config_diff(const char *path, const ModelConfig *file, const Mod
         if (ckpt_cfg_is_int(i) && cfg_int_c(file, i) != cfg_int_c(model, i))
             return err_set(err, "%s: config differs from the model: %s is %d in the file, %d in the model",
                            path, MODEL_KEYS[i].name + 6, cfg_int_c(file, i), cfg_int_c(model, i));
+    for (size_t i = 0; i < CKPT_N_CFG_INTS; i++) {
+        const char *a = (const char *)file + MODEL_KEYS[i].offset, *b = (const char *)model + MODEL_KEYS[i].offset;
+        if (ckpt_cfg_is_str(i) && strcmp(a, b) != 0)
+            return err_set(err, "%s: config differs from the model: %s is '%s' in the file, '%s' in the model",
+                           path, MODEL_KEYS[i].name + 6, a, b);
+    }
     if (strcmp(file->position, model->position) != 0)
         return err_set(err, "%s: config differs from the model: position is '%s' in the file, '%s' in the model",
                        path, file->position, model->position);

@@ -30,8 +30,38 @@ const key_def_t MODEL_KEYS[] = {
      "FoNE: digit places of the [NUM] embedding and digit head (0 = the task's widest number)"},
     {"model.fone_linear", KEY_INT, M(fone_linear), 0, 1, "0", 1,
      "FoNE: 1 = the Fourier features enter through a learned linear map instead of channels 0..2P-1"},
+    {"model.init", KEY_STR, M(init), 0, 0, "gpt2", 1,
+     "gpt2 | torch: GPT-2's N(0,0.02) with scaled residual projections, or PyTorch's module defaults"},
+    {"model.norm", KEY_STR, M(norm), 0, 0, "layernorm", 1,
+     "layernorm | none: none drops every LayerNorm, the final one included (Nanda et al.)"},
+    {"model.activation", KEY_STR, M(activation), 0, 0, "gelu", 1, "gelu | relu: the MLP nonlinearity"},
 };
 const int MODEL_N_KEYS = (int)(sizeof(MODEL_KEYS) / sizeof(MODEL_KEYS[0]));
+
+// the string keys with a fixed set of values: the first is the default
+static const struct { const char *key, *values[4]; } MODEL_CHOICES[] = {
+    {"model.init", {"gpt2", "torch"}},
+    {"model.norm", {"layernorm", "none"}},
+    {"model.activation", {"gelu", "relu"}},
+};
+
+static int check_choice(const ModelConfig *cfg, const key_def_t *k, char *err)
+{
+    for (size_t i = 0; i < sizeof(MODEL_CHOICES) / sizeof(MODEL_CHOICES[0]); i++) {
+        if (strcmp(MODEL_CHOICES[i].key, k->name)) continue;
+        const char *v = (const char *)cfg + k->offset, *const *ok = MODEL_CHOICES[i].values;
+        char list[128] = "";
+        for (int j = 0; j < 4 && ok[j]; j++) {
+            if (!strcmp(v, ok[j])) return 0;
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "", ok[j]);
+        }
+        return err_set(err, "%s = '%s' is not accepted: use one of %s", k->name, v, list);
+    }
+    if (!strcmp(cfg->norm, "none") && cfg->post_ln)
+        return err_set(err, "model.norm = none leaves no LayerNorm to place after the sublayers: "
+                       "model.post_ln must be 0 with it");
+    return 0;
+}
 
 void model_config_default(ModelConfig *cfg)
 {
@@ -49,6 +79,7 @@ int model_config_validate(ModelConfig *cfg, char *err)
     if (cfg->mlp_hidden == 0) cfg->mlp_hidden = 4 * cfg->n_embd;
     for (int i = 0; i < MODEL_N_KEYS; i++) {
         const key_def_t *k = &MODEL_KEYS[i];
+        if (k->type == KEY_STR && check_choice(cfg, k, err)) return -1;
         if (k->type != KEY_INT) continue;
         int v = *(const int *)((const char *)cfg + k->offset);
         if (v < k->lo || v > k->hi)
@@ -56,5 +87,8 @@ int model_config_validate(ModelConfig *cfg, char *err)
     }
     if (cfg->n_embd % cfg->n_head)
         return err_set(err, "model.n_embd = %d must be divisible by model.n_head = %d", cfg->n_embd, cfg->n_head);
+    if (!strcmp(cfg->norm, "none") && cfg->post_ln)
+        return err_set(err, "model.norm = none leaves no LayerNorm to place after the sublayers: "
+                       "model.post_ln must be 0 with it");
     return 0;
 }
