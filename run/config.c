@@ -30,7 +30,8 @@ typedef struct {
 // the train.* and eval.* keys; the model.* keys are MODEL_KEYS (model/config.c), added by keys_init
 static const key_t_ RUN_KEYS[] = {
     {"train", "steps", K_INT, R(steps), 0, 0, 1e9, "2000", "optimizer steps"},
-    {"train", "batch_size", K_INT, R(batch_size), 0, 1, 1 << 20, "64", "sequences per step"},
+    {"train", "batch_size", K_INT, R(batch_size), 0, 0, 1 << 20, "64",
+     "sequences per step (0 = full batch: the whole fixed training set, task.train_size, every step)"},
     {"train", "seq_len", K_INT, R(seq_len), 0, 0, 65536, "0", "training sequence length (0 = the task's longest training sequence)"},
     {"train", "seed", K_U64, R(seed), 0, 0, 0, "1", "seed of model init and data"},
     {"train", "threads", K_INT, R(threads), 0, 0, 1024, "0", "compute threads (0 = all cores, or OMP_NUM_THREADS if lower)"},

@@ -106,6 +106,17 @@ static double quick_eval(Model *ev, const Model *m, const RunConfig *rc, const T
     return ok < 0 ? -2.0 : (double)ok / n;
 }
 
+// train.batch_size = 0 (full batch, as Nanda et al.): the loader's batch is the whole fixed
+// training set, in the set's order; it is the same every step, so it is filled once
+static int full_batch_fill(TaskLoader *l, char *err)
+{
+    for (int i = 0; i < l->pool->n; i++)
+        if (task_example_from_problem(&l->task, l->pool->text + l->pool->offset[i], &l->examples[i], err)) return -1;
+    if (task_batch_from_examples(l->examples, l->B, l->T, l->inputs, l->targets, err)) return -1;
+    if (l->values) task_batch_values(l->examples, l->B, l->T, l->values, l->target_values);
+    return 0;
+}
+
 static void progress(Out *o, long step, long total, float loss, double tok_s, double eta_s)
 {
     if (!o->tty) return;
@@ -128,7 +139,13 @@ int run_train(const RunConfig *rc_in, const char *out_dir, int resume)
     if (!o.log) { fprintf(stderr, "arithlab train: %s: cannot write: %s\n", path, strerror(errno)); return 1; }
 
     int threads = run_threads(rc->train.threads);
-    int B = rc->train.batch_size, T = rc->train.seq_len;
+    int full_batch = rc->train.batch_size == 0, B = full_batch ? rc->task.train_size : rc->train.batch_size, T = rc->train.seq_len;
+    if (full_batch && B <= 0) {
+        fprintf(stderr, "arithlab train: train.batch_size = 0 (full batch) needs a fixed training set: set "
+                        "task.train_size to its number of problems, or give train.batch_size >= 1\n");
+        fclose(o.log);
+        return 2;
+    }
     Model m, ev;
     long step = 0;
     uint64_t data_rng = rng_seed(rc->train.seed * 0x9E37u + 17);
@@ -172,13 +189,14 @@ int run_train(const RunConfig *rc_in, const char *out_dir, int resume)
         return 2;
     }
     const TaskPool *pool = loader.pool;
+    if (full_batch && full_batch_fill(&loader, err)) { fprintf(stderr, "arithlab train: data: %s\n", err); return 2; }
     int status = 0;
     double t_start = time_s(), tok_s = 0.0;
     long steps_timed = 0;
     m.training = 1;
     while (step < rc->train.steps && !g_interrupted) {
         double t0 = time_s();
-        if (task_loader_next(&loader, err)) {
+        if (!full_batch && task_loader_next(&loader, err)) {
             fprintf(stderr, "arithlab train: data: %s\n", err);
             status = 1;
             break;

@@ -7,9 +7,16 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "model/model.h"
 #include "model/ops.h"
+#include "model/optim.h"
+#include "model/checkpoint.h"
+#include "run/run.h"
+#include "run/train.h"
+#include "tasks/task.h"
 #include "tests/test_grad.h"
+#include "tests/test_util.h"
 
 static ModelConfig small_config(const char *norm, const char *activation)
 {
@@ -321,4 +328,84 @@ Test(arch_keys, bad_values_are_refused_naming_the_key_and_the_choices)
     char err[ERR_MAX] = "";
     cr_expect_eq(model_config_validate(&c, err), -1);
     cr_expect(strstr(err, "model.norm = none") && strstr(err, "model.post_ln"), "got '%s'", err);
+}
+
+// ---------------------------------------------------------------- full batch (train.batch_size = 0)
+static void full_batch_config(RunConfig *rc, const char *batch_size, const char *train_size)
+{
+    run_config_default(rc);
+    const char *kv[][2] = {
+        {"task.max_len", "2"}, {"task.train_size", train_size}, {"train.batch_size", batch_size},
+        {"train.steps", "1"}, {"train.threads", "1"}, {"eval.per_cell", "1"}, {"eval.n_during_train", "0"},
+        {"model.n_layer", "1"}, {"model.n_embd", "16"}, {"model.n_head", "2"}, {"model.norm", "none"},
+        {"model.activation", "relu"}, {"model.init", "torch"},
+    };
+    char err[ERR_MAX];
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+        cr_assert_eq(run_config_set(rc, kv[i][0], kv[i][1], err), 0, "%s", err);
+    cr_assert_eq(run_config_resolve(rc, err), 0, "%s", err);
+}
+
+// one full-batch step of `arithlab train` is one AdamW step over the whole fixed training set,
+// built here by hand from the set (in its order), bit for bit
+Test(full_batch, one_step_equals_a_step_over_the_explicit_training_set, .init = tmp_setup, .fini = tmp_teardown)
+{
+    RunConfig rc;
+    full_batch_config(&rc, "0", "37");
+    int N = rc.task.train_size, T = rc.train.seq_len;
+    freopen("/dev/null", "w", stdout);
+    cr_assert_eq(run_train(&rc, tmpdir, 0), 0, "the full-batch run failed");
+
+    char err[ERR_MAX], path[512];
+    Model m, trained;
+    cr_assert_eq(model_build(&m, &rc.model, N, T, rc.train.seed, err), 0, "%s", err);
+    model_set_threads(&m, 1);
+    TaskPool pool;
+    cr_assert_eq(task_pool_build(&rc.task, &pool, err), 0, "%s", err);
+    cr_assert_eq(pool.n, N);
+    TaskExample *ex = calloc(N, sizeof *ex);
+    int *x = calloc((size_t)N * T, sizeof(int)), *y = calloc((size_t)N * T, sizeof(int));
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(task_example_from_problem(&rc.task, pool.text + pool.offset[i], &ex[i], err), 0, "%s", err);
+    cr_assert_eq(task_batch_from_examples(ex, N, T, x, y, err), 0, "%s", err);
+    m.training = 1;
+    model_forward(&m, x, y, N, T);
+    model_zero_grad(&m);
+    model_backward(&m);
+    model_update(&m, &rc.optim, adamw_lr(&rc.optim, 0), 1, model_grad_norm(&m));
+
+    snprintf(path, sizeof path, "%s/ckpt.safetensors", tmpdir);
+    static TrainState st;
+    cr_assert_eq(ckpt_build_model(&trained, &st, 1, path, N, T, err), 0, "%s", err);
+    cr_assert_eq(trained.n_params, m.n_params);
+    cr_expect(memcmp(trained.params, m.params, sizeof(float) * m.n_params) == 0,
+              "the full-batch step differs from a step over the whole set");
+    cr_expect(memcmp(trained.m, m.m, sizeof(float) * m.n_params) == 0, "AdamW moments differ");
+
+    // and a sampled batch of the same size (with replacement) is another step
+    RunConfig sampled;
+    full_batch_config(&sampled, "37", "37");
+    char dir2[300];
+    snprintf(dir2, sizeof dir2, "%s/sampled", tmpdir);
+    cr_assert_eq(mkdir(dir2, 0700), 0);
+    cr_assert_eq(run_train(&sampled, dir2, 0), 0);
+    Model other;
+    snprintf(path, sizeof path, "%s/ckpt.safetensors", dir2);
+    cr_assert_eq(ckpt_build_model(&other, &st, 1, path, N, T, err), 0, "%s", err);
+    cr_expect(memcmp(other.params, m.params, sizeof(float) * m.n_params) != 0, "a sampled batch gave the same step");
+    model_free(&other);
+    model_free(&trained);
+    model_free(&m);
+    task_pool_free(&pool);
+    free(ex); free(x); free(y);
+}
+
+Test(full_batch, without_a_fixed_training_set_is_refused_naming_the_keys, .init = tmp_setup, .fini = tmp_teardown)
+{
+    char cmd[1024], out[8192];
+    snprintf(cmd, sizeof cmd, "%s train --out %s/run --set train.batch_size=0 --set train.steps=1 --set train.threads=1",
+             ARITHLAB_BIN, tmpdir);
+    int st = run(cmd, out, sizeof out);
+    cr_expect_neq(st, 0, "accepted: %s", out);
+    cr_expect(strstr(out, "train.batch_size = 0") && strstr(out, "task.train_size"), "%s", out);
 }
