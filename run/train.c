@@ -158,7 +158,8 @@ int run_train(const RunConfig *rc_in, const char *out_dir, int resume)
         m.rng = st.rng;
         say(&o, "resuming %s at step %ld\n", out_dir, step);
     } else if (model_build(&m, &rc->model, B, T, rc->train.seed, err)) {
-        fprintf(stderr, "arithlab train: %s\n", err);
+        fprintf(stderr, "arithlab train: %s%s\n", err,
+                full_batch ? " (with train.batch_size = 0 the batch is all task.train_size problems)" : "");
         fclose(o.log);
         return 2;
     }

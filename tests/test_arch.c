@@ -17,6 +17,7 @@
 #include "tasks/task.h"
 #include "tests/test_grad.h"
 #include "tests/test_util.h"
+#include <cjson/cJSON.h>
 
 static ModelConfig small_config(const char *norm, const char *activation)
 {
@@ -408,4 +409,60 @@ Test(full_batch, without_a_fixed_training_set_is_refused_naming_the_keys, .init 
     int st = run(cmd, out, sizeof out);
     cr_expect_neq(st, 0, "accepted: %s", out);
     cr_expect(strstr(out, "train.batch_size = 0") && strstr(out, "task.train_size"), "%s", out);
+}
+
+// the memory check before training sizes the activations for the whole set
+Test(full_batch, memory_estimate_counts_the_whole_training_set, .init = tmp_setup, .fini = tmp_teardown)
+{
+    char cmd[1024], out[8192];
+    snprintf(cmd, sizeof cmd, "%s train --out %s/run --set train.batch_size=0 --set task.train_size=5000000 "
+             "--set model.n_embd=1024 --set model.n_head=8 --set train.steps=1 --set train.threads=1", ARITHLAB_BIN, tmpdir);
+    int st = run(cmd, out, sizeof out);
+    cr_expect_neq(st, 0, "accepted: %s", out);
+    cr_expect(strstr(out, "of memory is available") && strstr(out, "(5000000,") && strstr(out, "all task.train_size problems"), "%s", out);
+}
+
+// ---------------------------------------------------------------- checkpoints
+// the keys are written to the metadata, and a checkpoint older than them loads with the defaults
+Test(arch_keys, checkpoints_keep_the_keys_and_older_files_get_the_defaults, .init = tmp_setup, .fini = tmp_teardown)
+{
+    ModelConfig c = small_config("none", "relu"), back;
+    snprintf(c.init, sizeof c.init, "torch");
+    Model m;
+    char err[ERR_MAX], path[300], old[300];
+    cr_assert_eq(model_build(&m, &c, 1, 4, 1, err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/new.safetensors", tmpdir);
+    cr_assert_eq(ckpt_save(&m, NULL, 0, path, err), 0, "%s", err);
+    model_free(&m);
+    cr_assert_eq(ckpt_read_config(path, &back, err), 0, "%s", err);
+    cr_expect_str_eq(back.init, "torch");
+    cr_expect_str_eq(back.norm, "none");
+    cr_expect_str_eq(back.activation, "relu");
+
+    // the same file without the three keys, as written before they existed
+    size_t n;
+    unsigned char *b = read_bytes(path, &n);
+    uint64_t hl = 0;
+    for (int i = 7; i >= 0; i--) hl = hl << 8 | b[i];
+    cJSON *root = cJSON_ParseWithLength((const char *)b + 8, hl);
+    cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "__metadata__");
+    cr_assert_not_null(meta);
+    cJSON_DeleteItemFromObjectCaseSensitive(meta, "model.init");
+    cJSON_DeleteItemFromObjectCaseSensitive(meta, "model.norm");
+    cJSON_DeleteItemFromObjectCaseSensitive(meta, "model.activation");
+    char *json = cJSON_PrintUnformatted(root);
+    size_t jl = strlen(json), padded = (jl + 7) / 8 * 8, data = n - 8 - hl;
+    unsigned char *o = malloc(8 + padded + data);
+    for (int i = 0; i < 8; i++) o[i] = (unsigned char)((uint64_t)padded >> (8 * i));
+    memcpy(o + 8, json, jl);
+    memset(o + 8 + jl, ' ', padded - jl);
+    memcpy(o + 8 + padded, b + 8 + hl, data);
+    snprintf(old, sizeof old, "%s/old.safetensors", tmpdir);
+    write_bytes(old, o, 8 + padded + data);
+    cr_assert_eq(ckpt_read_config(old, &back, err), 0, "%s", err);
+    cr_expect_str_eq(back.init, "gpt2");
+    cr_expect_str_eq(back.norm, "layernorm");
+    cr_expect_str_eq(back.activation, "gelu");
+    free(o); free(json); free(b);
+    cJSON_Delete(root);
 }
