@@ -29,6 +29,14 @@ static void join_words(const char *const *words, char *out, size_t cap)
     }
 }
 
+// a KEY_STR with choices holds one of the words, as text
+static int is_choice(const char *const *words, const char *v)
+{
+    for (int i = 0; words[i]; i++)
+        if (!strcmp(words[i], v)) return 1;
+    return 0;
+}
+
 void key_describe_accepted(const key_def_t *k, char *buf, size_t n)
 {
     switch (k->type) {
@@ -37,7 +45,10 @@ void key_describe_accepted(const key_def_t *k, char *buf, size_t n)
     case KEY_U64: snprintf(buf, n, "decimal digits, 0..18446744073709551615"); break;
     case KEY_BOOL: join_words(BOOL_WORDS, buf, n); break;
     case KEY_ENUM: join_words(k->choices, buf, n); break;
-    case KEY_STR: snprintf(buf, n, "%d to %zu characters", (int)k->lo, k->size - 1); break;
+    case KEY_STR:
+        if (k->choices) join_words(k->choices, buf, n);
+        else snprintf(buf, n, "%d to %zu characters", (int)k->lo, k->size - 1);
+        break;
     }
 }
 
@@ -117,6 +128,11 @@ int key_set(void *base, const key_def_t *k, const char *value, char *err)
     case KEY_BOOL: return set_words(dst, k, BOOL_WORDS, value, err);
     case KEY_ENUM: return set_words(dst, k, k->choices, value, err);
     case KEY_STR:
+        if (k->choices && !is_choice(k->choices, value)) {
+            char accepted[256];
+            key_describe_accepted(k, accepted, sizeof accepted);
+            return err_set(err, "%s = '%s' is not accepted: accepted %s", k->name, value, accepted);
+        }
         if (strlen(value) >= k->size)
             return err_set(err, "%s = '%s' is too long (at most %zu characters)", k->name, value, k->size - 1);
         if (strlen(value) < (size_t)k->lo)
@@ -185,7 +201,7 @@ int key_check(const void *base, const key_def_t *k, char *err)
         char accepted[128];
         key_describe_accepted(k, accepted, sizeof accepted);
         size_t len = strnlen((const char *)src, k->size);
-        if (len >= k->size || len < (size_t)k->lo)
+        if (len >= k->size || len < (size_t)k->lo || (k->choices && !is_choice(k->choices, (const char *)src)))
             return err_set(err, "%s = '%.*s' is not accepted: accepted %s (%s)", k->name, (int)len, (const char *)src,
                            accepted, k->help);
         return 0;

@@ -21,7 +21,7 @@ typedef struct {
     const char *def;         // default, as text
     int added;               // 1: added after checkpoints were first written (a file without it gets def)
     const char *help;        // one line for --help
-    const char *const *choices;  // KEY_ENUM: the accepted words, NULL-terminated
+    const char *const *choices;  // KEY_ENUM: the accepted words, NULL-terminated; KEY_STR: if set, the words it may hold (as text)
 } key_def_t;
 
 // the longest INI line (its '\n' not counted) that the INI library reads whole

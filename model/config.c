@@ -7,6 +7,11 @@
 
 #define M(f) offsetof(ModelConfig, f), sizeof(((ModelConfig *)0)->f)
 
+// the text keys with a fixed set of words (KEY_STR with choices: stored as text)
+static const char *const INIT_NAMES[] = {"gpt2", "torch", NULL};
+static const char *const NORM_NAMES[] = {"layernorm", "none", NULL};
+static const char *const ACTIVATION_NAMES[] = {"gelu", "relu", NULL};
+
 const key_def_t MODEL_KEYS[] = {
     {"model.vocab_size", KEY_INT, M(vocab_size), 2, 1 << 20, "32", 0, "vocabulary size"},
     {"model.block_size", KEY_INT, M(block_size), 1, 1 << 16, "64", 0, "maximum sequence length"},
@@ -33,6 +38,11 @@ const key_def_t MODEL_KEYS[] = {
     {"model.head", KEY_STR, M(head), 0, 0, "auto", 1,
      "output head: auto (fone with the fone scheme in model.position, else lm), lm (next-token logits) or "
      "fone (the FoNE digit head)"},
+    {"model.init", KEY_STR, M(init), 0, 0, "gpt2", 1,
+     "gpt2 | torch: GPT-2's N(0,0.02) with scaled residual projections, or PyTorch's module defaults", INIT_NAMES},
+    {"model.norm", KEY_STR, M(norm), 0, 0, "layernorm", 1,
+     "layernorm | none: none drops every LayerNorm, the final one included (Nanda et al.)", NORM_NAMES},
+    {"model.activation", KEY_STR, M(activation), 0, 0, "gelu", 1, "gelu | relu: the MLP nonlinearity", ACTIVATION_NAMES},
 };
 const int MODEL_N_KEYS = (int)(sizeof(MODEL_KEYS) / sizeof(MODEL_KEYS[0]));
 
@@ -56,5 +66,8 @@ int model_config_validate(ModelConfig *cfg, char *err)
         if (key_check(cfg, &MODEL_KEYS[i], err)) return -1;
     if (cfg->n_embd % cfg->n_head)
         return err_set(err, "model.n_embd = %d must be divisible by model.n_head = %d", cfg->n_embd, cfg->n_head);
+    if (!strcmp(cfg->norm, "none") && cfg->post_ln)
+        return err_set(err, "model.norm = none leaves no LayerNorm to place after the sublayers: "
+                       "model.post_ln must be 0 with it");
     return 0;
 }

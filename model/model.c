@@ -107,6 +107,90 @@ float rng_normal(uint64_t *s)
     return sqrtf(-2.0f * logf(u1)) * cosf(6.2831853071795864f * u2);
 }
 
+// ---------------------------------------------------------------- initialization
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+
+// model.init = torch: what PyTorch's modules draw for a nanoGPT-style model. nn.Embedding
+// (token, learned position, Abacus, Shaw and T5 tables) N(0,1); nn.Linear weight and bias
+// U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (kaiming_uniform with a = sqrt(5)), no scaled residual
+// projections; nn.LayerNorm 1 and 0. FIRE's MLP is nn.Linear(1, Hd), nn.Linear(Hd, NH).
+// -1 for a tensor PyTorch has no module default for: it keeps its declared draw.
+static int torch_rule(const Model *m, int i, float *scale)
+{
+    const ParamInfo *p = &m->tensors[i];
+    const char *n = p->name;
+    if (p->init_std < 0) return MODEL_INIT_ONES;   // LayerNorm gains
+    if (!strcmp(n, "transformer.wte.weight") || !strcmp(n, "transformer.wpe.weight") ||
+        !strcmp(n, "transformer.abacus.weight") || !strcmp(n, "transformer.pos.shaw.rel_k") ||
+        !strcmp(n, "transformer.pos.t5.bias")) { *scale = 1.0f; return MODEL_INIT_NORMAL; }
+    int linear_w = ends_with(n, "c_attn.weight") || ends_with(n, "c_proj.weight") || ends_with(n, "c_fc.weight") ||
+                   !strcmp(n, "lm_head.weight") || !strcmp(n, "transformer.fone.weight");
+    if (linear_w) { *scale = 1.0f / sqrtf((float)p->shape[1]); return MODEL_INIT_UNIFORM; }
+    // a Linear's bias is declared right after its weight and shares its fan_in
+    if ((ends_with(n, "c_attn.bias") || ends_with(n, "c_proj.bias") || ends_with(n, "c_fc.bias")) && i > 0) {
+        *scale = 1.0f / sqrtf((float)m->tensors[i - 1].shape[1]);
+        return MODEL_INIT_UNIFORM;
+    }
+    if (ends_with(n, "ln_1.bias") || ends_with(n, "ln_2.bias") || !strcmp(n, "transformer.ln_f.bias"))
+        return MODEL_INIT_ZEROS;
+    if (!strcmp(n, "transformer.pos.fire.w1") || !strcmp(n, "transformer.pos.fire.b1")) { *scale = 1.0f; return MODEL_INIT_UNIFORM; }
+    if (!strcmp(n, "transformer.pos.fire.w2")) { *scale = 1.0f / sqrtf((float)p->shape[2]); return MODEL_INIT_UNIFORM; }
+    return -1;
+}
+
+int model_init_rule(const Model *m, int i, float *scale)
+{
+    const ParamInfo *p = &m->tensors[i];
+    *scale = 0.0f;
+    if (!strcmp(m->cfg.init, "torch")) {
+        int r = torch_rule(m, i, scale);
+        if (r >= 0) return r;
+    }
+    if (p->init_std > 0) { *scale = p->init_std; return MODEL_INIT_NORMAL; }
+    return p->init_std < 0 ? MODEL_INIT_ONES : MODEL_INIT_ZEROS;
+}
+
+// ---------------------------------------------------------------- norm and activation choices
+// model.norm = none: each LayerNorm is the identity (its output a copy of its input; its
+// tensors stay in the arena, untouched, so the layout and tensor names do not change)
+static int has_norm(const Model *m) { return strcmp(m->cfg.norm, "none") != 0; }
+
+// out, inp are (N,C); mean, rstd (N)
+static void norm_forward(const Model *m, float *out, float *mean, float *rstd, const float *inp,
+                         const float *weight, const float *bias, int N, int C)
+{
+    if (has_norm(m)) layernorm_forward(out, mean, rstd, inp, weight, bias, N, C);
+    else memcpy(out, inp, sizeof(float) * (size_t)N * C);
+}
+
+// dinp (N,C) = dout, or += dout when accumulating; dweight, dbias untouched without a norm
+static void norm_backward(const Model *m, float *dinp, float *dweight, float *dbias, const float *dout,
+                          const float *inp, const float *weight, const float *mean, const float *rstd,
+                          int N, int C, int accumulate)
+{
+    if (has_norm(m)) layernorm_backward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C, accumulate);
+    else if (accumulate) residual_forward(dinp, dinp, dout, (size_t)N * C);
+    else memcpy(dinp, dout, sizeof(float) * (size_t)N * C);
+}
+
+static int is_relu(const Model *m) { return !strcmp(m->cfg.activation, "relu"); }
+
+// out, inp are (N)
+static void act_forward(const Model *m, float *out, const float *inp, size_t N)
+{
+    if (is_relu(m)) relu_forward(out, inp, N); else gelu_forward(out, inp, N);
+}
+
+// dinp (N) is written; it may be dout
+static void act_backward(const Model *m, float *dinp, const float *inp, const float *dout, size_t N)
+{
+    if (is_relu(m)) relu_backward(dinp, inp, dout, N); else gelu_backward(dinp, inp, dout, N);
+}
+
 // ---------------------------------------------------------------- activations
 // a looped model applies its n_layer blocks n_loops times: n_passes block applications
 static int n_passes(const ModelConfig *c) { return c->n_layer * (c->n_loops > 1 ? c->n_loops : 1); }
@@ -278,9 +362,12 @@ int model_build(Model *m, const ModelConfig *cfg_in, int B_max, int T_max, uint6
     m->rng = rng_seed(seed);
     for (int i = 0; i < m->n_tensors; i++) {
         ParamInfo *p = &m->tensors[i];
-        float *w = m->params + p->offset;
+        float *w = m->params + p->offset, scale;
+        int rule = model_init_rule(m, i, &scale);
         for (size_t j = 0; j < p->numel; j++)
-            w[j] = p->init_std > 0 ? p->init_std * rng_normal(&m->rng) : (p->init_std < 0 ? 1.0f : 0.0f);
+            w[j] = rule == MODEL_INIT_NORMAL ? scale * rng_normal(&m->rng)
+                 : rule == MODEL_INIT_UNIFORM ? scale * (2.0f * rng_f32(&m->rng) - 1.0f)
+                 : rule == MODEL_INIT_ONES ? 1.0f : 0.0f;
     }
     m->loss = -1.0f;
     model_set_threads(m, omp_get_max_threads());
@@ -362,7 +449,7 @@ static void forward_chunk(Model *m, const int *tokens, const int *tokens_full, i
         }
         const float *att_in = x;
         if (!c->post_ln) {
-            layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, x, p->ln1w, p->ln1b, N, C);
+            norm_forward(m, a->ln1, a->ln1_mean, a->ln1_rstd, x, p->ln1w, p->ln1b, N, C);
             att_in = a->ln1;
         }
         matmul_forward(a->qkv, att_in, p->qkvw, p->qkvb, N, C, 3 * C);
@@ -385,21 +472,21 @@ static void forward_chunk(Model *m, const int *tokens, const int *tokens_full, i
         }
         if (!c->post_ln) {
             matmul_residual_forward(a->res2, a->atty, p->attprojw, p->attprojb, x, N, C, C);
-            layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, p->ln2w, p->ln2b, N, C);
+            norm_forward(m, a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, p->ln2w, p->ln2b, N, C);
             matmul_forward(a->fch, a->ln2, p->fcw, p->fcb, N, C, H);
-            gelu_forward(a->fch_gelu, a->fch, (size_t)N * H);
+            act_forward(m, a->fch_gelu, a->fch, (size_t)N * H);
             matmul_residual_forward(a->res3, a->fch_gelu, p->fcprojw, p->fcprojb, a->res2, N, H, C);
         } else {
             matmul_residual_forward(a->sum1, a->atty, p->attprojw, p->attprojb, x, N, C, C);
-            layernorm_forward(a->res2, a->ln1_mean, a->ln1_rstd, a->sum1, p->ln1w, p->ln1b, N, C);
+            norm_forward(m, a->res2, a->ln1_mean, a->ln1_rstd, a->sum1, p->ln1w, p->ln1b, N, C);
             matmul_forward(a->fch, a->res2, p->fcw, p->fcb, N, C, H);
-            gelu_forward(a->fch_gelu, a->fch, (size_t)N * H);
+            act_forward(m, a->fch_gelu, a->fch, (size_t)N * H);
             matmul_residual_forward(a->sum2, a->fch_gelu, p->fcprojw, p->fcprojb, a->res2, N, H, C);
-            layernorm_forward(a->res3, a->ln2_mean, a->ln2_rstd, a->sum2, p->ln2w, p->ln2b, N, C);
+            norm_forward(m, a->res3, a->ln2_mean, a->ln2_rstd, a->sum2, p->ln2w, p->ln2b, N, C);
         }
         x = a->res3;
     }
-    layernorm_forward(m->lnf, m->lnf_mean, m->lnf_rstd, x, m->lnfw, m->lnfb, N, C);
+    norm_forward(m, m->lnf, m->lnf_mean, m->lnf_rstd, x, m->lnfw, m->lnfb, N, C);
     m->head->forward(m);
 }
 
@@ -472,7 +559,7 @@ void model_backward(Model *m)
     int P = m->pass_hi;
     const float *x_last = m->la[P - 1].res3;
     m->head->loss_backward(m, &m->batch, m->dlnf);
-    layernorm_backward(m->dres, m->dlnfw, m->dlnfb, m->dlnf, x_last, m->lnfw, m->lnf_mean, m->lnf_rstd, N, C, 0);
+    norm_backward(m, m->dres, m->dlnfw, m->dlnfb, m->dlnf, x_last, m->lnfw, m->lnf_mean, m->lnf_rstd, N, C, 0);
 
     // m->dres holds the gradient w.r.t. the current layer's output
     if (m->denc) memset(m->denc, 0, sizeof(float) * (size_t)N * C);
@@ -484,21 +571,21 @@ void model_backward(Model *m)
         if (!c->post_ln) {
             // MLP: res3 = res2 + fcproj(gelu(fc(ln2(res2))))
             matmul_backward(m->dfch, dp->fcprojw, dp->fcprojb, m->dres, a->fch_gelu, p->fcprojw, N, H, C, 0);
-            gelu_backward(m->dfch, a->fch, m->dfch, (size_t)N * H);
+            act_backward(m, m->dfch, a->fch, m->dfch, (size_t)N * H);
             matmul_backward(m->dbuf_c, dp->fcw, dp->fcb, m->dfch, a->ln2, p->fcw, N, C, H, 0);
-            layernorm_backward(m->dres, dp->ln2w, dp->ln2b, m->dbuf_c, a->res2, p->ln2w, a->ln2_mean, a->ln2_rstd, N, C, 1);
+            norm_backward(m, m->dres, dp->ln2w, dp->ln2b, m->dbuf_c, a->res2, p->ln2w, a->ln2_mean, a->ln2_rstd, N, C, 1);
             // attention: res2 = x + proj(attn(ln1(x)))
             matmul_backward(m->dbuf_c, dp->attprojw, dp->attprojb, m->dres, a->atty, p->attprojw, N, C, C, 0);
             attention_block_backward(m, &s, l, a, m->dbuf_c);
             matmul_backward(m->dbuf_c2, dp->qkvw, dp->qkvb, m->dqkv, a->ln1, p->qkvw, N, C, 3 * C, 0);
-            layernorm_backward(m->dres, dp->ln1w, dp->ln1b, m->dbuf_c2, x, p->ln1w, a->ln1_mean, a->ln1_rstd, N, C, 1);
+            norm_backward(m, m->dres, dp->ln1w, dp->ln1b, m->dbuf_c2, x, p->ln1w, a->ln1_mean, a->ln1_rstd, N, C, 1);
         } else {
             // res3 = ln2(sum2), sum2 = res2 + mlp(res2), res2 = ln1(sum1), sum1 = x + attn(x)
-            layernorm_backward(m->dbuf_c, dp->ln2w, dp->ln2b, m->dres, a->sum2, p->ln2w, a->ln2_mean, a->ln2_rstd, N, C, 0);
+            norm_backward(m, m->dbuf_c, dp->ln2w, dp->ln2b, m->dres, a->sum2, p->ln2w, a->ln2_mean, a->ln2_rstd, N, C, 0);
             matmul_backward(m->dfch, dp->fcprojw, dp->fcprojb, m->dbuf_c, a->fch_gelu, p->fcprojw, N, H, C, 0);
-            gelu_backward(m->dfch, a->fch, m->dfch, (size_t)N * H);
+            act_backward(m, m->dfch, a->fch, m->dfch, (size_t)N * H);
             matmul_backward(m->dbuf_c, dp->fcw, dp->fcb, m->dfch, a->res2, p->fcw, N, C, H, 1);
-            layernorm_backward(m->dres, dp->ln1w, dp->ln1b, m->dbuf_c, a->sum1, p->ln1w, a->ln1_mean, a->ln1_rstd, N, C, 0);
+            norm_backward(m, m->dres, dp->ln1w, dp->ln1b, m->dbuf_c, a->sum1, p->ln1w, a->ln1_mean, a->ln1_rstd, N, C, 0);
             matmul_backward(m->dbuf_c, dp->attprojw, dp->attprojb, m->dres, a->atty, p->attprojw, N, C, C, 0);
             attention_block_backward(m, &s, l, a, m->dbuf_c);
             matmul_backward(m->dres, dp->qkvw, dp->qkvb, m->dqkv, x, p->qkvw, N, C, 3 * C, 1);

@@ -38,6 +38,10 @@ typedef struct ModelConfig {
     // paper's progressive loss with truncated back-propagation. Evaluation runs all loops.
     int loop_random;
     char head[16];       // output head (model/head.h): auto, lm or fone
+    // architecture options of the faithful setups (issue 12); the defaults are GPT-2's
+    char init[16];       // "gpt2": N(0,0.02), scaled residual projections; "torch": PyTorch module defaults
+    char norm[16];       // "layernorm", or "none": no LayerNorm anywhere (Nanda et al.)
+    char activation[16]; // MLP nonlinearity: "gelu" (tanh approximation) or "relu"
 } ModelConfig;
 
 // the model.* keys, one entry per ModelConfig field (model/config.c)
@@ -129,8 +133,9 @@ typedef struct Model {
     int n_threads;                      // BLIS threads for the big GEMMs
 } Model;
 
-// Build with random init from seed (GPT-2 style: N(0,0.02), residual
-// projections scaled by 1/sqrt(2L)). -1 + err on a bad config or no memory.
+// Build with random init from seed: model.init = gpt2 draws N(0,0.02) with residual
+// projections scaled by 1/sqrt(2L); torch draws PyTorch's nn.Embedding / nn.Linear /
+// nn.LayerNorm defaults (see model_init_rule). -1 + err on a bad config or no memory.
 int model_build(Model *m, const ModelConfig *cfg, int B_max, int T_max, uint64_t seed, char *err);
 void model_free(Model *m);
 // what model_build(cfg, B_max, T_max) would allocate, without allocating it:
@@ -163,6 +168,10 @@ int model_generate_greedy(Model *m, int *seq, int S, int B, int P, int max_new, 
 void model_zero_grad(Model *m);
 // needs a forward with targets; accumulates (+=) into the gradient arena
 void model_backward(Model *m);
+// how model.init draws tensor i: MODEL_INIT_NORMAL N(0, scale), MODEL_INIT_UNIFORM
+// U(-scale, scale), MODEL_INIT_ONES or MODEL_INIT_ZEROS (tests check the draws against it)
+enum { MODEL_INIT_ZEROS, MODEL_INIT_ONES, MODEL_INIT_NORMAL, MODEL_INIT_UNIFORM };
+int model_init_rule(const Model *m, int i, float *scale);
 // find a tensor by name; NULL if none
 ParamInfo *model_find_tensor(Model *m, const char *name);
 // forward FLOPs for one (B,T) batch, counting the GEMMs as computed (attention over full T x T)

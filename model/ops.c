@@ -277,6 +277,20 @@ void gelu_backward(float *dinp, const float *inp, const float *dout, size_t N)
 }
 
 // ---------------------------------------------------------------- residual
+// ReLU MLP (Nanda et al.'s grokking model); inp (N) -> out (N)
+void relu_forward(float *out, const float *inp, size_t N)
+{
+    #pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < N; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+}
+
+// dout (N) -> dinp (N), written (dinp may be dout)
+void relu_backward(float *dinp, const float *inp, const float *dout, size_t N)
+{
+    #pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < N; i++) dinp[i] = inp[i] > 0.0f ? dout[i] : 0.0f;
+}
+
 void residual_forward(float *out, const float *a, const float *b, size_t N)
 {
     #pragma omp parallel for simd schedule(static)

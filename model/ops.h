@@ -66,6 +66,10 @@ void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dou
 void gelu_forward(float *out, const float *inp, size_t N);
 void gelu_backward(float *dinp, const float *inp, const float *dout, size_t N);
 
+// out, inp are (N); dinp (N) is written and may be dout. The gradient at 0 is taken as 0.
+void relu_forward(float *out, const float *inp, size_t N);
+void relu_backward(float *dinp, const float *inp, const float *dout, size_t N);
+
 void residual_forward(float *out, const float *a, const float *b, size_t N);
 void residual_backward(float *da, float *db, const float *dout, size_t N);
 

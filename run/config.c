@@ -15,10 +15,13 @@
 #define O(f) offsetof(AdamWConfig, f), sizeof(((AdamWConfig *)0)->f)
 #define E(f) offsetof(EvalOpts, f), sizeof(((EvalOpts *)0)->f)
 
+static const char *const LOSS_ON_NAMES[] = {"answer", "all", NULL};
+
 // the train.* keys of TrainOpts
 const key_def_t RUN_TRAIN_KEYS[] = {
     {"train.steps", KEY_INT, R(steps), 0, 1e9, "2000", 0, "optimizer steps"},
-    {"train.batch_size", KEY_INT, R(batch_size), 1, 1 << 20, "64", 0, "sequences per step"},
+    {"train.batch_size", KEY_INT, R(batch_size), 0, 1 << 20, "64", 0,
+     "sequences per step (0 = full batch: the whole fixed training set, task.train_size, every step)"},
     {"train.seq_len", KEY_INT, R(seq_len), 0, 65536, "0", 0, "training sequence length (0 = the task's longest training sequence)"},
     {"train.seed", KEY_U64, R(seed), 0, 0, "1", 0, "seed of model init and data"},
     {"train.threads", KEY_INT, R(threads), 0, 1024, "0", 0, "compute threads (0 = all cores, or OMP_NUM_THREADS if lower)"},
@@ -26,7 +29,8 @@ const key_def_t RUN_TRAIN_KEYS[] = {
     {"train.ckpt_every", KEY_INT, R(ckpt_every), 0, 1e9, "0", 0, "steps between checkpoints (0 = at the end only)"},
     {"train.eval_every", KEY_INT, R(eval_every), 0, 1e9, "250", 0, "steps between evaluations (0 = at the end only)"},
     {"train.loss_on", KEY_STR, R(loss_on), 1, 0, "answer", 1,
-     "answer (the loss on the answer tokens only) or all (on every token after <bos>, the prompt too, as nanoGPT)"},
+     "answer (the loss on the answer tokens only) or all (on every token after <bos>, the prompt too, as nanoGPT)",
+     LOSS_ON_NAMES},
 };
 const int RUN_N_TRAIN_KEYS = (int)(sizeof(RUN_TRAIN_KEYS) / sizeof(RUN_TRAIN_KEYS[0]));
 

@@ -200,9 +200,14 @@ int run_resume_check(const RunConfig *rc, const char *ckpt_path, char *err)
 
 int run_memory_check(const RunConfig *rc, char *err)
 {
+    // train.batch_size = 0: the batch is the whole fixed training set (task.train_size problems)
+    int B = rc->train.batch_size ? rc->train.batch_size : rc->task.train_size;
+    if (B <= 0)
+        return err_set(err, "train.batch_size = 0 (full batch) needs a fixed training set: set task.train_size to its "
+                       "number of problems, or give train.batch_size >= 1");
     double train_p, train_a, eval_p, eval_a, avail = model_available_bytes();
     if (avail <= 0) return 0;   // unknown: model_build still refuses what cannot be allocated
-    if (model_memory_bytes(&rc->model, rc->train.batch_size, rc->train.seq_len, &train_p, &train_a, err) ||
+    if (model_memory_bytes(&rc->model, B, rc->train.seq_len, &train_p, &train_a, err) ||
         model_memory_bytes(&rc->model, rc->eval.batch_size, rc->model.block_size, &eval_p, &eval_a, err))
         return -1;
     int n_ex = rc->eval.n_during_train > rc->eval.per_cell ? rc->eval.n_during_train : rc->eval.per_cell;
@@ -212,7 +217,7 @@ int run_memory_check(const RunConfig *rc, char *err)
     const char *key = "the model size (model.n_embd, model.n_layer)";
     double top = train_p + eval_p;
     char kbuf[128];
-    if (train_a > top) { top = train_a; key = "train.batch_size"; }
+    if (train_a > top) { top = train_a; key = rc->train.batch_size ? "train.batch_size" : "task.train_size (the full batch)"; }
     if (eval_a > top) { top = eval_a; key = "eval.batch_size (or model.block_size)"; }
     if (ex > top) {
         snprintf(kbuf, sizeof kbuf, "%s", rc->eval.n_during_train >= rc->eval.per_cell ? "eval.n_during_train" : "eval.per_cell");
@@ -220,13 +225,24 @@ int run_memory_check(const RunConfig *rc, char *err)
     }
     const double MiB = 1048576.0;
     return err_set(err, "the run needs %.0f MiB: %.0f MiB parameters, gradients and AdamW moments (training and "
-                   "evaluation models); %.0f MiB training activations (train.batch_size = %d x train.seq_len = %d); "
+                   "evaluation models); %.0f MiB training activations (a batch of %d x train.seq_len = %d); "
                    "%.0f MiB evaluation activations (eval.batch_size = %d x model.block_size = %d); %.0f MiB evaluation "
                    "problems (eval.n_during_train = %d, eval.per_cell = %d); but only %.0f MiB of memory is available: "
                    "lower %s, the largest part",
-                   need / MiB, (train_p + eval_p) / MiB, train_a / MiB, rc->train.batch_size, rc->train.seq_len,
+                   need / MiB, (train_p + eval_p) / MiB, train_a / MiB, B, rc->train.seq_len,
                    eval_a / MiB, rc->eval.batch_size, rc->model.block_size, ex / MiB, rc->eval.n_during_train,
                    rc->eval.per_cell, avail / MiB, key);
+}
+
+// train.batch_size = 0 (full batch, as Nanda et al.): the loader's batch is the whole fixed
+// training set, in the set's order; it is the same every step, so it is filled once
+static int full_batch_fill(TaskLoader *l, char *err)
+{
+    for (int i = 0; i < l->pool->n; i++)
+        if (task_example_from_problem(&l->task, l->pool->text + l->pool->offset[i], &l->examples[i], err)) return -1;
+    if (task_batch_from_examples(l->examples, l->B, l->T, l->inputs, l->targets, err)) return -1;
+    if (l->values) task_batch_values(l->examples, l->B, l->T, l->values, l->target_values);
+    return 0;
 }
 
 static void progress(Out *o, long step, long total, float loss, double tok_s, double eta_s)
@@ -251,7 +267,13 @@ int run_train(const RunConfig *rc_in, const char *out_dir, int resume)
     if (!o.log) { fprintf(stderr, "arithlab train: %s: cannot write: %s\n", path, strerror(errno)); return 1; }
 
     int threads = run_threads(rc->train.threads);
-    int B = rc->train.batch_size, T = rc->train.seq_len;
+    int full_batch = rc->train.batch_size == 0, B = full_batch ? rc->task.train_size : rc->train.batch_size, T = rc->train.seq_len;
+    if (full_batch && B <= 0) {
+        fprintf(stderr, "arithlab train: train.batch_size = 0 (full batch) needs a fixed training set: set "
+                        "task.train_size to its number of problems, or give train.batch_size >= 1\n");
+        fclose(o.log);
+        return 2;
+    }
     Model m, ev;
     long step = 0, saved_step = -1;   // saved_step: the step of the checkpoint on disk (-1: none yet)
     uint64_t data_rng = rng_seed(rc->train.seed * 0x9E37u + 17);
@@ -274,7 +296,8 @@ int run_train(const RunConfig *rc_in, const char *out_dir, int resume)
         m.rng = st.rng;
         say(&o, "resuming %s at step %ld (the checkpoint's step)\n", out_dir, step);
     } else if (model_build(&m, &rc->model, B, T, rc->train.seed, err)) {
-        fprintf(stderr, "arithlab train: %s\n", err);
+        fprintf(stderr, "arithlab train: %s%s\n", err,
+                full_batch ? " (with train.batch_size = 0 the batch is all task.train_size problems)" : "");
         fclose(o.log);
         return 2;
     }
@@ -305,13 +328,14 @@ int run_train(const RunConfig *rc_in, const char *out_dir, int resume)
         return 2;
     }
     const TaskPool *pool = loader.pool;
+    if (full_batch && full_batch_fill(&loader, err)) { fprintf(stderr, "arithlab train: data: %s\n", err); return 2; }
     int status = 0;
     double t_start = time_s(), tok_s = 0.0;
     long steps_timed = 0;
     m.training = 1;
     while (step < rc->train.steps && !g_interrupted) {
         double t0 = time_s();
-        if (task_loader_next(&loader, err)) {
+        if (!full_batch && task_loader_next(&loader, err)) {
             fprintf(stderr, "arithlab train: data: %s\n", err);
             status = 1;
             break;

@@ -68,6 +68,10 @@ def config_from_metadata(meta):
             raise KeyError(f"checkpoint metadata has no {full!r} (has: {sorted(meta)})")
         cfg[key] = int(meta[full])
     cfg["position"] = meta.get("model.position", "absolute")
+    for key, (default, accepted) in ARCH_OPTIONS.items():
+        cfg[key] = meta.get("model." + key, default)
+        if cfg[key] not in accepted:
+            raise ValueError(f"model.{key}={cfg[key]!r}: the reference implements only {accepted}")
     for key, default in POSITION_OPTIONS.items():
         cfg[key] = int(meta.get("model." + key, str(default)))
     if cfg["mlp_hidden"] == 0:
@@ -109,6 +113,9 @@ FIRE_EPS = 1e-6     # added to the normalizer log(c M + 1)
 REFERENCE_SCHEMES.add("fone")
 POSITION_OPTIONS.update(fone_places=0, fone_linear=0)
 TOK_NUM = 3
+# architecture options (model/config.c), with arithlab's defaults first; model.init only changes the
+# initial draw, which the replay copies from the checkpoint
+ARCH_OPTIONS = dict(norm=("layernorm", ("layernorm", "none")), activation=("gelu", ("gelu", "relu")))
 
 
 def sinusoidal_table(T, C):
@@ -318,7 +325,8 @@ class MLP(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         self.c_fc = nn.Linear(cfg["n_embd"], cfg["mlp_hidden"])
-        self.gelu = nn.GELU(approximate="tanh")
+        # model.activation: GELU's tanh form, or ReLU (Nanda et al.)
+        self.gelu = nn.ReLU() if cfg.get("activation", "gelu") == "relu" else nn.GELU(approximate="tanh")
         self.c_proj = nn.Linear(cfg["mlp_hidden"], cfg["n_embd"])
 
     def forward(self, x):
@@ -330,12 +338,16 @@ class Block(nn.Module):
         super().__init__()
         C = cfg["n_embd"]
         self.post_ln = bool(cfg["post_ln"])
+        self.norm = cfg.get("norm", "layernorm") != "none"  # model.norm = none: ln_1, ln_2 are not applied
         self.ln_1 = nn.LayerNorm(C, eps=LN_EPS)
         self.attn = CausalSelfAttention(cfg)
         self.ln_2 = nn.LayerNorm(C, eps=LN_EPS)
         self.mlp = MLP(cfg)
 
     def forward(self, x, layer=0, attn_bias=None):
+        if not self.norm:  # Nanda et al.'s block: no LayerNorm (arithlab refuses post_ln with it)
+            x = x + self.attn(x, layer, attn_bias)
+            return x + self.mlp(x)
         if self.post_ln:
             x = self.ln_1(x + self.attn(x, layer, attn_bias))
             return self.ln_2(x + self.mlp(x))
@@ -424,14 +436,22 @@ class GPT(nn.Module):
                 x = (x.detach() if loop == skip else x) + e
             for layer, block in enumerate(self.transformer.h):
                 x = block(x, layer, self.attn_bias)
+        ln_f = self.transformer.ln_f if self.cfg.get("norm", "layernorm") != "none" else (lambda h: h)
         if self.cfg["head"] == "fone":  # the digit head; arithlab's LM head then gets a zero gradient (and decays)
-            logits, loss = self.transformer.fone.head(self.transformer.ln_f(x), targets)
-            return logits, None if loss is None else loss + 0.0 * self.lm_head.weight.sum()
-        logits = self.lm_head(self.transformer.ln_f(x))
+            logits, loss = self.transformer.fone.head(ln_f(x), targets)
+            return logits, None if loss is None else loss + 0.0 * self.lm_head.weight.sum() + self.unused_norms()
+        logits = self.lm_head(ln_f(x))
         if targets is None:
             return logits, None
         loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
-        return logits, loss
+        return logits, loss + self.unused_norms()
+
+    def unused_norms(self):
+        """model.norm = none: arithlab keeps the LayerNorm tensors, with zero gradients (and AdamW
+        moments); 0 * their sum gives torch the same, so both sides list the same state."""
+        if self.cfg.get("norm", "layernorm") != "none":
+            return 0.0
+        return sum(0.0 * p.sum() for n, p in self.named_parameters() if ".ln_" in n or n.startswith("transformer.ln_"))
 
 
 def is_decayed(name):
@@ -731,6 +751,10 @@ CASES = [
     # looped models' random depth (model.loop_random), reproduced from model.rng: the first gradient's
     # forward skips loops and stops before n_loops (at the default --seed: (1, 1) of 5, post-LN; and
     # after an Abacus offset draw, (2, 1) of 4 loops of 2 layers); check_case insists on one such step
+    # Nanda et al.'s architecture (model.norm = none, model.activation = relu), apart and together
+    _case("norm_none", norm="none"),
+    _case("relu", activation="relu"),
+    _case("norm_none_relu_tied", norm="none", activation="relu", tied=1, n_layer=1),
     _case("looped_random_post_ln", n_layer=1, n_loops=5, loop_random=1, post_ln=1),
     _case("abacus_rope_looped_random", position="abacus+rope", abacus_k=5, abacus_max=10, n_layer=2, n_loops=4,
           loop_random=1, T=12, numbers=True),
