@@ -63,7 +63,9 @@ Test(model_keys, every_key_round_trips_through_config_ini)
     for (int i = 0; i < MODEL_N_KEYS; i++) {
         const key_def_t *k = &MODEL_KEYS[i];
         char value[32];
-        if (k->type == KEY_STR) snprintf(value, sizeof value, "rope");
+        if (k->type == KEY_STR && k->choices)   // a text key of fixed words: the first that is not the default
+            snprintf(value, sizeof value, "%s", strcmp(k->choices[0], k->def) ? k->choices[0] : k->choices[1]);
+        else if (k->type == KEY_STR) snprintf(value, sizeof value, "rope");
         else snprintf(value, sizeof value, "%d", (int)k->lo + (k->hi > k->lo));   // not the default
         cr_assert_eq(run_config_set(&rc, k->name, value, err), 0, "%s = %s: %s", k->name, value, err);
     }
@@ -202,7 +204,7 @@ Test(run_keys, every_key_is_in_help)
 static void other_value(const key_def_t *k, char *buf, size_t n)
 {
     if (!strcmp(k->name, "model.position")) snprintf(buf, n, "rope");
-    else if (k->type == KEY_ENUM) snprintf(buf, n, "%s", strcmp(k->choices[0], k->def) ? k->choices[0] : k->choices[1]);
+    else if (k->type == KEY_ENUM || (k->type == KEY_STR && k->choices)) snprintf(buf, n, "%s", strcmp(k->choices[0], k->def) ? k->choices[0] : k->choices[1]);
     else if (k->type == KEY_BOOL) snprintf(buf, n, "%s", strcmp(k->def, "1") ? "1" : "0");
     else if (k->type == KEY_U64) snprintf(buf, n, "18446744073709551615");
     else if (k->type == KEY_FLOAT) snprintf(buf, n, "%.9g", k->lo + (k->hi - k->lo) * 0.375);
