@@ -84,7 +84,8 @@ Test(train_config, a_context_too_short_for_the_task_is_refused)
     expect_config_error("--set model.block_size=8 --set task.max_len=5", "model.block_size = 8 is too small");
 }
 
-Test(train, resumed_run_ends_with_the_same_checkpoint_bits, .timeout = 240)
+// generous timeouts: about 60 s of CPU, which a loaded 2-core machine stretched past 240 s
+Test(train, resumed_run_ends_with_the_same_checkpoint_bits, .timeout = 900)
 {
     char cmd[2048], out[16384], full[128], stop[128], full_ckpt[160], stop_ckpt[160], stop_metrics[160], stop_log[160];
     snprintf(full, sizeof full, "%s", scratch("full"));
@@ -157,7 +158,7 @@ static void plant_weight(const char *ck, float x)
     model_free(&m);
 }
 
-Test(train, a_nan_stops_training_naming_step_and_tensor_and_keeps_the_checkpoint, .timeout = 120)
+Test(train, a_nan_stops_training_naming_step_and_tensor_and_keeps_the_checkpoint, .timeout = 600)
 {
     char cmd[2048], out[16384];
     char nan_dir[128], ck[160];
