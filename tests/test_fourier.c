@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "model/checkpoint.h"
 #include "model/head.h"
 #include "probes/probe.h"
 
@@ -176,6 +177,38 @@ Test(fourier_fone, a_fone_model_is_refused_with_the_reason, .init = tmp_setup, .
     fclose(log);
     cr_expect(strstr(err, "task.numbers = fone"), "%s", err);
     model_free(&m);
+}
+
+// the command: a FoNE checkpoint exits non-zero with the reason, and writes no spectrum
+Test(fourier_fone, the_command_refuses_a_fone_checkpoint, .init = tmp_setup, .fini = tmp_teardown)
+{
+    char err[ERR_MAX];
+    ModelConfig cfg;
+    model_config_default(&cfg);
+    cfg.vocab_size = task_vocab_size();
+    cfg.block_size = 8; cfg.n_layer = 1; cfg.n_head = 2; cfg.n_embd = 16;
+    cfg.fone_places = 4;
+    snprintf(cfg.position, sizeof cfg.position, "fone");
+    cr_assert_eq(model_config_validate(&cfg, err), 0, "%s", err);
+    Model m;
+    cr_assert_eq(model_build(&m, &cfg, 1, cfg.block_size, 1, err), 0, "%s", err);
+    TrainState *st = calloc(1, sizeof(TrainState));
+    cr_assert_eq(ckpt_meta_set(st, "arithlab.config", "[task]\ntask = add\nnumbers = fone\nmax_len = 3\n"
+                               "[model]\nposition = fone\nfone_places = 4\nn_layer = 1\nn_head = 2\nn_embd = 16\n"), 0);
+    cr_assert_eq(ckpt_save(&m, st, 0, tmp_path("fone.safetensors"), err), 0, "%s", err);
+    free(st);
+    model_free(&m);
+    char cmd[2048], out[8192];
+    snprintf(cmd, sizeof cmd, "%s probe fourier --checkpoint %s --n 8 --out %s/probe", ARITHLAB_BIN,
+             tmp_path("fone.safetensors"), tmpdir);
+    int rc = run(cmd, out, sizeof out);
+    cr_expect(rc != 0, "a FoNE checkpoint was probed and exited 0: %s", out);
+    cr_expect(strstr(out, "probe fourier") && strstr(out, "model.head = fone") && strstr(out, "untrained"), "%s", out);
+    FILE *f = fopen(tmp_path("probe/embed_spectrum.csv"), "r");
+    cr_expect_null(f, "embed_spectrum.csv written for a FoNE checkpoint");
+    if (f) fclose(f);
+    snprintf(cmd, sizeof cmd, "rm -rf %s/probe", tmpdir);
+    cr_expect_eq(system(cmd), 0);
 }
 
 // ---------------------------------------------------------------- model.norm = none
