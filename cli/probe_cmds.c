@@ -65,7 +65,8 @@ static int probe_fourier_cmd(int argc, char **argv)
         {"--out", ARG_STR, &a.out, "directory for the CSV, .npy and PNG files"},
         {"--n", ARG_INT, &a.n, "problems for the logit lens (default 512)"},
         {"--seed", ARG_INT, &a.seed, "seed of the problems (default 1)"},
-        {"--key-ratio", ARG_FLOAT, &o.key_ratio, "key frequency: energy >= this many times its flat-spectrum share (default 2)"},
+        {"--key-ratio", ARG_FLOAT, &o.key_ratio, "key frequency: energy >= this many times its flat-spectrum share (default 2); none when the rows do not "
+         "depend on the digit (non-constant energy < 1e-9 of the total)"},
         {"--low-max", ARG_INT, &o.low_max, "ablation bands: low k = 1..K, high k = K+1..5 (default 2)"},
         {"--threads", ARG_INT, &a.threads, "compute threads (default: all cores, or OMP_NUM_THREADS if lower)"},
         ARGS_FORMAT,
@@ -206,7 +207,8 @@ static int probe_linear_cmd(int argc, char **argv)
 typedef struct { const char *name; int (*run)(int, char **); const char *help; } probe_cmd_t;
 
 static const probe_cmd_t PROBES[] = {
-    {"fourier", probe_fourier_cmd, "Fourier spectrum of the digit embeddings and logit lens of every layer (Zhou et al. 2024)"},
+    {"fourier", probe_fourier_cmd, "Fourier spectrum of the digit embeddings and logit lens of every layer (Zhou et al. 2024); "
+     "digit-token models only (a FoNE model is refused)"},
     {"attention", probe_attention_cmd, "every head's pattern for one problem, attention graph (DOT/JSON/PNG), staircase scores"},
     {"linear", probe_linear_cmd, "logistic-regression probes for answer digits and carries on the residual stream"},
 };

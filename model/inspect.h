@@ -54,4 +54,12 @@ const float *model_pass_injection(const Model *m, int pass);
 //   through both norms.
 int model_pass_contributions(const Model *m, int pass, float *attn, float *mlp, char *err);
 
+// The final norm, between the last residual and the head, as the forward applies it
+// (model/model.c): 1 if the model has LayerNorms, 0 for model.norm = none (every norm
+// the identity). model_final_norm: out (N, C) = the final norm of inp (N, C) (the
+// final LayerNorm, mean and rstd (N) its statistics; without a norm a copy, mean and
+// rstd untouched), for lenses that read another residual through it.
+int model_has_norm(const Model *m);
+void model_final_norm(const Model *m, float *out, float *mean, float *rstd, const float *inp, int N);
+
 #endif

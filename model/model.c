@@ -6,6 +6,7 @@
 #include <string.h>
 #include <omp.h>
 #include "model/model.h"
+#include "model/inspect.h"
 #include "model/attention.h"
 #include "model/ops.h"
 
@@ -158,6 +159,7 @@ int model_init_rule(const Model *m, int i, float *scale)
 // model.norm = none: each LayerNorm is the identity (its output a copy of its input; its
 // tensors stay in the arena, untouched, so the layout and tensor names do not change)
 static int has_norm(const Model *m) { return strcmp(m->cfg.norm, "none") != 0; }
+int model_has_norm(const Model *m) { return has_norm(m); }
 
 // out, inp are (N,C); mean, rstd (N)
 static void norm_forward(const Model *m, float *out, float *mean, float *rstd, const float *inp,
@@ -175,6 +177,11 @@ static void norm_backward(const Model *m, float *dinp, float *dweight, float *db
     if (has_norm(m)) layernorm_backward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C, accumulate);
     else if (accumulate) residual_forward(dinp, dinp, dout, (size_t)N * C);
     else memcpy(dinp, dout, sizeof(float) * (size_t)N * C);
+}
+
+void model_final_norm(const Model *m, float *out, float *mean, float *rstd, const float *inp, int N)
+{
+    norm_forward(m, out, mean, rstd, inp, m->lnfw, m->lnfb, N, m->cfg.n_embd);
 }
 
 static int is_relu(const Model *m) { return !strcmp(m->cfg.activation, "relu"); }

@@ -29,34 +29,46 @@ void probe_fourier_row_name(int N, int row, char *buf, size_t cap)
     else snprintf(buf, cap, "%s %d", row % 2 ? "cos" : "sin", k);
 }
 
+// basis row r at n, in double: a float basis leaks the float rounding of a large
+// constant into every other row (issue 12's "key-frequency floor")
+static double basis_at(int N, int r, int n)
+{
+    int k = probe_fourier_row_freq(N, r);
+    int nyquist = N % 2 == 0 && k == N / 2;
+    double scale = (k == 0 || nyquist) ? sqrt(1.0 / N) : sqrt(2.0 / N);
+    double ang = 2.0 * M_PI * (double)k * n / N;
+    return scale * (k == 0 ? 1.0 : nyquist ? (n % 2 ? -1.0 : 1.0) : (r % 2 ? cos(ang) : sin(ang)));
+}
+
 // basis (N, N), rows orthonormal
 void probe_fourier_basis(int N, float *basis)
 {
-    for (int r = 0; r < N; r++) {
-        int k = probe_fourier_row_freq(N, r);
-        int nyquist = N % 2 == 0 && k == N / 2;
-        double scale = (k == 0 || nyquist) ? sqrt(1.0 / N) : sqrt(2.0 / N);
-        for (int n = 0; n < N; n++) {
-            double ang = 2.0 * M_PI * (double)k * n / N;
-            double v = k == 0 ? 1.0 : nyquist ? (n % 2 ? -1.0 : 1.0) : (r % 2 ? cos(ang) : sin(ang));
-            basis[(size_t)r * N + n] = (float)(scale * v);
-        }
-    }
+    for (int r = 0; r < N; r++)
+        for (int n = 0; n < N; n++) basis[(size_t)r * N + n] = (float)basis_at(N, r, n);
 }
 
-// x (N, C) -> coef (N, C) = basis @ x
+// x (N, C) -> coef (N, C) = basis @ x, in double. Row 0 is the channel mean times
+// sqrt(N); the other rows project the channel centred on that mean (the same in
+// exact arithmetic, as those rows sum to zero), so the constant cannot leak into them.
 int probe_fourier_project(const float *x, int N, int C, float *coef)
 {
-    float *basis = malloc(sizeof(float) * N * N);
-    if (!basis) return -1;
-    probe_fourier_basis(N, basis);
+    double *basis = malloc(sizeof(double) * N * N), *xc = malloc(sizeof(double) * N);
+    if (!basis || !xc) { free(basis); free(xc); return -1; }
     for (int r = 0; r < N; r++)
-        for (int c = 0; c < C; c++) {
+        for (int n = 0; n < N; n++) basis[(size_t)r * N + n] = basis_at(N, r, n);
+    for (int c = 0; c < C; c++) {
+        double mean = 0.0;
+        for (int n = 0; n < N; n++) mean += x[(size_t)n * C + c];
+        mean /= N;
+        for (int n = 0; n < N; n++) xc[n] = (double)x[(size_t)n * C + c] - mean;
+        coef[c] = (float)(mean * sqrt((double)N));
+        for (int r = 1; r < N; r++) {
             double s = 0.0;
-            for (int n = 0; n < N; n++) s += (double)basis[(size_t)r * N + n] * x[(size_t)n * C + c];
+            for (int n = 0; n < N; n++) s += basis[(size_t)r * N + n] * xc[n];
             coef[(size_t)r * C + c] = (float)s;
         }
-    free(basis);
+    }
+    free(basis); free(xc);
     return 0;
 }
 
@@ -79,14 +91,17 @@ static int freq_dims(int N, int k) { return k == 0 || (N % 2 == 0 && k == N / 2)
 int probe_fourier_key_freqs(const float *norm_k, int N, float ratio, float *share, int *keys)
 {
     int nf = probe_fourier_n_freq(N), n_keys = 0;
-    double total = 0.0;
+    double total = 0.0, all = (double)norm_k[0] * norm_k[0];
     for (int k = 1; k < nf; k++) total += (double)norm_k[k] * norm_k[k];
+    all += total;
+    // below the floor the non-constant part is rounding, not a function of n: no shares, no keys
+    int flat = !(total > 0) || total < PROBE_FOURIER_ENERGY_FLOOR * all;
     if (share) share[0] = 0.0f;
     for (int k = 1; k < nf; k++) {
-        double s = total > 0 ? (double)norm_k[k] * norm_k[k] / total : 0.0;
+        double s = flat ? 0.0 : (double)norm_k[k] * norm_k[k] / total;
         if (share) share[k] = (float)s;
         // a flat spectrum gives frequency k the share dims_k / (N - 1)
-        if (total > 0 && s >= ratio * freq_dims(N, k) / (double)(N - 1)) keys[n_keys++] = k;
+        if (!flat && s >= ratio * freq_dims(N, k) / (double)(N - 1)) keys[n_keys++] = k;
     }
     return n_keys;
 }
@@ -185,15 +200,16 @@ static int gather(const Model *m, const probe_lens *lens, int ci, const lens_pos
     return 0;
 }
 
-// X (np, C) -> U (np, 10) digit logits: the final LayerNorm then the digit rows
+// X (np, C) -> U (np, 10) digit logits: the model's final norm then the digit rows
 // of the unembedding (lens), or the final LayerNorm's scale at that position
-// applied to the centred vector without the bias (direct logit attribution)
+// applied to the centred vector without the bias (direct logit attribution).
+// Without a norm (model.norm = none) both are the unembedding of X itself.
 static void digit_logits(const Model *m, int dla, const lens_pos *ps, int np, float *X, float *Y,
                          float *mean, float *rstd, float *U)
 {
     int C = m->cfg.n_embd;
-    if (!dla) {
-        layernorm_forward(Y, mean, rstd, X, m->lnfw, m->lnfb, np, C);
+    if (!dla || !model_has_norm(m)) {
+        model_final_norm(m, Y, mean, rstd, X, np);
     } else {
         for (int i = 0; i < np; i++) {
             const float *x = X + (size_t)i * C;

@@ -7,10 +7,11 @@
 #include "probes/probe.h"
 #include "probes/files.h"
 #include "plot/plot.h"
+#include "model/head.h"
 
 // (a) the digit embeddings over the digit axis. Every task writes numbers in
-// digit tokens (modadd too), so the number axis is the ten digits 0..9; one
-// token per number (FoNE) would pass its (N, C) rows to the same functions.
+// digit tokens (modadd too), so the number axis is the ten digits 0..9. A FoNE
+// model has no digit-token numbers and is refused (refuse_fone).
 static int fourier_embed(const Model *m, const char *out, float key_ratio, FILE *log, char *err)
 {
     enum { N = 10, NF = N / 2 + 1 };
@@ -68,7 +69,14 @@ static int fourier_embed(const Model *m, const char *out, float key_ratio, FILE 
         for (int k = 0; k < NF; k++) probe__say(log, " k=%d %.3g (%.0f%%)", k, (double)norm[k], 100.0 * share[k]);
         probe__say(log, "\nkey frequencies:");
         for (int i = 0; i < nk; i++) probe__say(log, " k=%d (period %.3g)", keys[i], (double)N / keys[i]);
-        probe__say(log, nk ? "\n" : " none (no frequency holds %.3g x its flat share)\n", (double)key_ratio);
+        double e_all = 0.0, e_var = 0.0;
+        for (int k = 0; k < NF; k++) e_all += (double)norm[k] * norm[k];
+        e_var = e_all - (double)norm[0] * norm[0];
+        if (nk) probe__say(log, "\n");
+        else if (!(e_var >= PROBE_FOURIER_ENERGY_FLOOR * e_all))
+            probe__say(log, " none (the rows do not depend on the digit: non-constant energy %.3g of the total, "
+                       "below the floor %g)\n", e_all > 0 ? e_var / e_all : 0.0, PROBE_FOURIER_ENERGY_FLOOR);
+        else probe__say(log, " none (no frequency holds %.3g x its flat share)\n", (double)key_ratio);
     }
     free(x); free(coef);
     return r;
@@ -208,9 +216,25 @@ static int fourier_lens(Model *m, const TaskConfig *tc, const TaskExample *ex, i
 }
 
 
+// FoNE (Zhou et al. 2025) writes each number as one [NUM] token whose embedding is
+// the Fourier features of its value, read back by the digit head: the digit-token
+// rows (a) analyses are never trained there and the lens's digit logits do not
+// exist, so the probe refuses rather than report untrained weights
+static int refuse_fone(const Model *m, const TaskConfig *tc, char *err)
+{
+    int fone_model = m->head->decodes == MODEL_HEAD_DIGITS || model_value_scheme(&m->cfg);
+    if (!fone_model && tc->numbers != TASK_NUMBERS_FONE) return 0;
+    return err_set(err, "%s: numbers are FoNE [NUM] tokens whose embedding is the Fourier features of the value, "
+                   "so the digit-token embeddings this probe analyses are untrained and there are no digit logits "
+                   "to lens; probe fourier reads digit-token models only (model.head = lm, task.numbers = digits)",
+                   fone_model ? "the checkpoint's model.head = fone (model.position has the fone scheme)"
+                              : "the run's task.numbers = fone");
+}
+
 int probe_fourier_write(Model *m, const TaskConfig *tc, const probe_fourier_opts *o, const char *dir, FILE *log,
                         char *err)
 {
+    if (refuse_fone(m, tc, err)) return -1;
     if (fourier_embed(m, dir, o->key_ratio, log, err)) return -1;
     TaskExample *ex = NULL;
     probe_places pl;

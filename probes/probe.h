@@ -88,7 +88,8 @@ static inline int probe_fourier_n_freq(int N) { return N / 2 + 1; }
 void probe_fourier_basis(int N, float *basis);
 int probe_fourier_row_freq(int N, int row);                  // k of a basis row
 void probe_fourier_row_name(int N, int row, char *buf, size_t cap);   // "const", "cos 2", "sin 2", ...
-// x (N, C): channel c as a function of n. coef (N, C) = basis @ x. -1 if out of memory.
+// x (N, C): channel c as a function of n. coef (N, C) = basis @ x, computed in double
+// with each channel centred on its mean for the non-constant rows. -1 if out of memory.
 int probe_fourier_project(const float *x, int N, int C, float *coef);
 // norm_k (n_freq): sqrt of the squared coefficients of frequency k summed over
 // its cos and sin rows and all channels; sum_k norm_k^2 = ||x||_F^2
@@ -98,6 +99,11 @@ void probe_fourier_spectrum(const float *coef, int N, int C, float *norm_k);
 // non-constant basis function, i.e. that hold `ratio` times the share of a flat
 // spectrum. share (n_freq, may be NULL) gets each k's share of the non-constant
 // energy (share[0] = 0). keys gets the key k in increasing order; returns their count.
+// No key (and every share 0) when the non-constant energy is below
+// PROBE_FOURIER_ENERGY_FLOOR of the total: x then does not depend on n beyond
+// rounding (float32 rounding of the values alone is ~1e-14 of their energy; the
+// double projection adds ~1e-30), while any learned structure is far above it.
+#define PROBE_FOURIER_ENERGY_FLOOR 1e-9
 int probe_fourier_key_freqs(const float *norm_k, int N, float ratio, float *share, int *keys);
 
 // ---------------------------------------------------------------- logit lens
@@ -240,7 +246,9 @@ int probe_linear_split(const float *X, const int *y, int n, int n_train, int d, 
 
 // embed_spectrum.{csv,png}, embed_digits.npy, embed_fourier.{npy,png}; then, for a
 // task whose answers are digits, the logit lens and band ablation on n problems:
-// lens_spectrum.{csv,npy,png}, lens_spectrum_share.png, ablation.{csv,png}
+// lens_spectrum.{csv,npy,png}, lens_spectrum_share.png, ablation.{csv,png}.
+// A FoNE model or task (model.head = fone, task.numbers = fone) has no digit-token
+// numbers to analyse: -1 + err saying so, and nothing written.
 typedef struct {
     int n, seed;          // problems for the logit lens, drawn from seed
     float key_ratio;      // a key frequency holds this many times its flat share (probe_fourier_key_freqs)
