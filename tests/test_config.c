@@ -361,3 +361,100 @@ Test(model_keys, a_checkpoint_without_an_original_key_is_refused_naming_it)
     unlink(path);
     cr_expect(strstr(err, "model.n_layer") != NULL, "%s", err);
 }
+
+// ---------------------------------------------------------------- position scheme options (issue 11)
+// Each scheme declares its options in its own file (pos_vtable_t.keys). Walking the
+// registry, every declared option must be a model.* key at its slot of ModelConfig.pos,
+// listed by --help, and carried by config.ini and the checkpoint's metadata, so a scheme
+// added with options is checked here without a line of this test changing.
+static char *help_text(void)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    cr_assert_not_null(f);
+    run_config_print_keys(f);
+    fclose(f);
+    return text;
+}
+
+Test(scheme_options, every_registered_option_is_a_key_in_help_config_ini_and_checkpoint)
+{
+    int n_schemes, tried = 0;
+    const pos_vtable_t *const *schemes = pos_schemes(&n_schemes);
+    char *help = help_text();
+    for (int s = 0; s < n_schemes; s++)
+        for (int j = 0; j < schemes[s]->n_keys; j++) {
+            const key_def_t *opt = &schemes[s]->keys[j];
+            const char *name = opt->name;
+            tried++;
+            // a model key, stored in the one place the scheme reads
+            const key_def_t *k = key_find(MODEL_KEYS, MODEL_N_KEYS, name);
+            cr_assert_not_null(k, "%s (scheme %s) is no model.* key", name, schemes[s]->name);
+            cr_expect(k->type == opt->type && !strcmp(k->def, opt->def) && k->lo == opt->lo && k->hi == opt->hi &&
+                      k->added == opt->added && !strcmp(k->help, opt->help), "%s: the model key differs from the "
+                      "scheme's declaration", name);
+            ModelConfig probe;
+            model_config_default(&probe);
+            int *slot = pos_opt_ptr(&probe.pos, name);
+            cr_assert_not_null(slot, "%s has no slot in pos_opts_t", name);
+            cr_expect_eq((size_t)((char *)slot - (char *)&probe), k->offset, "%s: the key does not point at the slot "
+                         "the scheme reads", name);
+            cr_expect_eq(*slot, atoi(opt->def), "%s: the default is not the scheme's", name);
+
+            // --help
+            char want[128];
+            snprintf(want, sizeof want, "  %-22s ", name);
+            cr_expect(strstr(help, want) != NULL, "--help lacks %s", name);
+
+            // config.ini: a value off the default is written and read back into the scheme's slot
+            char value[64], err[ERR_MAX] = "";
+            other_value(opt, value, sizeof value);
+            RunConfig rc, back;
+            run_config_default(&rc);
+            cr_assert_eq(run_config_set(&rc, name, value, err), 0, "%s = %s: %s", name, value, err);
+            cr_expect_neq(pos_opt(&rc.model.pos, name), atoi(opt->def), "%s: the test did not move it off its default",
+                          name);
+            char *text = run_config_to_string(&rc);
+            cr_assert_not_null(text);
+            snprintf(want, sizeof want, "\n%s = %s\n", name + 6, value);
+            cr_expect(strstr(text, want) != NULL, "config.ini lacks '%s'", want + 1);
+            run_config_default(&back);
+            cr_assert_eq(run_config_load_string(&back, text, "config.ini", err), 0, "%s", err);
+            free(text);
+            cr_expect_eq(pos_opt(&back.model.pos, name), pos_opt(&rc.model.pos, name), "%s did not survive config.ini",
+                         name);
+
+            // the checkpoint's metadata, in a model that does not use the scheme (the option is kept all the same)
+            ModelConfig cfg, read;
+            model_config_default(&cfg);
+            cfg.vocab_size = 16; cfg.block_size = 8; cfg.n_layer = 1; cfg.n_head = 2; cfg.n_embd = 8;
+            *pos_opt_ptr(&cfg.pos, name) = pos_opt(&rc.model.pos, name);
+            char path[] = "/tmp/arithlab_test_scheme_opt_XXXXXX";
+            int fd = mkstemp(path);
+            cr_assert(fd >= 0);
+            close(fd);
+            save_small_model(&cfg, path);
+            cr_assert_eq(ckpt_read_config(path, &read, err), 0, "%s", err);
+            unlink(path);
+            cr_expect_eq(pos_opt(&read.pos, name), pos_opt(&cfg.pos, name), "%s did not survive the checkpoint", name);
+        }
+    free(help);
+    cr_expect_gt(tried, 0, "no registered scheme declares an option");
+}
+
+// the options that configs and checkpoints written before the schemes owned them name
+Test(scheme_options, the_old_model_keys_are_still_declared_by_their_schemes)
+{
+    const struct { const char *key, *scheme; } owned[] = {
+        {"model.rope_base", "rope"}, {"model.abacus_k", "abacus"}, {"model.abacus_max", "abacus"},
+        {"model.rel_max", "shaw"}, {"model.t5_buckets", "t5"}, {"model.fone_places", "fone"},
+        {"model.fone_linear", "fone"},
+    };
+    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) {
+        const pos_vtable_t *vt = pos_find(owned[i].scheme);
+        cr_assert_not_null(vt, "%s", owned[i].scheme);
+        cr_expect_not_null(key_find(vt->keys, vt->n_keys, owned[i].key), "%s does not declare %s", owned[i].scheme,
+                           owned[i].key);
+    }
+}
