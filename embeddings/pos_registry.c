@@ -51,6 +51,8 @@ static void pos_keys_bug(const char *what, const char *name)
 
 const key_def_t *pos_keys(int *n)
 {
+    // built once; the critical section keeps a first call from two threads from racing
+    #pragma omp critical(pos_keys_build)
     if (n_opt_keys < 0) {
         int m = 0;
         for (int i = 0; i < N_REGISTRY; i++)

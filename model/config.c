@@ -40,11 +40,9 @@ static const key_def_t MODEL_ROWS[] = {
 static key_def_t model_keys_table[N_MODEL_ROWS + POS_MAX_OPTS];
 static int model_n_keys_table;
 
-// built on first use (the scheme rows come from the registry, in embeddings/); the first
-// call is from one thread, as every caller reads keys before any parallel region
-static void model_keys_build(void)
+// the rows up to model.position, every registered scheme's options, then the other rows
+static void model_keys_fill(void)
 {
-    if (model_n_keys_table) return;
     int n_pos, n = 0;
     const key_def_t *pos = pos_keys(&n_pos);
     for (int i = 0; i < N_MODEL_ROWS; i++) {
@@ -56,6 +54,14 @@ static void model_keys_build(void)
         }
     }
     model_n_keys_table = n;
+}
+
+// built on first use (the scheme rows come from the registry, in embeddings/); the
+// critical section keeps a first call from two threads from racing
+static void model_keys_build(void)
+{
+    #pragma omp critical(model_keys_build)
+    if (!model_n_keys_table) model_keys_fill();
 }
 
 const key_def_t *model_keys(void)
