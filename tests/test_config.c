@@ -100,8 +100,11 @@ Test(model_keys, every_key_round_trips_through_checkpoint_metadata)
     cfg.vocab_size = 16; cfg.block_size = 8; cfg.n_layer = 1; cfg.n_head = 2; cfg.n_embd = 8;
     cfg.mlp_hidden = 12; cfg.tied = 1; cfg.post_ln = 1;
     snprintf(cfg.position, sizeof cfg.position, "rope");
-    *pos_opt_ptr(&cfg.pos, "model.rope_base") = 777; *pos_opt_ptr(&cfg.pos, "model.abacus_k") = 3; *pos_opt_ptr(&cfg.pos, "model.abacus_max") = 9; *pos_opt_ptr(&cfg.pos, "model.rel_max") = 5; *pos_opt_ptr(&cfg.pos, "model.t5_buckets") = 4;
-    cfg.n_loops = 2; cfg.loop_random = 1; *pos_opt_ptr(&cfg.pos, "model.fone_places") = 3; *pos_opt_ptr(&cfg.pos, "model.fone_linear") = 1;
+    *pos_opt_ptr(&cfg.pos, "model.rope_base") = 777; *pos_opt_ptr(&cfg.pos, "model.abacus_k") = 3;
+    *pos_opt_ptr(&cfg.pos, "model.abacus_max") = 9; *pos_opt_ptr(&cfg.pos, "model.rel_max") = 5;
+    *pos_opt_ptr(&cfg.pos, "model.t5_buckets") = 4;
+    cfg.n_loops = 2; cfg.loop_random = 1; *pos_opt_ptr(&cfg.pos, "model.fone_places") = 3;
+    *pos_opt_ptr(&cfg.pos, "model.fone_linear") = 1;
     Model m;
     char err[ERR_MAX] = "", path[] = "/tmp/arithlab_test_config_XXXXXX";
     cr_assert_eq(model_build(&m, &cfg, 1, 8, 1, err), 0, "%s", err);

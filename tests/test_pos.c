@@ -38,7 +38,8 @@ static ModelConfig pos_config(const char *spec, int block_size)
     ModelConfig c;
     model_config_default(&c);
     c.vocab_size = 16; c.block_size = block_size; c.n_layer = 2; c.n_head = 2; c.n_embd = 8; c.mlp_hidden = 12;
-    *pos_opt_ptr(&c.pos, "model.rel_max") = 3; *pos_opt_ptr(&c.pos, "model.t5_buckets") = 4; *pos_opt_ptr(&c.pos, "model.abacus_k") = 3; *pos_opt_ptr(&c.pos, "model.abacus_max") = 8;
+    *pos_opt_ptr(&c.pos, "model.rel_max") = 3; *pos_opt_ptr(&c.pos, "model.t5_buckets") = 4;
+    *pos_opt_ptr(&c.pos, "model.abacus_k") = 3; *pos_opt_ptr(&c.pos, "model.abacus_max") = 8;
     snprintf(c.position, sizeof(c.position), "%s", spec);
     return c;
 }
@@ -170,7 +171,8 @@ static void check_cached(const char *spec)
     char err[ERR_MAX];
     Model m, ref;
     ModelConfig cfg = pos_config(spec, T);
-    cfg.n_embd = 16; *pos_opt_ptr(&cfg.pos, "model.rel_max") = 5; *pos_opt_ptr(&cfg.pos, "model.t5_buckets") = 8; *pos_opt_ptr(&cfg.pos, "model.abacus_max") = 12;
+    cfg.n_embd = 16; *pos_opt_ptr(&cfg.pos, "model.rel_max") = 5; *pos_opt_ptr(&cfg.pos, "model.t5_buckets") = 8;
+    *pos_opt_ptr(&cfg.pos, "model.abacus_max") = 12;
     cr_assert_eq(model_build(&m, &cfg, B, T, 5, err), 0, "%s: %s", spec, err);
     cr_assert_eq(model_build(&ref, &cfg, B, T, 5, err), 0, "%s: %s", spec, err);
     model_set_threads(&m, 1);
