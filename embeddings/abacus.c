@@ -15,15 +15,22 @@ typedef struct {
 
 #define ABACUS_COL_BLOCK 16   // backward: columns per task
 
+// the scheme's options (pos.h): config keys model.*, stored in ModelConfig.pos
+static const key_def_t abacus_keys[] = {
+    {"model.abacus_k", KEY_INT, 0, sizeof(int), 0, 1 << 16, "100", 0, "Abacus: training offset drawn from [0, abacus_k]"},
+    {"model.abacus_max", KEY_INT, 0, sizeof(int), 1, 1 << 16, "256", 0, "Abacus: digit index + offset must stay below this"},
+};
+
 static int abacus_init(pos_scheme_t *p, const pos_config_t *cfg, char *err)
 {
-    if (cfg->abacus_max < 2)
-        return err_set(err, "abacus: model.abacus_max = %d leaves no row for digits: accepted >= 2", cfg->abacus_max);
+    int k = pos_opt(cfg->opts, "model.abacus_k"), max = pos_opt(cfg->opts, "model.abacus_max");
+    if (max < 2)
+        return err_set(err, "abacus: model.abacus_max = %d leaves no row for digits: accepted >= 2", max);
     abacus_state_t *st = malloc(sizeof(*st));
     if (!st) return err_set(err, "abacus: out of memory");
-    *st = (abacus_state_t){cfg->abacus_k, cfg->abacus_max, 0};
+    *st = (abacus_state_t){k, max, 0};
     p->state = st;
-    int shape[2] = {cfg->abacus_max, cfg->n_embd};
+    int shape[2] = {max, cfg->n_embd};
     pos_declare(p, "transformer.abacus.weight", 2, shape, 0, 0.02f);
     return 0;
 }
@@ -94,6 +101,8 @@ const pos_vtable_t pos_abacus = {
     .name = "abacus",
     .help = "learned embedding of each digit's index within its number, random offset in training "
             "(Abacus); model.abacus_k, model.abacus_max; combine, e.g. abacus+rope",
+    .keys = abacus_keys,
+    .n_keys = (int)(sizeof(abacus_keys) / sizeof(abacus_keys[0])),
     .init = abacus_init,
     .free = abacus_free,
     .embed_forward = abacus_embed_forward,

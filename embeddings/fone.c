@@ -16,9 +16,19 @@ typedef struct {
 
 #define FONE_MAX_PLACES VOCAB_FONE_MAX_PLACES   // core/vocab.h
 
+// the scheme's options (pos.h): config keys model.*, stored in ModelConfig.pos; the fone
+// output head (model/head_fone.c) reads model.fone_places too. Added after checkpoints were
+// first written, so a checkpoint without them reads the defaults.
+static const key_def_t fone_keys[] = {
+    {"model.fone_places", KEY_INT, 0, sizeof(int), 0, FONE_MAX_PLACES, "0", 1,
+     "FoNE: digit places of the [NUM] embedding and digit head (0 = the task's widest number)"},
+    {"model.fone_linear", KEY_INT, 0, sizeof(int), 0, 1, "0", 1,
+     "FoNE: 1 = the Fourier features enter through a learned linear map instead of channels 0..2P-1"},
+};
+
 static int fone_init(pos_scheme_t *p, const pos_config_t *cfg, char *err)
 {
-    int P = cfg->fone_places;
+    int P = pos_opt(cfg->opts, "model.fone_places");
     if (P < 1 || P > FONE_MAX_PLACES)
         return err_set(err, "fone: model.fone_places = %d: accepted 1..%d digit places (arithlab train derives it "
                        "from the task's widest number when 0)", P, FONE_MAX_PLACES);
@@ -27,7 +37,7 @@ static int fone_init(pos_scheme_t *p, const pos_config_t *cfg, char *err)
                        "model.n_embd = %d", P, P, cfg->n_embd);
     fone_state_t *st = malloc(sizeof(*st));
     if (!st) return err_set(err, "fone: out of memory");
-    *st = (fone_state_t){P, cfg->fone_linear};
+    *st = (fone_state_t){P, pos_opt(cfg->opts, "model.fone_linear")};
     p->state = st;
     if (st->linear) {
         int shape[2] = {cfg->n_embd, 2 * P};
@@ -107,6 +117,8 @@ const pos_vtable_t pos_fone = {
     .help = "FoNE: a [NUM] token (task.numbers = fone) adds cos, sin of 2 pi x/10^i for its value x, "
             "i = 1..model.fone_places; model.fone_linear maps them; the answer is read digit by digit. "
             "Combine, e.g. fone+rope",
+    .keys = fone_keys,
+    .n_keys = (int)(sizeof(fone_keys) / sizeof(fone_keys[0])),
     .init = fone_init,
     .free = fone_free,
     .embed_forward = fone_embed_forward,

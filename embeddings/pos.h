@@ -2,15 +2,24 @@
 // A scheme may (a) add to the input embeddings, (b) rotate queries and keys,
 // (c) add a bias to the attention logits; each hook has its backward. A model
 // holds up to POS_MAX schemes ("abacus+rope") and calls every non-NULL hook in
-// order. Adding a scheme is one new file here and one line in pos_registry.c.
+// order. Adding a scheme is one new file here and one line in pos_registry.c;
+// a scheme with options declares them (key_def_t rows, core/keys.h) in that file.
 #ifndef ARITHLAB_POS_H
 #define ARITHLAB_POS_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include "core/keys.h"
 
 #define POS_MAX 4            // schemes in one combination
 #define POS_MAX_PARAMS 8     // parameter tensors one scheme may own
+#define POS_MAX_OPTS 32      // options of all registered schemes together
+
+// the values of every registered scheme's options, one int each (KEY_INT, KEY_BOOL or
+// KEY_ENUM rows), in registry order. The model embeds it in its configuration
+// (ModelConfig.pos) and the config keys point into it (pos_keys), so a value is stored
+// once and both the model and the schemes read it; slots past pos_keys' count stay 0.
+typedef struct { int v[POS_MAX_OPTS]; } pos_opts_t;
 
 typedef struct pos_scheme pos_scheme_t;
 
@@ -19,11 +28,7 @@ typedef struct pos_scheme pos_scheme_t;
 // embeddings/ depends on core/ only.
 typedef struct {
     int block_size, n_layer, n_head, n_embd;   // T max, L, NH, C
-    int rope_base;                             // RoPE frequency base
-    int abacus_k, abacus_max;                  // Abacus: random offset bound, digit index limit
-    int rel_max;                               // Shaw/T5/FIRE: relative distances clipped at this
-    int t5_buckets;                            // T5: log-spaced distance buckets
-    int fone_places, fone_linear;              // FoNE: digit places P; 1 = learned (C, 2P) map
+    const pos_opts_t *opts;                    // read with pos_opt(cfg->opts, "model.rope_base")
 } pos_config_t;
 
 // what a hook sees of the model; filled by the model before each call.
@@ -51,6 +56,10 @@ typedef struct {
 typedef struct {
     const char *name;        // registry name: "absolute", "rope", ...
     const char *help;        // one line for --help
+    // the scheme's options, full key names ("model.rope_base"), int-sized types; the
+    // offset field is unused (pos_keys assigns each row its slot of pos_opts_t)
+    const key_def_t *keys;
+    int n_keys;
     // declare parameters (may be none) and allocate private state; -1 + err on bad config
     int (*init)(pos_scheme_t *p, const pos_config_t *cfg, char *err);
     void (*free)(pos_scheme_t *p);
@@ -91,12 +100,24 @@ struct pos_scheme {
 // the FoNE [NUM] embedding (fone.c), whose values the fone output head (model/head_fone.c) reads back
 extern const pos_vtable_t pos_fone;
 
+// the registered schemes, in registry order: n of them
+const pos_vtable_t *const *pos_schemes(int *n);
 // look a scheme up by name; NULL if unknown
 const pos_vtable_t *pos_find(const char *name);
 // comma-separated list of registered names, for error messages and --help
 const char *pos_names(void);
 // parse "abacus+rope" into up to POS_MAX schemes, call their init; -1 + err on failure
 int pos_parse(const char *spec, const pos_config_t *cfg, pos_scheme_t *out, int *n_out, char *err);
+// every registered scheme's option rows, in registry order, offsets into pos_opts_t.
+// Aborts on a registry bug (two schemes declaring one name, a row not int-sized, more
+// than POS_MAX_OPTS), which any test that reads a key finds
+const key_def_t *pos_keys(int *n);
+// every option at its default
+void pos_opts_default(pos_opts_t *o);
+// the slot of option name ("model.rel_max") in o; NULL if no registered scheme declares it
+int *pos_opt_ptr(pos_opts_t *o, const char *name);
+// the value of option name; aborts if no registered scheme declares it (a scheme's own typo)
+int pos_opt(const pos_opts_t *o, const char *name);
 // helper for init hooks: declare a parameter tensor; -1 when the scheme already has
 // POS_MAX_PARAMS (give a tensor a leading layer dimension instead of one per layer)
 int pos_declare(pos_scheme_t *p, const char *name, int ndim, const int *shape, int decay, float init_std);

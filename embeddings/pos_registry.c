@@ -1,7 +1,9 @@
 // pos_registry.c: the table of position schemes and the "a+b" spec parser.
-// A new scheme adds one line to `registry` below.
+// A new scheme adds one line to `registry` below; its options (key rows in its own
+// file) get their slots of pos_opts_t here, so the model's keys reach them.
 #include <string.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include "embeddings/pos.h"
 #include "core/common.h"
 
@@ -30,6 +32,72 @@ static const pos_vtable_t *registry[] = {
 };
 #define N_REGISTRY (int)(sizeof(registry) / sizeof(registry[0]))
 
+const pos_vtable_t *const *pos_schemes(int *n)
+{
+    *n = N_REGISTRY;
+    return registry;
+}
+
+// ---------------------------------------------------------------- options
+static key_def_t opt_keys[POS_MAX_OPTS];
+static int n_opt_keys = -1;
+
+// a registry bug, not a user's input: no caller could recover, and every test finds it
+static void pos_keys_bug(const char *what, const char *name)
+{
+    fprintf(stderr, "embeddings/pos_registry.c: %s: %s\n", name, what);
+    abort();
+}
+
+const key_def_t *pos_keys(int *n)
+{
+    // built once; the critical section keeps a first call from two threads from racing
+    #pragma omp critical(pos_keys_build)
+    if (n_opt_keys < 0) {
+        int m = 0;
+        for (int i = 0; i < N_REGISTRY; i++)
+            for (int j = 0; j < registry[i]->n_keys; j++) {
+                const key_def_t *k = &registry[i]->keys[j];
+                if (m >= POS_MAX_OPTS) pos_keys_bug("more scheme options than POS_MAX_OPTS (embeddings/pos.h)", k->name);
+                if (k->size != sizeof(int) || (k->type != KEY_INT && k->type != KEY_BOOL && k->type != KEY_ENUM))
+                    pos_keys_bug("a scheme option must be a KEY_INT, KEY_BOOL or KEY_ENUM of sizeof(int)", k->name);
+                for (int o = 0; o < m; o++)
+                    if (!strcmp(opt_keys[o].name, k->name))
+                        pos_keys_bug("declared by two schemes: one owns it, the others read it", k->name);
+                opt_keys[m] = *k;
+                opt_keys[m].offset = offsetof(pos_opts_t, v) + (size_t)m * sizeof(int);
+                m++;
+            }
+        n_opt_keys = m;
+    }
+    *n = n_opt_keys;
+    return opt_keys;
+}
+
+void pos_opts_default(pos_opts_t *o)
+{
+    int n;
+    const key_def_t *k = pos_keys(&n);
+    memset(o, 0, sizeof(*o));
+    key_set_defaults(o, k, n);
+}
+
+int *pos_opt_ptr(pos_opts_t *o, const char *name)
+{
+    int n;
+    const key_def_t *keys = pos_keys(&n), *k = key_find(keys, n, name);
+    return k ? (int *)((char *)o + k->offset) : NULL;
+}
+
+int pos_opt(const pos_opts_t *o, const char *name)
+{
+    int n;
+    const key_def_t *keys = pos_keys(&n), *k = key_find(keys, n, name);
+    if (!k) pos_keys_bug("no registered scheme declares this option", name);
+    return *(const int *)((const char *)o + k->offset);
+}
+
+// ---------------------------------------------------------------- schemes
 const pos_vtable_t *pos_find(const char *name)
 {
     for (int i = 0; i < N_REGISTRY; i++)

@@ -19,9 +19,15 @@ static void rope_free(pos_scheme_t *p)
     p->state = NULL;
 }
 
+// the scheme's options (pos.h): config keys model.*, stored in ModelConfig.pos
+static const key_def_t rope_keys[] = {
+    {"model.rope_base", KEY_INT, 0, sizeof(int), 1, 1 << 30, "10000", 0, "RoPE frequency base"},
+};
+
 static int rope_init(pos_scheme_t *p, const pos_config_t *cfg, char *err)
 {
     int T = cfg->block_size, HS = cfg->n_embd / cfg->n_head, half = HS / 2;
+    int base = pos_opt(cfg->opts, "model.rope_base");
     rope_state_t *st = calloc(1, sizeof(*st));
     p->state = st;
     if (st) {
@@ -32,7 +38,7 @@ static int rope_init(pos_scheme_t *p, const pos_config_t *cfg, char *err)
     if (!st || !st->cos || !st->sin) { rope_free(p); return err_set(err, "rope: out of memory for the %d x %d tables", T, half); }
     for (int t = 0; t < T; t++)
         for (int i = 0; i < half; i++) {
-            double angle = t * pow((double)cfg->rope_base, -2.0 * i / HS);
+            double angle = t * pow((double)base, -2.0 * i / HS);
             st->cos[(size_t)t * half + i] = (float)cos(angle);
             st->sin[(size_t)t * half + i] = (float)sin(angle);
         }
@@ -80,6 +86,8 @@ static void rope_qk_backward(pos_scheme_t *p, const pos_shape_t *s, int layer, f
 const pos_vtable_t pos_rope = {
     .name = "rope",
     .help = "rotary embeddings of q and k (RoFormer), interleaved pairs, base model.rope_base",
+    .keys = rope_keys,
+    .n_keys = (int)(sizeof(rope_keys) / sizeof(rope_keys[0])),
     .init = rope_init,
     .free = rope_free,
     .qk_forward = rope_qk_forward,

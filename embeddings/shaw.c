@@ -7,6 +7,13 @@
 #include "embeddings/pos.h"
 #include "core/common.h"
 
+// model.rel_max is declared here, once, and T5 (t5.c) reads it too: the clipping
+// distance is Shaw et al.'s k, the first relative scheme's option, and T5's max_distance
+// plays the same part. A second declaration would be refused by pos_keys (pos_registry.c).
+static const key_def_t shaw_keys[] = {
+    {"model.rel_max", KEY_INT, 0, sizeof(int), 1, 1 << 16, "32", 0, "Shaw/T5: largest relative distance told apart"},
+};
+
 typedef struct { int R; } shaw_state_t;   // rel_max: distances >= R share r[R]
 
 // every layer's table lives in one tensor (n_layer, rel_max+1, HS), so the scheme
@@ -15,9 +22,9 @@ static int shaw_init(pos_scheme_t *p, const pos_config_t *cfg, char *err)
 {
     shaw_state_t *st = malloc(sizeof(*st));
     if (!st) return err_set(err, "shaw: out of memory");
-    st->R = cfg->rel_max;
+    st->R = pos_opt(cfg->opts, "model.rel_max");
     p->state = st;
-    int shape[3] = {cfg->n_layer, cfg->rel_max + 1, cfg->n_embd / cfg->n_head};
+    int shape[3] = {cfg->n_layer, st->R + 1, cfg->n_embd / cfg->n_head};
     pos_declare(p, "transformer.pos.shaw.rel_k", 3, shape, 0, 0.02f);
     return 0;
 }
@@ -99,6 +106,8 @@ static void shaw_bias_backward(pos_scheme_t *p, const pos_shape_t *s, int layer,
 const pos_vtable_t pos_shaw = {
     .name = "shaw",
     .help = "learned relative key embeddings per layer, shared by heads, distances clipped at model.rel_max (Shaw et al.)",
+    .keys = shaw_keys,
+    .n_keys = (int)(sizeof(shaw_keys) / sizeof(shaw_keys[0])),
     .init = shaw_init,
     .free = shaw_free,
     .bias_forward = shaw_bias_forward,

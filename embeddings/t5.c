@@ -29,18 +29,23 @@ static void t5_free(pos_scheme_t *p)
     p->state = NULL;
 }
 
+// T5's own option; model.rel_max, its max_distance, is declared by shaw.c (one owner)
+static const key_def_t t5_keys[] = {
+    {"model.t5_buckets", KEY_INT, 0, sizeof(int), 1, 1 << 12, "32", 0, "T5: log-spaced relative-distance buckets"},
+};
+
 static int t5_init(pos_scheme_t *p, const pos_config_t *cfg, char *err)
 {
-    int nb = cfg->t5_buckets;
-    if (nb < 2 || cfg->rel_max <= nb / 2)
+    int nb = pos_opt(cfg->opts, "model.t5_buckets"), rel_max = pos_opt(cfg->opts, "model.rel_max");
+    if (nb < 2 || rel_max <= nb / 2)
         return err_set(err, "t5: needs model.t5_buckets >= 2 (got %d) and model.rel_max > t5_buckets/2 "
                        "(got rel_max %d, t5_buckets/2 = %d): distances below t5_buckets/2 have exact buckets",
-                       nb, cfg->rel_max, nb / 2);
+                       nb, rel_max, nb / 2);
     t5_state_t *st = calloc(1, sizeof(*st));
     if (st) st->bucket = malloc(sizeof(int) * cfg->block_size);
     if (!st || !st->bucket) { free(st); return err_set(err, "t5: out of memory"); }
     st->n_dist = cfg->block_size;
-    for (int d = 0; d < st->n_dist; d++) st->bucket[d] = t5_bucket(d, nb, cfg->rel_max);
+    for (int d = 0; d < st->n_dist; d++) st->bucket[d] = t5_bucket(d, nb, rel_max);
     p->state = st;
     int shape[2] = {nb, cfg->n_head};
     pos_declare(p, "transformer.pos.t5.bias", 2, shape, 0, 0.02f);
@@ -80,6 +85,8 @@ static void t5_bias_backward(pos_scheme_t *p, const pos_shape_t *s, int layer,
 const pos_vtable_t pos_t5 = {
     .name = "t5",
     .help = "learned bias per (log-spaced distance bucket, head), shared by layers (T5); model.t5_buckets, model.rel_max",
+    .keys = t5_keys,
+    .n_keys = (int)(sizeof(t5_keys) / sizeof(t5_keys[0])),
     .init = t5_init,
     .free = t5_free,
     .bias_forward = t5_bias_forward,

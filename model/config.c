@@ -1,9 +1,9 @@
 // config.c: the model.* keys (ModelConfig) declared once: type, offset, range, default.
-// model_config_default, model_config_validate and the checkpoint metadata iterate MODEL_KEYS.
+// model_config_default, model_config_validate and the checkpoint metadata iterate MODEL_KEYS:
+// these rows, with every registered position scheme's options (pos_keys) after model.position.
 #include <stdlib.h>
 #include <string.h>
 #include "model/model.h"
-#include "model/fone.h"
 
 #define M(f) offsetof(ModelConfig, f), sizeof(((ModelConfig *)0)->f)
 
@@ -12,7 +12,7 @@ static const char *const INIT_NAMES[] = {"gpt2", "torch", NULL};
 static const char *const NORM_NAMES[] = {"layernorm", "none", NULL};
 static const char *const ACTIVATION_NAMES[] = {"gelu", "relu", NULL};
 
-const key_def_t MODEL_KEYS[] = {
+static const key_def_t MODEL_ROWS[] = {
     {"model.vocab_size", KEY_INT, M(vocab_size), 2, 1 << 20, "32", 0, "vocabulary size"},
     {"model.block_size", KEY_INT, M(block_size), 1, 1 << 16, "64", 0, "maximum sequence length"},
     {"model.n_layer", KEY_INT, M(n_layer), 1, 256, "2", 0, "transformer blocks"},
@@ -23,18 +23,9 @@ const key_def_t MODEL_KEYS[] = {
     {"model.tied", KEY_INT, M(tied), 0, 1, "0", 0, "1: the LM head shares the token embedding"},
     {"model.post_ln", KEY_INT, M(post_ln), 0, 1, "0", 0, "1: post-LayerNorm blocks instead of pre-LN"},
     {"model.position", KEY_STR, M(position), 1, 0, "absolute", 0, "position scheme(s), '+'-combined"},
-    {"model.rope_base", KEY_INT, M(rope_base), 1, 1 << 30, "10000", 0, "RoPE frequency base"},
-    {"model.abacus_k", KEY_INT, M(abacus_k), 0, 1 << 16, "100", 0, "Abacus: training offset drawn from [0, abacus_k]"},
-    {"model.abacus_max", KEY_INT, M(abacus_max), 1, 1 << 16, "256", 0, "Abacus: digit index + offset must stay below this"},
-    {"model.rel_max", KEY_INT, M(rel_max), 1, 1 << 16, "32", 0, "Shaw/T5/FIRE: largest relative distance told apart"},
-    {"model.t5_buckets", KEY_INT, M(t5_buckets), 1, 1 << 12, "32", 0, "T5: log-spaced relative-distance buckets"},
     {"model.n_loops", KEY_INT, M(n_loops), 1, 64, "1", 0, "looped transformer: apply the n_layer blocks this many times"},
     {"model.loop_random", KEY_INT, M(loop_random), 0, 1, "0", 1,
      "looped: loss after a random number of loops, gradient through the last ones only"},
-    {"model.fone_places", KEY_INT, M(fone_places), 0, MODEL_FONE_MAX_PLACES, "0", 1,
-     "FoNE: digit places of the [NUM] embedding and digit head (0 = the task's widest number)"},
-    {"model.fone_linear", KEY_INT, M(fone_linear), 0, 1, "0", 1,
-     "FoNE: 1 = the Fourier features enter through a learned linear map instead of channels 0..2P-1"},
     {"model.head", KEY_STR, M(head), 0, 0, "auto", 1,
      "output head: auto (fone with the fone scheme in model.position, else lm), lm (next-token logits) or "
      "fone (the FoNE digit head)"},
@@ -44,7 +35,46 @@ const key_def_t MODEL_KEYS[] = {
      "layernorm | none: none drops every LayerNorm, the final one included (Nanda et al.)", NORM_NAMES},
     {"model.activation", KEY_STR, M(activation), 0, 0, "gelu", 1, "gelu | relu: the MLP nonlinearity", ACTIVATION_NAMES},
 };
-const int MODEL_N_KEYS = (int)(sizeof(MODEL_KEYS) / sizeof(MODEL_KEYS[0]));
+#define N_MODEL_ROWS (int)(sizeof(MODEL_ROWS) / sizeof(MODEL_ROWS[0]))
+
+static key_def_t model_keys_table[N_MODEL_ROWS + POS_MAX_OPTS];
+static int model_n_keys_table;
+
+// the rows up to model.position, every registered scheme's options, then the other rows
+static void model_keys_fill(void)
+{
+    int n_pos, n = 0;
+    const key_def_t *pos = pos_keys(&n_pos);
+    for (int i = 0; i < N_MODEL_ROWS; i++) {
+        model_keys_table[n++] = MODEL_ROWS[i];
+        if (strcmp(MODEL_ROWS[i].name, "model.position")) continue;
+        for (int j = 0; j < n_pos; j++) {
+            model_keys_table[n] = pos[j];
+            model_keys_table[n++].offset += offsetof(ModelConfig, pos);
+        }
+    }
+    model_n_keys_table = n;
+}
+
+// built on first use (the scheme rows come from the registry, in embeddings/); the
+// critical section keeps a first call from two threads from racing
+static void model_keys_build(void)
+{
+    #pragma omp critical(model_keys_build)
+    if (!model_n_keys_table) model_keys_fill();
+}
+
+const key_def_t *model_keys(void)
+{
+    model_keys_build();
+    return model_keys_table;
+}
+
+int model_n_keys(void)
+{
+    model_keys_build();
+    return model_n_keys_table;
+}
 
 void model_config_default(ModelConfig *cfg)
 {

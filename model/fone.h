@@ -1,4 +1,5 @@
-// fone.h: the FoNE limit the model's keys and its digit head share. The FoNE digit head is
+// fone.h: the FoNE limit of the digit head (the key model.fone_places, declared by
+// embeddings/fone.c, takes the same core/vocab.h limit). The FoNE digit head is
 // model/head_fone.c (model.head = fone, or auto with the fone scheme in model.position);
 // the [NUM] embedding is embeddings/fone.c. A FoNE batch carries the values of its [NUM]
 // tokens and targets (core/batch.h):

@@ -53,7 +53,7 @@ static double softmax10(float *l)
     return lse;
 }
 
-static int fone_places(const Model *m) { return m->cfg.fone_places; }
+static int fone_places(const Model *m) { return pos_opt(&m->cfg.pos, "model.fone_places"); }
 
 // the digit logits are computed where they are read (outputs, decode, loss)
 static void fone_forward(Model *m) { (void)m; }

@@ -283,9 +283,7 @@ pos_config_t model_pos_config(const ModelConfig *cfg)
 {
     return (pos_config_t){
         .block_size = cfg->block_size, .n_layer = cfg->n_layer, .n_head = cfg->n_head, .n_embd = cfg->n_embd,
-        .rope_base = cfg->rope_base, .abacus_k = cfg->abacus_k, .abacus_max = cfg->abacus_max,
-        .rel_max = cfg->rel_max, .t5_buckets = cfg->t5_buckets,
-        .fone_places = cfg->fone_places, .fone_linear = cfg->fone_linear,
+        .opts = &cfg->pos,
     };
 }
 

@@ -23,14 +23,9 @@ typedef struct ModelConfig {
     int tied;            // 1: lm_head shares wte
     int post_ln;         // 1: post-LayerNorm blocks (x = LN(x + f(x)))
     char position[64];   // position scheme spec, e.g. "absolute" or "abacus+rope"
-    // options of the position schemes (each scheme reads the ones it needs)
-    int rope_base;       // RoPE frequency base
-    int abacus_k;        // Abacus: random offset drawn from [0, abacus_k] per training batch
-    int abacus_max;      // Abacus: digit indices (offset included) must stay below this
-    int rel_max;         // Shaw/T5/FIRE: relative distances are clipped at this
-    int t5_buckets;      // T5: number of log-spaced distance buckets
-    int fone_places;     // FoNE: digit places P of the [NUM] embedding and the digit head (model/head_fone.c)
-    int fone_linear;     // FoNE: 1 = the 2P Fourier features enter through a learned (C, 2P) map
+    // options of the position schemes, declared by each scheme in its own file
+    // (embeddings/*.c); read one with pos_opt(&cfg.pos, "model.rope_base")
+    pos_opts_t pos;
     // looped transformer: the n_layer blocks are applied n_loops times
     int n_loops;
     // 1: each training batch runs n of the n_loops loops without gradient, then k with it
@@ -44,14 +39,19 @@ typedef struct ModelConfig {
     char activation[16]; // MLP nonlinearity: "gelu" (tanh approximation) or "relu"
 } ModelConfig;
 
-// the model.* keys, one entry per ModelConfig field (model/config.c)
-extern const key_def_t MODEL_KEYS[];
-extern const int MODEL_N_KEYS;
+// every model.* key: model/config.c's rows, and after model.position each registered
+// position scheme's options (pos_keys, embeddings/pos_registry.c) at their offset in
+// ModelConfig.pos, so adding a scheme with options changes no model file
+const key_def_t *model_keys(void);
+int model_n_keys(void);
+#define MODEL_KEYS (model_keys())
+#define MODEL_N_KEYS (model_n_keys())
 
 void model_config_default(ModelConfig *cfg);
 // checks ranges; fills mlp_hidden=4C when 0; -1 + err naming the field
 int model_config_validate(ModelConfig *cfg, char *err);
 // what the position schemes see of cfg (embeddings/pos.h): dimensions and scheme options
+// (a pointer to cfg->pos: cfg must outlive the pos_parse that reads it)
 pos_config_t model_pos_config(const ModelConfig *cfg);
 
 #define MODEL_MAX_TENSORS 1024

@@ -385,10 +385,11 @@ int run_config_resolve_fone(RunConfig *rc, const TaskConfig *longest, char *err)
                        "whose digits the fone head reads: set model.head = fone or auto", rc->model.head);
     if (!fone_model) return 0;
     int need = task_widest_number(longest);
-    if (rc->model.fone_places == 0) rc->model.fone_places = need;
-    if (rc->model.fone_places < need)
+    int *places = pos_opt_ptr(&rc->model.pos, "model.fone_places");   // declared by embeddings/fone.c
+    if (*places == 0) *places = need;
+    if (*places < need)
         return err_set(err, "model.fone_places = %d cannot hold the task's %d-digit numbers (task.max_len = %d, "
-                       "eval.max_len = %d): accepted %d..%d, or 0 for %d", rc->model.fone_places, need,
+                       "eval.max_len = %d): accepted %d..%d, or 0 for %d", *places, need,
                        rc->task.max_len, rc->eval.max_len, need, VOCAB_FONE_MAX_PLACES, need);
     return 0;
 }

@@ -10,10 +10,21 @@
 #include "model/checkpoint.h"
 #include <unistd.h>
 
+// the option slots of ModelConfig.pos past the registered schemes' options hold no key
+// by design (embeddings/pos.h); every other byte of ModelConfig must
+static size_t pos_unused_at(size_t *size)
+{
+    int n;
+    pos_keys(&n);
+    *size = (size_t)(POS_MAX_OPTS - n) * sizeof(int);
+    return offsetof(ModelConfig, pos) + (size_t)n * sizeof(int);
+}
+
 Test(model_keys, cover_every_field_of_ModelConfig_once)
 {
     unsigned char seen[sizeof(ModelConfig)] = {0};
-    size_t covered = 0;
+    size_t unused, at = pos_unused_at(&unused), covered = unused;
+    memset(seen + at, 1, unused);
     for (int i = 0; i < MODEL_N_KEYS; i++) {
         const key_def_t *k = &MODEL_KEYS[i];
         cr_assert(k->offset + k->size <= sizeof(ModelConfig), "%s lies outside ModelConfig", k->name);
@@ -89,8 +100,11 @@ Test(model_keys, every_key_round_trips_through_checkpoint_metadata)
     cfg.vocab_size = 16; cfg.block_size = 8; cfg.n_layer = 1; cfg.n_head = 2; cfg.n_embd = 8;
     cfg.mlp_hidden = 12; cfg.tied = 1; cfg.post_ln = 1;
     snprintf(cfg.position, sizeof cfg.position, "rope");
-    cfg.rope_base = 777; cfg.abacus_k = 3; cfg.abacus_max = 9; cfg.rel_max = 5; cfg.t5_buckets = 4;
-    cfg.n_loops = 2; cfg.loop_random = 1; cfg.fone_places = 3; cfg.fone_linear = 1;
+    *pos_opt_ptr(&cfg.pos, "model.rope_base") = 777; *pos_opt_ptr(&cfg.pos, "model.abacus_k") = 3;
+    *pos_opt_ptr(&cfg.pos, "model.abacus_max") = 9; *pos_opt_ptr(&cfg.pos, "model.rel_max") = 5;
+    *pos_opt_ptr(&cfg.pos, "model.t5_buckets") = 4;
+    cfg.n_loops = 2; cfg.loop_random = 1; *pos_opt_ptr(&cfg.pos, "model.fone_places") = 3;
+    *pos_opt_ptr(&cfg.pos, "model.fone_linear") = 1;
     Model m;
     char err[ERR_MAX] = "", path[] = "/tmp/arithlab_test_config_XXXXXX";
     cr_assert_eq(model_build(&m, &cfg, 1, 8, 1, err), 0, "%s", err);
@@ -154,7 +168,9 @@ static void expect_table_covers(const char *what, const key_def_t *keys, int n, 
 
 Test(run_keys, every_table_covers_every_field_of_its_struct)
 {
-    expect_table_covers("ModelConfig", MODEL_KEYS, MODEL_N_KEYS, sizeof(ModelConfig), NULL, 0);
+    size_t unused, at = pos_unused_at(&unused);
+    field_t slots = {at, unused, sizeof(int), "the unused slots of ModelConfig.pos"};
+    expect_table_covers("ModelConfig", MODEL_KEYS, MODEL_N_KEYS, sizeof(ModelConfig), &slots, 1);
     expect_table_covers("TrainOpts", RUN_TRAIN_KEYS, RUN_N_TRAIN_KEYS, sizeof(TrainOpts), NULL, 0);
     expect_table_covers("EvalOpts", RUN_EVAL_KEYS, RUN_N_EVAL_KEYS, sizeof(EvalOpts), NULL, 0);
     expect_table_covers("TaskConfig", TASK_KEYS, TASK_N_KEYS, sizeof(TaskConfig), NULL, 0);
@@ -347,4 +363,101 @@ Test(model_keys, a_checkpoint_without_an_original_key_is_refused_naming_it)
     cr_expect_eq(ckpt_read_config(path, &back, err), -1, "a checkpoint without model.n_layer was read");
     unlink(path);
     cr_expect(strstr(err, "model.n_layer") != NULL, "%s", err);
+}
+
+// ---------------------------------------------------------------- position scheme options (issue 11)
+// Each scheme declares its options in its own file (pos_vtable_t.keys). Walking the
+// registry, every declared option must be a model.* key at its slot of ModelConfig.pos,
+// listed by --help, and carried by config.ini and the checkpoint's metadata, so a scheme
+// added with options is checked here without a line of this test changing.
+static char *help_text(void)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    cr_assert_not_null(f);
+    run_config_print_keys(f);
+    fclose(f);
+    return text;
+}
+
+Test(scheme_options, every_registered_option_is_a_key_in_help_config_ini_and_checkpoint)
+{
+    int n_schemes, tried = 0;
+    const pos_vtable_t *const *schemes = pos_schemes(&n_schemes);
+    char *help = help_text();
+    for (int s = 0; s < n_schemes; s++)
+        for (int j = 0; j < schemes[s]->n_keys; j++) {
+            const key_def_t *opt = &schemes[s]->keys[j];
+            const char *name = opt->name;
+            tried++;
+            // a model key, stored in the one place the scheme reads
+            const key_def_t *k = key_find(MODEL_KEYS, MODEL_N_KEYS, name);
+            cr_assert_not_null(k, "%s (scheme %s) is no model.* key", name, schemes[s]->name);
+            cr_expect(k->type == opt->type && !strcmp(k->def, opt->def) && k->lo == opt->lo && k->hi == opt->hi &&
+                      k->added == opt->added && !strcmp(k->help, opt->help), "%s: the model key differs from the "
+                      "scheme's declaration", name);
+            ModelConfig probe;
+            model_config_default(&probe);
+            int *slot = pos_opt_ptr(&probe.pos, name);
+            cr_assert_not_null(slot, "%s has no slot in pos_opts_t", name);
+            cr_expect_eq((size_t)((char *)slot - (char *)&probe), k->offset, "%s: the key does not point at the slot "
+                         "the scheme reads", name);
+            cr_expect_eq(*slot, atoi(opt->def), "%s: the default is not the scheme's", name);
+
+            // --help
+            char want[128];
+            snprintf(want, sizeof want, "  %-22s ", name);
+            cr_expect(strstr(help, want) != NULL, "--help lacks %s", name);
+
+            // config.ini: a value off the default is written and read back into the scheme's slot
+            char value[64], err[ERR_MAX] = "";
+            other_value(opt, value, sizeof value);
+            RunConfig rc, back;
+            run_config_default(&rc);
+            cr_assert_eq(run_config_set(&rc, name, value, err), 0, "%s = %s: %s", name, value, err);
+            cr_expect_neq(pos_opt(&rc.model.pos, name), atoi(opt->def), "%s: the test did not move it off its default",
+                          name);
+            char *text = run_config_to_string(&rc);
+            cr_assert_not_null(text);
+            snprintf(want, sizeof want, "\n%s = %s\n", name + 6, value);
+            cr_expect(strstr(text, want) != NULL, "config.ini lacks '%s'", want + 1);
+            run_config_default(&back);
+            cr_assert_eq(run_config_load_string(&back, text, "config.ini", err), 0, "%s", err);
+            free(text);
+            cr_expect_eq(pos_opt(&back.model.pos, name), pos_opt(&rc.model.pos, name), "%s did not survive config.ini",
+                         name);
+
+            // the checkpoint's metadata, in a model that does not use the scheme (the option is kept all the same)
+            ModelConfig cfg, read;
+            model_config_default(&cfg);
+            cfg.vocab_size = 16; cfg.block_size = 8; cfg.n_layer = 1; cfg.n_head = 2; cfg.n_embd = 8;
+            *pos_opt_ptr(&cfg.pos, name) = pos_opt(&rc.model.pos, name);
+            char path[] = "/tmp/arithlab_test_scheme_opt_XXXXXX";
+            int fd = mkstemp(path);
+            cr_assert(fd >= 0);
+            close(fd);
+            save_small_model(&cfg, path);
+            cr_assert_eq(ckpt_read_config(path, &read, err), 0, "%s", err);
+            unlink(path);
+            cr_expect_eq(pos_opt(&read.pos, name), pos_opt(&cfg.pos, name), "%s did not survive the checkpoint", name);
+        }
+    free(help);
+    cr_expect_gt(tried, 0, "no registered scheme declares an option");
+}
+
+// the options that configs and checkpoints written before the schemes owned them name
+Test(scheme_options, the_old_model_keys_are_still_declared_by_their_schemes)
+{
+    const struct { const char *key, *scheme; } owned[] = {
+        {"model.rope_base", "rope"}, {"model.abacus_k", "abacus"}, {"model.abacus_max", "abacus"},
+        {"model.rel_max", "shaw"}, {"model.t5_buckets", "t5"}, {"model.fone_places", "fone"},
+        {"model.fone_linear", "fone"},
+    };
+    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) {
+        const pos_vtable_t *vt = pos_find(owned[i].scheme);
+        cr_assert_not_null(vt, "%s", owned[i].scheme);
+        cr_expect_not_null(key_find(vt->keys, vt->n_keys, owned[i].key), "%s does not declare %s", owned[i].scheme,
+                           owned[i].key);
+    }
 }

@@ -242,8 +242,8 @@ Test(fone, checkpoint_keeps_the_fone_keys, .init = tmp_setup, .fini = tmp_teardo
     cr_assert_eq(model_build(&m, &c, 1, 4, 7, err), 0, "%s", err);
     cr_assert_eq(ckpt_save(&m, NULL, 0, tmp_path("f.safetensors"), err), 0, "%s", err);
     cr_assert_eq(ckpt_read_config(tmp_path("f.safetensors"), &back, err), 0, "%s", err);
-    cr_expect_eq(back.fone_places, 4);
-    cr_expect_eq(back.fone_linear, 1);
+    cr_expect_eq(pos_opt(&back.pos, "model.fone_places"), 4);
+    cr_expect_eq(pos_opt(&back.pos, "model.fone_linear"), 1);
     cr_expect_str_eq(back.position, "fone+abacus");
     cr_assert_eq(ckpt_build_model(&m2, NULL, 0, tmp_path("f.safetensors"), 1, 4, err), 0, "%s", err);
     cr_expect_eq(m2.head, &model_head_fone);
@@ -285,8 +285,8 @@ Test(fone, checkpoint_without_the_fone_keys_still_loads, .init = tmp_setup, .fin
     memcpy(ob + 8 + olen, b + 8 + hlen, n - 8 - hlen);
     write_bytes(tmp_path("old.safetensors"), ob, total);
     cr_assert_eq(ckpt_read_config(tmp_path("old.safetensors"), &back, err), 0, "%s", err);
-    cr_expect_eq(back.fone_places, 0);
-    cr_expect_eq(back.fone_linear, 0);
+    cr_expect_eq(pos_opt(&back.pos, "model.fone_places"), 0);
+    cr_expect_eq(pos_opt(&back.pos, "model.fone_linear"), 0);
     cr_assert_eq(ckpt_build_model(&m, NULL, 0, tmp_path("old.safetensors"), 1, 4, err), 0, "%s", err);
     model_free(&m);
     free(ob); free(old); cJSON_Delete(root); free(header); free(b);

@@ -17,8 +17,8 @@ static ModelConfig fone_config(const char *spec, int places, int linear)
     ModelConfig c;
     model_config_default(&c);
     c.vocab_size = TASK_VOCAB_SIZE; c.block_size = 8; c.n_layer = 2; c.n_head = 2; c.n_embd = 8; c.mlp_hidden = 12;
-    c.fone_places = places;
-    c.fone_linear = linear;
+    *pos_opt_ptr(&c.pos, "model.fone_places") = places;
+    *pos_opt_ptr(&c.pos, "model.fone_linear") = linear;
     snprintf(c.position, sizeof(c.position), "%s", spec);
     return c;
 }
@@ -42,7 +42,7 @@ static const double G_YV[GB * GT] = { 0, 0, 0, 0, 495, 0, 0, 0, 0, 0, 888, 31 };
 // the FoNE loss in double from the digit logits (float32's m->loss quantizes it)
 static double fone_loss_double(Model *m)
 {
-    int P = m->cfg.fone_places, n = 0, dims[2];
+    int P = pos_opt(&m->cfg.pos, "model.fone_places"), n = 0, dims[2];
     cr_assert_eq(m->head->output_dims(m, dims), 2);
     cr_assert(dims[0] == P && dims[1] == 10, "the digit head's outputs are (P, 10) per position");
     float *l = malloc(sizeof(float) * GB * GT * P * 10);

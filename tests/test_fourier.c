@@ -147,7 +147,7 @@ Test(fourier_fone, a_fone_model_is_refused_with_the_reason, .init = tmp_setup, .
     model_config_default(&cfg);
     cfg.vocab_size = task_vocab_size();
     cfg.block_size = 8; cfg.n_layer = 1; cfg.n_head = 2; cfg.n_embd = 16;
-    cfg.fone_places = 4;
+    *pos_opt_ptr(&cfg.pos, "model.fone_places") = 4;
     snprintf(cfg.position, sizeof cfg.position, "fone");
     cr_assert_eq(model_config_validate(&cfg, err), 0, "%s", err);
     Model m;
@@ -187,7 +187,7 @@ Test(fourier_fone, the_command_refuses_a_fone_checkpoint, .init = tmp_setup, .fi
     model_config_default(&cfg);
     cfg.vocab_size = task_vocab_size();
     cfg.block_size = 8; cfg.n_layer = 1; cfg.n_head = 2; cfg.n_embd = 16;
-    cfg.fone_places = 4;
+    *pos_opt_ptr(&cfg.pos, "model.fone_places") = 4;
     snprintf(cfg.position, sizeof cfg.position, "fone");
     cr_assert_eq(model_config_validate(&cfg, err), 0, "%s", err);
     Model m;

@@ -38,7 +38,8 @@ static ModelConfig pos_config(const char *spec, int block_size)
     ModelConfig c;
     model_config_default(&c);
     c.vocab_size = 16; c.block_size = block_size; c.n_layer = 2; c.n_head = 2; c.n_embd = 8; c.mlp_hidden = 12;
-    c.rel_max = 3; c.t5_buckets = 4; c.abacus_k = 3; c.abacus_max = 8;
+    *pos_opt_ptr(&c.pos, "model.rel_max") = 3; *pos_opt_ptr(&c.pos, "model.t5_buckets") = 4;
+    *pos_opt_ptr(&c.pos, "model.abacus_k") = 3; *pos_opt_ptr(&c.pos, "model.abacus_max") = 8;
     snprintf(c.position, sizeof(c.position), "%s", spec);
     return c;
 }
@@ -170,7 +171,8 @@ static void check_cached(const char *spec)
     char err[ERR_MAX];
     Model m, ref;
     ModelConfig cfg = pos_config(spec, T);
-    cfg.n_embd = 16; cfg.rel_max = 5; cfg.t5_buckets = 8; cfg.abacus_max = 12;
+    cfg.n_embd = 16; *pos_opt_ptr(&cfg.pos, "model.rel_max") = 5; *pos_opt_ptr(&cfg.pos, "model.t5_buckets") = 8;
+    *pos_opt_ptr(&cfg.pos, "model.abacus_max") = 12;
     cr_assert_eq(model_build(&m, &cfg, B, T, 5, err), 0, "%s: %s", spec, err);
     cr_assert_eq(model_build(&ref, &cfg, B, T, 5, err), 0, "%s: %s", spec, err);
     model_set_threads(&m, 1);
@@ -226,7 +228,7 @@ Test(pos, every_scheme_gives_identical_gradients_on_1_and_2_threads)
         char err[ERR_MAX];
         Model m;
         ModelConfig cfg = pos_config(specs[k], T);
-        cfg.n_embd = 32; cfg.rel_max = 5; cfg.t5_buckets = 8;
+        cfg.n_embd = 32; *pos_opt_ptr(&cfg.pos, "model.rel_max") = 5; *pos_opt_ptr(&cfg.pos, "model.t5_buckets") = 8;
         cr_assert_eq(model_build(&m, &cfg, B, T, 1, err), 0, "%s", err);
         perturb(&m, 2, 0.2f);
         m.training = 1;
@@ -377,7 +379,7 @@ Test(t5, buckets_are_exact_below_half_then_log_spaced_up_to_rel_max)
     const int want[] = {0, 1, 15, 16, 16, 17, 19, 21, 23, 26, 30, 31, 31, 31};
     enum { NH = 2, C = 8, TK = 256 };
     ModelConfig cfg = hook_config(NH, C, TK);
-    cfg.t5_buckets = 32; cfg.rel_max = 128;
+    *pos_opt_ptr(&cfg.pos, "model.t5_buckets") = 32; *pos_opt_ptr(&cfg.pos, "model.rel_max") = 128;
     pos_scheme_t p = scheme_open("t5", &cfg);
     cr_assert_str_eq(p.decl[0].name, "transformer.pos.t5.bias");
     cr_assert(p.decl[0].shape[0] == 32 && p.decl[0].shape[1] == NH);
@@ -395,7 +397,7 @@ Test(t5, buckets_are_exact_below_half_then_log_spaced_up_to_rel_max)
 Test(t5, rejects_rel_max_within_the_exact_buckets)
 {
     ModelConfig cfg = hook_config(2, 8, 16);
-    cfg.t5_buckets = 32; cfg.rel_max = 16;
+    *pos_opt_ptr(&cfg.pos, "model.t5_buckets") = 32; *pos_opt_ptr(&cfg.pos, "model.rel_max") = 16;
     pos_scheme_t p[POS_MAX];
     int n;
     char err[ERR_MAX];
@@ -407,7 +409,7 @@ Test(shaw, bias_is_query_dot_clipped_relative_key)
 {
     enum { NH = 2, C = 8, HS = 4, T = 6, R = 2 };
     ModelConfig cfg = hook_config(NH, C, 8);
-    cfg.rel_max = R; cfg.n_layer = 2;
+    *pos_opt_ptr(&cfg.pos, "model.rel_max") = R; cfg.n_layer = 2;
     pos_scheme_t p = scheme_open("shaw", &cfg);
     cr_assert(p.decl[0].ndim == 3 && p.decl[0].shape[0] == 2 && p.decl[0].shape[1] == R + 1 && p.decl[0].shape[2] == HS);
     float *r1 = p.w[0] + (R + 1) * HS;   // layer 1: r[d] = (d+1, 0, 0, 0)
@@ -515,7 +517,7 @@ Test(pos, every_bias_hook_matches_finite_differences)
     for (int i = 0; i < B * NH * T * T; i++) R[i] = (i % T) <= (i / T) % T ? 2.0f * rng_f32(&rng) - 1.0f : 0.0f;
     for (int k = 0; k < 3; k++) {
         ModelConfig cfg = hook_config(NH, C, 8);
-        cfg.n_layer = 2; cfg.rel_max = 3; cfg.t5_buckets = 4;
+        cfg.n_layer = 2; *pos_opt_ptr(&cfg.pos, "model.rel_max") = 3; *pos_opt_ptr(&cfg.pos, "model.t5_buckets") = 4;
         pos_scheme_t p = scheme_open(specs[k], &cfg);
         for (int i = 0; i < p.n_params; i++) {
             size_t numel = 1;
@@ -572,7 +574,7 @@ static int encode(const char *text, int *ids)
 Test(abacus, indexes_digits_within_each_number_and_continues_across_chunks)
 {
     ModelConfig cfg = hook_config(1, 4, 64);
-    cfg.abacus_max = 32; cfg.abacus_k = 10;
+    *pos_opt_ptr(&cfg.pos, "model.abacus_max") = 32; *pos_opt_ptr(&cfg.pos, "model.abacus_k") = 10;
     pos_scheme_t p = scheme_open("abacus", &cfg);
     cr_assert_str_eq(p.decl[0].name, "transformer.abacus.weight");
     int ids[64], idx[64];
@@ -593,7 +595,7 @@ Test(abacus, training_adds_one_offset_in_0_to_k_to_every_digit_of_the_batch)
 {
     enum { K = 3, T = 14 };
     ModelConfig cfg = hook_config(1, 4, 64);
-    cfg.abacus_max = 32; cfg.abacus_k = K;
+    *pos_opt_ptr(&cfg.pos, "model.abacus_max") = 32; *pos_opt_ptr(&cfg.pos, "model.abacus_k") = K;
     pos_scheme_t p = scheme_open("abacus", &cfg);
     int ids[2 * T], base[2 * T], idx[2 * T], seen[K + 1] = {0};
     cr_assert_eq(encode("$128+367=594$", ids), T);
@@ -620,7 +622,7 @@ Test(abacus, training_adds_one_offset_in_0_to_k_to_every_digit_of_the_batch)
 Test(abacus, clamps_indices_past_the_table_to_its_last_row)
 {
     ModelConfig cfg = hook_config(1, 4, 64);
-    cfg.abacus_max = 4; cfg.abacus_k = 0;
+    *pos_opt_ptr(&cfg.pos, "model.abacus_max") = 4; *pos_opt_ptr(&cfg.pos, "model.abacus_k") = 0;
     pos_scheme_t p = scheme_open("abacus", &cfg);
     int ids[64], idx[64];
     int n = encode("123456+7", ids);

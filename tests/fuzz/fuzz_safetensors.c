@@ -32,8 +32,8 @@ int fuzz_safetensors_init(int *argc, char ***argv)
 static int small_enough(const ModelConfig *c)
 {
     return c->vocab_size <= 256 && c->block_size <= 32 && c->n_layer <= 2 && c->n_loops <= 2 &&
-           c->n_embd <= 32 && c->mlp_hidden <= 128 && c->abacus_max <= 512 && c->rel_max <= 512 &&
-           c->t5_buckets <= 256;
+           c->n_embd <= 32 && c->mlp_hidden <= 128 && pos_opt(&c->pos, "model.abacus_max") <= 512 &&
+           pos_opt(&c->pos, "model.rel_max") <= 512 && pos_opt(&c->pos, "model.t5_buckets") <= 256;
 }
 
 static int same_params(const Model *a, const Model *b)
