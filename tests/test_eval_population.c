@@ -9,22 +9,8 @@
 #include <string.h>
 #include "eval/population.h"
 #include "tests/test_util.h"
+#include "tests/test_task_util.h"
 
-static TaskConfig make(const char *kv)
-{
-    TaskConfig c;
-    char buf[512], err[ERR_MAX];
-    task_config_default(&c);
-    snprintf(buf, sizeof buf, "%s", kv);
-    for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " ")) {
-        char *eq = strchr(tok, '=');
-        cr_assert(eq, "bad test config '%s'", tok);
-        *eq = 0;
-        cr_assert_eq(task_config_set(&c, tok, eq + 1, err), 0, "%s", err);
-    }
-    cr_assert_eq(task_config_validate(&c, err), 0, "%s: %s", kv, err);
-    return c;
-}
 
 static void write_text(const char *path, const char *text)
 {
@@ -51,7 +37,7 @@ Test(population, draws_the_way_training_draws_and_holds_out_the_train_split)
 {
     // sampling=values with max_len=2: 81% of problems are 2+2 digits (the grid would give each cell
     // the same count); train_frac=0.5: every drawn problem is in the test split. 4000 draws: sd 0.006
-    TaskConfig tc = make("task=add min_len=1 max_len=2 sampling=values train_frac=0.5");
+    TaskConfig tc = task_config_make("task=add min_len=1 max_len=2 sampling=values train_frac=0.5");
     int n = 4000, at22 = 0;
     TaskExample *ex = malloc(sizeof(TaskExample) * (size_t)n), *again = malloc(sizeof(TaskExample) * 8);
     char err[ERR_MAX];
@@ -76,7 +62,7 @@ Test(population, avoids_a_fixed_training_set)
 {
     // a pool of 3000 of the 10000 2-digit problems: without avoidance about 30% of draws would hit it;
     // 16 redraws leave 0.3^17 per problem
-    TaskConfig tc = make("task=add min_len=1 max_len=2 sampling=values train_size=3000");
+    TaskConfig tc = task_config_make("task=add min_len=1 max_len=2 sampling=values train_size=3000");
     TaskPool pool;
     char err[ERR_MAX];
     cr_assert_eq(task_pool_build(&tc, &pool, err), 0, "%s", err);
@@ -96,7 +82,7 @@ Test(population, avoids_a_fixed_training_set)
 
 Test(problems_file, reads_prompts_answers_and_reversed_dollar_lines, .init = tmp_setup, .fini = tmp_teardown)
 {
-    TaskConfig tc = make("task=add max_len=3 format=reversed");
+    TaskConfig tc = task_config_make("task=add max_len=3 format=reversed");
     char path[256];
     snprintf(path, sizeof path, "%s", tmp_path("problems.txt"));
     write_text(path, "# Lee et al. style\n527+751=\n  128+367  \r\n\n12+5=17\n$999+1=0001$\n$40+2=\n7+8=016\n");
@@ -120,7 +106,7 @@ Test(problems_file, reads_prompts_answers_and_reversed_dollar_lines, .init = tmp
 
 Test(problems_file, refuses_bad_lines_naming_file_and_line, .init = tmp_setup, .fini = tmp_teardown)
 {
-    TaskConfig tc = make("task=add max_len=3");
+    TaskConfig tc = task_config_make("task=add max_len=3");
     char path[256];
     snprintf(path, sizeof path, "%s", tmp_path("bad.txt"));
     struct { const char *text, *want; } cases[] = {
@@ -162,7 +148,7 @@ static void random_model(Model *m, const TaskConfig *tc)
 
 Test(problems_file, scores_against_the_files_answers_and_names_every_population, .init = tmp_setup, .fini = tmp_teardown)
 {
-    TaskConfig tc = make("task=add max_len=2 format=reversed");
+    TaskConfig tc = task_config_make("task=add max_len=2 format=reversed");
     Model m;
     random_model(&m, &tc);
     char path[256], want_s[512];

@@ -6,24 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "tasks/task.h"
+#include "tests/test_task_util.h"
 
 // ---------------------------------------------------------------- helpers
 
-static TaskConfig make(const char *kv)
-{
-    TaskConfig c;
-    char buf[512], err[ERR_MAX];
-    task_config_default(&c);
-    snprintf(buf, sizeof buf, "%s", kv);
-    for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " ")) {
-        char *eq = strchr(tok, '=');
-        cr_assert(eq, "bad test config '%s'", tok);
-        *eq = 0;
-        cr_assert_eq(task_config_set(&c, tok, eq + 1, err), 0, "%s", err);
-    }
-    cr_assert_eq(task_config_validate(&c, err), 0, "%s: %s", kv, err);
-    return c;
-}
 
 static TaskExample EX;   // 20 KB; off the stack
 static char TEXT[TASK_MAX_TOKENS * 6];
@@ -31,7 +17,7 @@ static char TEXT[TASK_MAX_TOKENS * 6];
 // the whole sequence of a problem in a format, as text
 static const char *render(const char *kv, const char *problem)
 {
-    TaskConfig c = make(kv);
+    TaskConfig c = task_config_make(kv);
     char err[ERR_MAX];
     cr_assert_eq(task_example_from_problem(&c, problem, &EX, err), 0, "%s", err);
     cr_assert_eq(task_decode(EX.tokens, EX.n_tokens, TEXT, sizeof TEXT, err), 0, "%s", err);
@@ -86,7 +72,7 @@ Test(formats, index_hints_letter_each_digit_by_its_place)
 
 Test(formats, random_hint_start_keeps_letters_consecutive)
 {
-    TaskConfig c = make("index_hints=1 hint_random_start=1 max_len=5");
+    TaskConfig c = task_config_make("index_hints=1 hint_random_start=1 max_len=5");
     uint64_t rng = rng_seed(1);
     char err[ERR_MAX];
     int seen[26] = {0}, starts = 0;
@@ -109,7 +95,7 @@ Test(formats, spaces_go_between_prompt_tokens_never_in_the_answer)
 {
     cr_assert_str_eq(render("space_prob=1", "128+367"), "<bos>128+367=495<eos>",
                      "task_example_from_problem is for evaluation: no random spaces");
-    TaskConfig always = make("space_prob=1 format=reversed");
+    TaskConfig always = task_config_make("space_prob=1 format=reversed");
     uint64_t rng = rng_seed(2);
     char err[ERR_MAX];
     cr_assert_eq(task_generate_sized(&always, &rng, 3, 2, -1, &EX, err), 0, "%s", err);
@@ -117,7 +103,7 @@ Test(formats, spaces_go_between_prompt_tokens_never_in_the_answer)
     snprintf(want, sizeof want, "<bos>$%c %c %c + %c %c =", EX.a[0], EX.a[1], EX.a[2], EX.b[0], EX.b[1]);
     cr_assert_str_eq(slice(0, EX.answer_start), want);
 
-    TaskConfig some = make("space_prob=0.3 max_len=6");
+    TaskConfig some = task_config_make("space_prob=0.3 max_len=6");
     int spaces = 0, gaps = 0;
     for (int i = 0; i < 1000; i++) {
         cr_assert_eq(task_generate(&some, &rng, TASK_SPLIT_ANY, &EX, err), 0, "%s", err);
@@ -276,7 +262,7 @@ Test(roundtrip, prompt_then_answer_parses_back_for_every_format)
 {
     char err[ERR_MAX];
     for (int k = 0; k < N_CONFIGS; k++) {
-        TaskConfig c = make(ALL_CONFIGS[k]);
+        TaskConfig c = task_config_make(ALL_CONFIGS[k]);
         int deterministic = c.space_prob == 0 && !c.hint_random_start;
         uint64_t rng = rng_seed(3);
         for (int i = 0; i < 200; i++) {
@@ -300,13 +286,13 @@ Test(roundtrip, prompt_then_answer_parses_back_for_every_format)
 
 Test(roundtrip, prompt_ends_where_the_trained_answer_begins)
 {
-    TaskConfig c = make("format=reversed");
+    TaskConfig c = task_config_make("format=reversed");
     int ids[64], n;
     char err[ERR_MAX], text[256];
     cr_assert_eq(task_prompt(&c, "128+367", ids, 64, &n, err), 0, "%s", err);
     task_decode(ids, n, text, sizeof text, err);
     cr_assert_str_eq(text, "<bos>$128+367=");
-    c = make("format=scratch_detailed");
+    c = task_config_make("format=scratch_detailed");
     cr_assert_eq(task_prompt(&c, "128+367", ids, 64, &n, err), 0, "%s", err);
     task_decode(ids, n, text, sizeof text, err);
     cr_assert_str_eq(text, "<bos>Input:\n128+367\nTarget:\n");
@@ -315,7 +301,7 @@ Test(roundtrip, prompt_ends_where_the_trained_answer_begins)
 
 Test(roundtrip, prompt_accepts_lengths_beyond_max_len)
 {
-    TaskConfig c = make("max_len=3 format=reverse_all");   // length generalization is evaluated this way
+    TaskConfig c = task_config_make("max_len=3 format=reverse_all");   // length generalization is evaluated this way
     int ids[64], n;
     char err[ERR_MAX], text[256];
     cr_assert_eq(task_prompt(&c, "12345+678", ids, 64, &n, err), 0, "%s", err);
@@ -343,7 +329,7 @@ Test(roundtrip, parse_undoes_padding_reversal_and_hints)
     };
     char err[ERR_MAX], got[64];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        TaskConfig c = make(cases[i].kv);
+        TaskConfig c = task_config_make(cases[i].kv);
         int ids[256], n;
         cr_assert_eq(task_encode(cases[i].generated, ids, 255, &n, err), 0, "%s", err);
         ids[n++] = TASK_EOS;
@@ -375,7 +361,7 @@ Test(roundtrip, malformed_answers_are_rejected_with_a_reason)
     };
     char err[ERR_MAX], got[64];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        TaskConfig c = make(cases[i].kv);
+        TaskConfig c = task_config_make(cases[i].kv);
         int ids[256], n;
         cr_assert_eq(task_encode(cases[i].generated, ids, 255, &n, err), 0, "%s", err);
         if (cases[i].eos) ids[n++] = TASK_EOS;
@@ -384,7 +370,7 @@ Test(roundtrip, malformed_answers_are_rejected_with_a_reason)
         cr_assert(strstr(err, cases[i].says), "%s '%s': '%s' should say %s", cases[i].kv, cases[i].generated, err,
                   cases[i].says);
     }
-    TaskConfig c = make("format=plain");
+    TaskConfig c = task_config_make("format=plain");
     int ids[] = { TASK_DIGIT0 + 4, TASK_PAD, TASK_EOS };
     cr_assert_eq(task_parse_answer(&c, ids, 3, got, sizeof got, err), -1);
     cr_assert(strstr(err, "<pad>"), "%s", err);
@@ -423,7 +409,7 @@ Test(roundtrip, bad_problems_are_rejected_with_a_reason)
     };
     char err[ERR_MAX];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        TaskConfig c = make(cases[i].kv);
+        TaskConfig c = task_config_make(cases[i].kv);
         int ids[512], n;
         int rc = task_prompt(&c, cases[i].problem, ids, 512, &n, err);
         if (!cases[i].says) {

@@ -10,22 +10,8 @@
 #include <string.h>
 #include "tasks/task.h"
 #include "run/run.h"
+#include "tests/test_task_util.h"
 
-static TaskConfig make(const char *kv)
-{
-    TaskConfig c;
-    char buf[512], err[ERR_MAX];
-    task_config_default(&c);
-    snprintf(buf, sizeof buf, "%s", kv);
-    for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " ")) {
-        char *eq = strchr(tok, '=');
-        cr_assert(eq, "bad test config '%s'", tok);
-        *eq = 0;
-        cr_assert_eq(task_config_set(&c, tok, eq + 1, err), 0, "%s", err);
-    }
-    cr_assert_eq(task_config_validate(&c, err), 0, "%s: %s", kv, err);
-    return c;
-}
 
 static TaskExample EX;   // 20 KB: off the stack
 
@@ -49,7 +35,7 @@ Test(sampling, values_puts_81_percent_of_two_digit_problems_at_2_2)
     // a, b uniform in [0, 100): P(both have 2 digits) = 0.9^2 = 0.81, P(1,1) = 0.01,
     // P(1,2) = P(2,1) = 0.09. n = 20000 gives sd 0.0028 at 0.81; the tolerance 0.02 is
     // 7 sd, and sampling=lengths (0.25 per cell) misses it by 0.56
-    TaskConfig c = make("task=add min_len=1 max_len=2 sampling=values");
+    TaskConfig c = task_config_make("task=add min_len=1 max_len=2 sampling=values");
     uint64_t rng = rng_seed(12);
     char err[ERR_MAX];
     int n = 20000, cell[2][2] = {{0}}, value_n[100] = {0};
@@ -65,7 +51,7 @@ Test(sampling, values_puts_81_percent_of_two_digit_problems_at_2_2)
     // every value of a 0..99 equally likely: 200 expected, sd 14; 80 is 5.7 sd
     for (int v = 0; v < 100; v++) cr_assert(abs(value_n[v] - 200) < 80, "a = %d drawn %d times", v, value_n[v]);
 
-    TaskConfig len = make("task=add min_len=1 max_len=2");
+    TaskConfig len = task_config_make("task=add min_len=1 max_len=2");
     int at22 = 0;
     for (int i = 0; i < n; i++) {
         cr_assert_eq(task_generate(&len, &rng, TASK_SPLIT_ANY, &EX, err), 0, "%s", err);
@@ -77,7 +63,7 @@ Test(sampling, values_puts_81_percent_of_two_digit_problems_at_2_2)
 Test(sampling, values_starts_at_ten_to_the_min_len_minus_one)
 {
     // min_len=2 max_len=3: operands uniform in [10, 1000), so 3 digits with probability 900/990
-    TaskConfig c = make("task=mul min_len=2 max_len=3 sampling=values");
+    TaskConfig c = task_config_make("task=mul min_len=2 max_len=3 sampling=values");
     uint64_t rng = rng_seed(13);
     char err[ERR_MAX];
     int n = 10000, three = 0;
@@ -94,7 +80,7 @@ Test(sampling, values_starts_at_ten_to_the_min_len_minus_one)
 Test(sampling, values_subtraction_is_uniform_over_pairs_with_a_at_least_b)
 {
     // pairs a >= b in [0, 100)^2: 5050, of which 90*91/2 = 4095 are (2,2) and 900 are (2,1)
-    TaskConfig c = make("task=sub min_len=1 max_len=2 sampling=values");
+    TaskConfig c = task_config_make("task=sub min_len=1 max_len=2 sampling=values");
     uint64_t rng = rng_seed(14);
     char err[ERR_MAX];
     int n = 20000, at22 = 0, at21 = 0;
@@ -113,8 +99,8 @@ Test(sampling, values_with_balanced_carries_draws_each_count_equally)
     // a, b in [0, 1000): 0..3 carries, 2000 each expected of 8000 (sd 39; tolerance 200).
     // Unbalanced, the counts are 16.6%, 35.9%, 33.9%, 13.6% (enumerated over all 10^6 pairs):
     // 1331 and 1089 expected for 0 and 3 carries, 2871 for 1 (sd about 35-43)
-    TaskConfig bal = make("task=add min_len=1 max_len=3 sampling=values balance_carries=1");
-    TaskConfig nat = make("task=add min_len=1 max_len=3 sampling=values");
+    TaskConfig bal = task_config_make("task=add min_len=1 max_len=3 sampling=values balance_carries=1");
+    TaskConfig nat = task_config_make("task=add min_len=1 max_len=3 sampling=values");
     uint64_t rng = rng_seed(15);
     char err[ERR_MAX];
     int n = 8000, n_bal[5] = {0}, n_nat[5] = {0}, at33 = 0;
@@ -136,7 +122,7 @@ Test(sampling, values_with_balanced_carries_draws_each_count_equally)
 
 Test(sampling, values_with_balanced_borrows_for_subtraction)
 {
-    TaskConfig c = make("task=sub min_len=2 max_len=3 sampling=values balance_carries=1");
+    TaskConfig c = task_config_make("task=sub min_len=2 max_len=3 sampling=values balance_carries=1");
     uint64_t rng = rng_seed(16);
     char err[ERR_MAX];
     int n = 6000, n_k[5] = {0};
@@ -152,8 +138,8 @@ Test(sampling, values_with_balanced_borrows_for_subtraction)
 
 Test(sampling, lengths_is_the_default_and_draws_the_same_problems)
 {
-    TaskConfig def = make("task=add min_len=1 max_len=4 balance_carries=1");
-    TaskConfig len = make("task=add min_len=1 max_len=4 balance_carries=1 sampling=lengths");
+    TaskConfig def = task_config_make("task=add min_len=1 max_len=4 balance_carries=1");
+    TaskConfig len = task_config_make("task=add min_len=1 max_len=4 balance_carries=1 sampling=lengths");
     cr_assert_eq(def.sampling, TASK_SAMPLE_LENGTHS);
     uint64_t r1 = rng_seed(3), r2 = rng_seed(3);
     char err[ERR_MAX], first[TASK_MAX_PROBLEM];
@@ -188,7 +174,7 @@ Test(sampling, values_is_refused_for_sort_and_modadd_naming_the_key)
 
 Test(loss_on, all_trains_every_token_after_bos_and_nothing_past_eos)
 {
-    TaskConfig c = make("task=add min_len=1 max_len=3 format=reversed");
+    TaskConfig c = task_config_make("task=add min_len=1 max_len=3 format=reversed");
     uint64_t rng = rng_seed(5);
     enum { B = 6, T = 20 };
     static TaskExample ex[B];

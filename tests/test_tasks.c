@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "tasks/task.h"
+#include "tests/test_task_util.h"
 
 // ---------------------------------------------------------------- independent reference arithmetic
 
@@ -87,22 +88,6 @@ static Big big_mul(const Big *a, const Big *b)
 
 // ---------------------------------------------------------------- helpers
 
-// a validated config from "key=value key=value"
-static TaskConfig make(const char *kv)
-{
-    TaskConfig c;
-    char buf[512], err[ERR_MAX];
-    task_config_default(&c);
-    snprintf(buf, sizeof buf, "%s", kv);
-    for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " ")) {
-        char *eq = strchr(tok, '=');
-        cr_assert(eq, "bad test config '%s'", tok);
-        *eq = 0;
-        cr_assert_eq(task_config_set(&c, tok, eq + 1, err), 0, "%s", err);
-    }
-    cr_assert_eq(task_config_validate(&c, err), 0, "%s: %s", kv, err);
-    return c;
-}
 
 static int has_leading_zero(const char *s) { return strlen(s) > 1 && s[0] == '0'; }
 
@@ -176,7 +161,7 @@ Test(vocab, decode_names_special_tokens_and_rejects_bad_ids)
 
 Test(add, answers_match_the_reference)
 {
-    TaskConfig c = make("task=add min_len=1 max_len=40");
+    TaskConfig c = task_config_make("task=add min_len=1 max_len=40");
     uint64_t rng = rng_seed(1);
     char err[ERR_MAX], want[512];
     for (int i = 0; i < 2000; i++) {
@@ -195,7 +180,7 @@ Test(add, answers_match_the_reference)
 
 Test(add, draws_exact_lengths_without_leading_zeros)
 {
-    TaskConfig c = make("task=add max_len=8");
+    TaskConfig c = task_config_make("task=add max_len=8");
     uint64_t rng = rng_seed(2);
     char err[ERR_MAX];
     for (int la = 1; la <= 8; la++)
@@ -212,7 +197,7 @@ Test(add, draws_exact_lengths_without_leading_zeros)
 
 Test(add, length_pairs_are_drawn_evenly)
 {
-    TaskConfig c = make("task=add min_len=2 max_len=5");
+    TaskConfig c = task_config_make("task=add min_len=2 max_len=5");
     uint64_t rng = rng_seed(3);
     char err[ERR_MAX];
     int count[6][6] = {{0}};
@@ -229,7 +214,7 @@ Test(add, length_pairs_are_drawn_evenly)
 Test(add, one_digit_problems_are_uniform_and_include_zero)
 {
     // 100 problems a+b with a, b in 0..9: the carry sampler must weight them equally
-    TaskConfig c = make("task=add max_len=1");
+    TaskConfig c = task_config_make("task=add max_len=1");
     uint64_t rng = rng_seed(4);
     char err[ERR_MAX];
     int count[10][10] = {{0}};
@@ -244,7 +229,7 @@ Test(add, one_digit_problems_are_uniform_and_include_zero)
 
 Test(add, asked_for_k_carries_gives_exactly_k)
 {
-    TaskConfig c = make("task=add max_len=9");
+    TaskConfig c = task_config_make("task=add max_len=9");
     uint64_t rng = rng_seed(5);
     char err[ERR_MAX];
     int shapes[][2] = { {1, 1}, {3, 3}, {5, 2}, {2, 7}, {9, 9} };
@@ -266,7 +251,7 @@ Test(add, asked_for_k_carries_gives_exactly_k)
 
 Test(add, impossible_carry_count_is_rejected)
 {
-    TaskConfig c = make("task=add");
+    TaskConfig c = task_config_make("task=add");
     uint64_t rng = rng_seed(6);
     char err[ERR_MAX];
     cr_assert_eq(task_generate_sized(&c, &rng, 2, 2, 3, &EX, err), -1);
@@ -276,8 +261,8 @@ Test(add, impossible_carry_count_is_rejected)
 
 Test(add, balance_carries_draws_each_count_equally)
 {
-    TaskConfig bal = make("task=add min_len=6 max_len=6 balance_carries=1");
-    TaskConfig nat = make("task=add min_len=6 max_len=6");
+    TaskConfig bal = task_config_make("task=add min_len=6 max_len=6 balance_carries=1");
+    TaskConfig nat = task_config_make("task=add min_len=6 max_len=6");
     uint64_t rng = rng_seed(7);
     char err[ERR_MAX];
     int n_bal[8] = {0}, n_nat[8] = {0};
@@ -299,7 +284,7 @@ Test(add, balance_carries_draws_each_count_equally)
 
 Test(sub, answers_match_the_reference_and_are_never_negative)
 {
-    TaskConfig c = make("task=sub max_len=30");
+    TaskConfig c = task_config_make("task=sub max_len=30");
     uint64_t rng = rng_seed(8);
     char err[ERR_MAX], want[512];
     for (int i = 0; i < 2000; i++) {
@@ -318,7 +303,7 @@ Test(sub, answers_match_the_reference_and_are_never_negative)
 
 Test(sub, length_pairs_with_len_a_at_least_len_b_are_drawn_evenly)
 {
-    TaskConfig c = make("task=sub min_len=1 max_len=3");
+    TaskConfig c = task_config_make("task=sub min_len=1 max_len=3");
     uint64_t rng = rng_seed(9);
     char err[ERR_MAX];
     int count[4][4] = {{0}};
@@ -335,7 +320,7 @@ Test(sub, length_pairs_with_len_a_at_least_len_b_are_drawn_evenly)
 
 Test(sub, asked_for_k_borrows_gives_exactly_k)
 {
-    TaskConfig c = make("task=sub max_len=8");
+    TaskConfig c = task_config_make("task=sub max_len=8");
     uint64_t rng = rng_seed(10);
     char err[ERR_MAX];
     int shapes[][2] = { {2, 2}, {4, 1}, {6, 6}, {8, 3} };
@@ -355,7 +340,7 @@ Test(sub, asked_for_k_borrows_gives_exactly_k)
 
 Test(sub, one_digit_problems_are_uniform_over_a_at_least_b)
 {
-    TaskConfig c = make("task=sub max_len=1");
+    TaskConfig c = task_config_make("task=sub max_len=1");
     uint64_t rng = rng_seed(11);
     char err[ERR_MAX];
     int count[10][10] = {{0}};
@@ -372,7 +357,7 @@ Test(sub, one_digit_problems_are_uniform_over_a_at_least_b)
 
 Test(sub, shorter_first_operand_is_rejected)
 {
-    TaskConfig c = make("task=sub");
+    TaskConfig c = task_config_make("task=sub");
     uint64_t rng = rng_seed(12);
     char err[ERR_MAX];
     cr_assert_eq(task_generate_sized(&c, &rng, 2, 3, -1, &EX, err), -1);
@@ -383,7 +368,7 @@ Test(sub, shorter_first_operand_is_rejected)
 
 Test(mul, answers_match_the_reference)
 {
-    TaskConfig c = make("task=mul max_len=12");
+    TaskConfig c = task_config_make("task=mul max_len=12");
     uint64_t rng = rng_seed(13);
     char err[ERR_MAX], want[512];
     for (int i = 0; i < 2000; i++) {
@@ -403,7 +388,7 @@ Test(mul, answers_match_the_reference)
 
 Test(sort, answer_lists_every_key_in_order_of_value)
 {
-    TaskConfig c = make("task=sort min_len=1 max_len=4 sort_min_count=2 sort_count=9");
+    TaskConfig c = task_config_make("task=sort min_len=1 max_len=4 sort_min_count=2 sort_count=9");
     uint64_t rng = rng_seed(14);
     char err[ERR_MAX];
     int ties = 0;
@@ -453,7 +438,7 @@ Test(modadd, answer_is_the_sum_modulo_p)
     for (int m = 0; m < 3; m++) {
         char kv[64], err[ERR_MAX];
         snprintf(kv, sizeof kv, "task=modadd modulus=%d", moduli[m]);
-        TaskConfig c = make(kv);
+        TaskConfig c = task_config_make(kv);
         uint64_t rng = rng_seed(15);
         for (int i = 0; i < 2000; i++) {
             cr_assert_eq(task_generate(&c, &rng, TASK_SPLIT_ANY, &EX, err), 0, "%s", err);
@@ -469,7 +454,7 @@ Test(modadd, answer_is_the_sum_modulo_p)
 
 Test(generate, same_seed_gives_the_same_batch_and_another_seed_does_not)
 {
-    TaskConfig c = make("task=add max_len=6 format=reversed space_prob=0.3 index_hints=1 hint_random_start=1");
+    TaskConfig c = task_config_make("task=add max_len=6 format=reversed space_prob=0.3 index_hints=1 hint_random_start=1");
     enum { B = 16, T = 64 };
     static int in1[B * T], tg1[B * T], in2[B * T], tg2[B * T], in3[B * T], tg3[B * T];
     char err[ERR_MAX];
@@ -496,7 +481,7 @@ Test(batch, targets_cover_exactly_the_answer_and_eos)
     static TaskExample exs[B];
     char err[ERR_MAX];
     for (int k = 0; k < 6; k++) {
-        TaskConfig c = make(configs[k]);
+        TaskConfig c = task_config_make(configs[k]);
         uint64_t rng = rng_seed(16);
         cr_assert_eq(task_fill_batch(&c, &rng, TASK_SPLIT_ANY, B, T, in, tg, exs, err), 0, "%s", err);
         for (int b = 0; b < B; b++) {
@@ -521,7 +506,7 @@ Test(batch, targets_cover_exactly_the_answer_and_eos)
 
 Test(batch, the_first_trained_target_follows_the_equals_sign)
 {
-    TaskConfig c = make("task=add max_len=3");
+    TaskConfig c = task_config_make("task=add max_len=3");
     char err[ERR_MAX];
     cr_assert_eq(task_example_from_problem(&c, "128+367", &EX, err), 0, "%s", err);
     enum { T = 16 };
@@ -540,7 +525,7 @@ Test(batch, the_first_trained_target_follows_the_equals_sign)
 
 Test(batch, rejects_a_sequence_longer_than_the_block)
 {
-    TaskConfig c = make("task=add max_len=3");
+    TaskConfig c = task_config_make("task=add max_len=3");
     char err[ERR_MAX];
     cr_assert_eq(task_example_from_problem(&c, "128+367", &EX, err), 0, "%s", err);   // 13 tokens
     int in[12], tg[12];
@@ -607,7 +592,7 @@ Test(config, bad_values_are_rejected_naming_the_key_and_what_it_accepts)
 
 Test(config, written_keys_read_back_to_the_same_config)
 {
-    TaskConfig a = make("task=modadd modulus=113 format=reverse_all pad_width=3 space_prob=0.125 "
+    TaskConfig a = task_config_make("task=modadd modulus=113 format=reverse_all pad_width=3 space_prob=0.125 "
                         "index_hints=1 hint_random_start=1 train_frac=0.3 split_seed=7");
     char *text = NULL, err[ERR_MAX];
     size_t len = 0;
@@ -666,7 +651,7 @@ Test(config, max_tokens_bounds_every_example_and_is_reached)
     };
     char err[ERR_MAX];
     for (int k = 0; k < 8; k++) {
-        TaskConfig c = make(configs[k]);
+        TaskConfig c = task_config_make(configs[k]);
         int bound = task_max_tokens(&c), longest = 0;
         uint64_t rng = rng_seed(17);
         for (int i = 0; i < 500; i++) {
@@ -677,7 +662,7 @@ Test(config, max_tokens_bounds_every_example_and_is_reached)
         cr_assert(longest > bound / 2, "%s: bound %d is loose (longest %d)", configs[k], bound, longest);
     }
     // the worst case itself: all nines at max_len, every prompt gap spaced
-    TaskConfig c = make("task=add max_len=4 space_prob=1 format=reversed index_hints=1");
+    TaskConfig c = task_config_make("task=add max_len=4 space_prob=1 format=reversed index_hints=1");
     uint64_t rng = rng_seed(18);
     cr_assert_eq(task_generate_sized(&c, &rng, 4, 4, 4, &EX, err), 0, "%s", err);
     cr_assert_eq(EX.n_tokens, task_max_tokens(&c), "%s", EX.problem);
@@ -695,7 +680,7 @@ Test(split, problem_key_is_fnv1a_64)
 
 Test(split, train_and_test_problems_never_meet)
 {
-    TaskConfig c = make("task=modadd modulus=97 train_frac=0.3 split_seed=5");
+    TaskConfig c = task_config_make("task=modadd modulus=97 train_frac=0.3 split_seed=5");
     char err[ERR_MAX], problem[32];
     int in_train = 0;
     for (int a = 0; a < 97; a++)
@@ -723,7 +708,7 @@ Test(split, train_and_test_problems_never_meet)
 
 Test(split, a_test_split_needs_train_frac_below_one)
 {
-    TaskConfig c = make("task=add");
+    TaskConfig c = task_config_make("task=add");
     uint64_t rng = rng_seed(20);
     char err[ERR_MAX];
     cr_assert_eq(task_generate(&c, &rng, TASK_SPLIT_TEST, &EX, err), -1);
@@ -749,7 +734,7 @@ Test(set, holds_what_was_added_and_grows)
 Test(set, counts_overlap_between_training_and_evaluation)
 {
     // one-digit addition has 100 problems: 2000 training draws see them all
-    TaskConfig c = make("task=add max_len=1");
+    TaskConfig c = task_config_make("task=add max_len=1");
     TaskSet s;
     char err[ERR_MAX];
     uint64_t rng = rng_seed(21);
