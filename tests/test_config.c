@@ -9,6 +9,7 @@
 #include "run/run.h"
 #include "model/checkpoint.h"
 #include <unistd.h>
+#include "tests/test_util.h"
 
 // the option slots of ModelConfig.pos past the registered schemes' options hold no key
 // by design (embeddings/pos.h); every other byte of ModelConfig must
@@ -287,34 +288,6 @@ Test(run_keys, every_default_is_accepted_and_within_range)
 }
 
 // ---------------------------------------------------------------- checkpoints written before a key was added
-// Blank a metadata entry out of a checkpoint's JSON header with spaces: the header
-// keeps its length, so the file stands for one written before the key existed.
-static int drop_meta_key(const char *path, const char *key)
-{
-    FILE *f = fopen(path, "r+b");
-    if (!f) return -1;
-    uint64_t hlen;
-    if (fread(&hlen, 8, 1, f) != 1 || hlen > (1 << 24)) { fclose(f); return -1; }
-    char *h = malloc(hlen + 1);
-    if (fread(h, 1, hlen, f) != hlen) { free(h); fclose(f); return -1; }
-    h[hlen] = 0;
-    char pat[128];
-    snprintf(pat, sizeof pat, "\"%s\"", key);
-    char *a = strstr(h, pat);
-    if (!a) { free(h); fclose(f); return -1; }
-    char *b = strchr(a + strlen(pat), '"');          // the value's opening quote
-    b = b ? strchr(b + 1, '"') : NULL;               // and its closing one
-    if (!b) { free(h); fclose(f); return -1; }
-    b++;
-    if (*b == ',') b++;
-    else if (a > h && a[-1] == ',') a--;
-    memset(a, ' ', (size_t)(b - a));
-    fseek(f, 8, SEEK_SET);
-    int r = fwrite(h, 1, hlen, f) == hlen ? 0 : -1;
-    free(h);
-    return fclose(f) || r ? -1 : 0;
-}
-
 static void save_small_model(ModelConfig *cfg, const char *path)
 {
     Model m;
@@ -339,7 +312,7 @@ Test(model_keys, a_checkpoint_without_an_added_key_loads_with_its_default)
         cr_assert(fd >= 0);
         close(fd);
         save_small_model(&cfg, path);
-        cr_assert_eq(drop_meta_key(path, k->name), 0, "%s not found in the checkpoint's metadata", k->name);
+        cr_assert_eq(ckpt_blank_meta_key(path, k->name), 0, "%s not found in the checkpoint's metadata", k->name);
         cr_assert_eq(ckpt_read_config(path, &back, err), 0, "%s missing: %s", k->name, err);
         unlink(path);
         cr_expect_eq(*(int *)((char *)&back + k->offset), atoi(k->def), "%s missing did not read as its default %s",
@@ -359,7 +332,7 @@ Test(model_keys, a_checkpoint_without_an_original_key_is_refused_naming_it)
     cr_assert(fd >= 0);
     close(fd);
     save_small_model(&cfg, path);
-    cr_assert_eq(drop_meta_key(path, "model.n_layer"), 0);
+    cr_assert_eq(ckpt_blank_meta_key(path, "model.n_layer"), 0);
     cr_expect_eq(ckpt_read_config(path, &back, err), -1, "a checkpoint without model.n_layer was read");
     unlink(path);
     cr_expect(strstr(err, "model.n_layer") != NULL, "%s", err);
