@@ -53,3 +53,60 @@ Test(results, version_prints_the_cmake_project_version_and_exits_0)
         cr_expect(strstr(out, ")\n") != NULL, "arithlab %s: the commit is not closed: '%s'", forms[i], out);
     }
 }
+
+// ---------------------------------------------------------------- config.ini floats
+
+Test(results, config_ini_writes_floats_as_the_user_wrote_them)
+{
+    RunConfig rc;
+    char err[ERR_MAX];
+    run_config_default(&rc);
+    const char *sets[] = {"train.lr=0.001", "train.min_lr=3e-05", "train.weight_decay=0.01", "task.space_prob=0.3"};
+    for (int i = 0; i < 4; i++) cr_assert_eq(run_config_apply_set(&rc, sets[i], err), 0, "%s", err);
+    char *text = run_config_to_string(&rc);
+    cr_assert_not_null(text);
+    const char *lines[] = {"\nlr = 0.001\n", "\nmin_lr = 3e-05\n", "\nweight_decay = 0.01\n", "\nspace_prob = 0.3\n",
+                           "\nbeta2 = 0.99\n", "\neps = 1e-08\n"};
+    for (int i = 0; i < 6; i++) cr_expect(strstr(text, lines[i]) != NULL, "config text lacks '%s':\n%s", lines[i] + 1, text);
+    // and the text reads back to the same values
+    RunConfig back;
+    run_config_default(&back);
+    cr_assert_eq(run_config_load_string(&back, text, "text", err), 0, "%s", err);
+    cr_expect(back.optim.lr == rc.optim.lr && back.optim.min_lr == rc.optim.min_lr &&
+              back.optim.weight_decay == rc.optim.weight_decay && back.task.space_prob == rc.task.space_prob);
+    free(text);
+}
+
+Test(results, float_text_is_the_shortest_that_reads_back_to_the_same_value)
+{
+    uint64_t s = 0x9e3779b97f4a7c15ull;
+    int checked = 0;
+    for (int i = 0; i < 20000; i++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        uint32_t bits = (uint32_t)s;
+        float v;
+        memcpy(&v, &bits, sizeof v);
+        if (!isfinite(v)) continue;
+        char buf[64], shorter[400];
+        key_format_float(buf, sizeof buf, v);
+        cr_assert((float)strtod(buf, NULL) == v, "%.9g written as '%s', which reads back as %.9g", v, buf,
+                  (float)strtod(buf, NULL));
+        // one digit fewer does not read back (so the text is the shortest)
+        int digits = 0;
+        for (const char *c = buf; *c && *c != 'e'; c++) digits += *c >= '0' && *c <= '9';
+        for (const char *c = buf; *c == '-' || *c == '0' || *c == '.'; c++) digits -= *c == '0';   // leading zeros
+        if (digits > 1) {
+            snprintf(shorter, sizeof shorter, "%.*g", digits - 1, (double)v);
+            cr_assert((float)strtod(shorter, NULL) != v, "%.9g: '%s' is shorter than '%s' and reads back", v, shorter, buf);
+        }
+        checked++;
+    }
+    cr_expect_gt(checked, 19000);
+    char buf[64];
+    key_format_float(buf, sizeof buf, 0.001f);
+    cr_expect_str_eq(buf, "0.001");
+    key_format_double(buf, sizeof buf, 0.1);
+    cr_expect_str_eq(buf, "0.1");
+    key_format_double(buf, sizeof buf, 1.0 / 3.0);
+    cr_expect(strtod(buf, NULL) == 1.0 / 3.0, "1/3 written as %s", buf);
+}
