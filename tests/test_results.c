@@ -28,6 +28,17 @@ static void scratch_leave(void)
 }
 TestSuite(results, .init = scratch_enter, .fini = scratch_leave);
 
+// a 5-step run of a tiny model in ./run, learning rate 0.001 (20 warm-up steps, so
+// every row's lr is a fraction of it that %.6g would round: 0.00020000001)
+static void train_tiny(void)
+{
+    char cmd[2048], out[16384];
+    snprintf(cmd, sizeof cmd, "%s train --out run --set train.steps=5 --set model.n_layer=1 --set model.n_embd=16 "
+             "--set model.n_head=2 --set train.eval_every=0 --set eval.per_cell=2 --set task.max_len=3 "
+             "--set train.lr=0.001 --set train.warmup_steps=20 --set train.threads=2", ARITHLAB_BIN);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+}
+
 // ---------------------------------------------------------------- --version
 
 Test(results, version_prints_the_cmake_project_version_and_exits_0)
@@ -109,4 +120,42 @@ Test(results, float_text_is_the_shortest_that_reads_back_to_the_same_value)
     cr_expect_str_eq(buf, "0.1");
     key_format_double(buf, sizeof buf, 1.0 / 3.0);
     cr_expect(strtod(buf, NULL) == 1.0 / 3.0, "1/3 written as %s", buf);
+}
+
+// ---------------------------------------------------------------- metrics.csv
+
+Test(results, metrics_csv_holds_each_float_exactly_and_the_curves_still_read_it, .timeout = 120)
+{
+    train_tiny();
+    RunConfig rc;
+    char err[ERR_MAX];
+    run_config_default(&rc);
+    cr_assert_eq(run_config_load_ini(&rc, "run/config.ini", err), 0, "%s", err);
+    size_t n;
+    char *csv = (char *)read_bytes("run/metrics.csv", &n);
+    char *line = strtok(csv, "\n");
+    cr_assert(line && !strncmp(line, "step,loss,lr,grad_norm,", 23), "header: %s", line ? line : "(none)");
+    int rows = 0, long_gnorm = 0;
+    while ((line = strtok(NULL, "\n"))) {
+        long step;
+        char loss[64], lr[64], gnorm[64], again[64];
+        cr_assert_eq(sscanf(line, "%ld,%63[^,],%63[^,],%63[^,],", &step, loss, lr, gnorm), 4, "row: %s", line);
+        // the learning rate is the schedule's float, exactly (row `step` was trained with step - 1)
+        float want = adamw_lr(&rc.optim, (int)step - 1);
+        cr_expect((float)strtod(lr, NULL) == want, "step %ld: lr '%s' is not %.9g", step, lr, want);
+        // loss and gradient norm: the shortest text of a float (rounded text would differ from it)
+        const char *fields[] = {loss, gnorm};
+        for (int f = 0; f < 2; f++) {
+            key_format_float(again, sizeof again, (float)strtod(fields[f], NULL));
+            cr_expect_str_eq(again, fields[f], "step %ld: '%s' is not a float's round-trip text", step, fields[f]);
+        }
+        const char *dot = strchr(gnorm, '.');
+        long_gnorm += dot && strlen(dot + 1) > 4;   // %.4f kept 4 decimals
+        rows++;
+    }
+    free(csv);
+    cr_expect_eq(rows, 5);
+    cr_expect_gt(long_gnorm, 0, "no gradient norm has more than 4 decimals");
+    cr_expect_eq(report_curves("run", err), 0, "loss.png from metrics.csv: %s", err);
+    cr_expect_eq(access("run/loss.png", F_OK), 0, "report_curves wrote no loss.png");
 }
