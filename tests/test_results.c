@@ -159,3 +159,52 @@ Test(results, metrics_csv_holds_each_float_exactly_and_the_curves_still_read_it,
     cr_expect_eq(report_curves("run", err), 0, "loss.png from metrics.csv: %s", err);
     cr_expect_eq(access("run/loss.png", F_OK), 0, "report_curves wrote no loss.png");
 }
+
+// ---------------------------------------------------------------- eval --set
+
+Test(results, eval_set_refuses_keys_evaluation_does_not_read, .timeout = 120)
+{
+    train_tiny();
+    struct { const char *set, *says; int rc; } cases[] = {
+        {"model.n_layer=3", "model.n_layer", 2},
+        {"train.lr=5", "train.lr", 2},
+        {"task.task=sub", "task.task = add", 2},      // the checkpoint's task, named
+        {"task.format=plain", "task.format", 2},
+        {"train.threads=1", "--threads", 2},
+        {"eval.n_during_train=4", "eval.n_during_train", 2},
+        {"task.task=add", NULL, 0},                   // the checkpoint's own value changes nothing
+        {"eval.per_cell=1", NULL, 0},
+    };
+    for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) {
+        char cmd[4200], out[16384];
+        snprintf(cmd, sizeof cmd, "%s eval --run run --out ev%d --threads 2 --set eval.per_cell=1 --set %s",
+                 ARITHLAB_BIN, i, cases[i].set);
+        int rc = run(cmd, out, sizeof out);
+        cr_expect_eq(rc, cases[i].rc, "--set %s: exit %d, expected %d: %s", cases[i].set, rc, cases[i].rc, out);
+        if (cases[i].says) {
+            cr_expect(strstr(out, cases[i].says) != NULL, "--set %s: the message lacks '%s': %s", cases[i].set,
+                      cases[i].says, out);
+            cr_expect(strstr(out, "eval.per_cell, eval.max_len") != NULL, "--set %s: no list of accepted keys: %s",
+                      cases[i].set, out);
+            snprintf(cmd, sizeof cmd, "ev%d/accuracy_grid.csv", i);
+            cr_expect_neq(access(cmd, F_OK), 0, "--set %s was refused but the evaluation ran", cases[i].set);
+        }
+    }
+}
+
+Test(results, eval_set_leaves_the_config_unchanged_when_it_refuses)
+{
+    RunConfig rc;
+    char err[ERR_MAX];
+    run_config_default(&rc);
+    char *before = run_config_to_string(&rc);
+    cr_expect_neq(run_config_apply_eval_set(&rc, "task.max_len=7", err), 0);
+    cr_expect(strstr(err, "task.max_len") && strstr(err, "eval.max_len"), "%s", err);
+    cr_expect_neq(run_config_apply_eval_set(&rc, "model.n_embd=64", err), 0);
+    cr_expect_neq(run_config_apply_eval_set(&rc, "eval.per_cell=abc", err), 0);
+    char *after = run_config_to_string(&rc);
+    cr_expect_str_eq(after, before, "a refused --set changed the config");
+    free(before), free(after);
+    cr_expect_eq(run_config_apply_eval_set(&rc, "eval.max_len=7", err), 0, "%s", err);
+    cr_expect_eq(rc.eval.max_len, 7);
+}
