@@ -72,7 +72,8 @@ int cmd_eval(int argc, char **argv)
         {"--run", ARG_STR, &run_dir, "run directory (uses DIR/ckpt.safetensors, writes DIR/eval)"},
         {"--checkpoint", ARG_STR, &ckpt, "checkpoint written by arithlab train"},
         {"--out", ARG_STR, &out, "directory for the CSVs and the accuracy grid PNG"},
-        {"--set", ARG_SET, &sets, "override e.g. eval.max_len=10, eval.per_cell=50 (repeatable)"},
+        {"--set", ARG_SET, &sets, "eval.per_cell, eval.max_len, eval.batch_size or eval.n_population, e.g. "
+                                  "eval.max_len=10 (repeatable); other keys are the checkpoint's and refused"},
         {"--problems", ARG_STR, &problems, "also score the problems of FILE: one a+b (or a+b=c, scored against c) per line"},
         {"--speed", ARG_FLAG, &do_speed, "also time decoding with the KV cache against full recomputation"},
         {"--speed-n", ARG_INT, &n_speed, "problems for --speed (default 512; 1..1000000)"},
@@ -95,7 +96,11 @@ int cmd_eval(int argc, char **argv)
     if (!out) { snprintf(outbuf, sizeof(outbuf), "%s/eval", run_dir ? run_dir : "."); out = outbuf; }
     RunConfig rc;
     if (run_config_from_checkpoint(&rc, ckpt, err)) { fprintf(stderr, "arithlab eval: %s\n", err); return 2; }
-    if (args_apply_sets("eval", &rc, &sets)) return 2;
+    for (int i = 0; i < sets.n; i++)   // only the keys evaluation reads (run_config_apply_eval_set)
+        if (run_config_apply_eval_set(&rc, sets.items[i], err)) {
+            fprintf(stderr, "arithlab eval: --set %s: %s\n", sets.items[i], err);
+            return 2;
+        }
     if (problems) {   // a bad file is refused before any decoding
         TaskExample *pex;
         int pn, pline;

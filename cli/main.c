@@ -22,10 +22,22 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: arithlab <command> [options]   (arithlab <command> --help for its options)\n\ncommands:\n");
     for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-8s %s\n", COMMANDS[i].name, COMMANDS[i].help);
+    fprintf(f, "  %-8s %s\n", "version", "print the program's version and git commit (also --version)");
 }
+
+#ifndef ARITHLAB_VERSION
+#define ARITHLAB_VERSION "unknown"   // built without CMakeLists.txt's definition
+#endif
+#ifndef ARITHLAB_GIT_COMMIT
+#define ARITHLAB_GIT_COMMIT "unknown"
+#endif
 
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))) {
+        printf("arithlab %s (commit %s)\n", ARITHLAB_VERSION, ARITHLAB_GIT_COMMIT);
+        return 0;
+    }
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

@@ -155,14 +155,35 @@ void key_set_defaults(void *base, const key_def_t *keys, int n)
     for (int i = 0; i < n; i++) key_set(base, &keys[i], keys[i].def, NULL);
 }
 
+// the fewest significant digits that read back to the same value (through strtod and
+// a cast, as key_set stores a float), so config.ini says 0.001 where the user wrote
+// 0.001, not %.9g's 0.00100000005
+void key_format_float(char *buf, size_t n, float v)
+{
+    for (int digits = 1; digits <= 9; digits++) {
+        snprintf(buf, n, "%.*g", digits, (double)v);
+        if ((float)strtod(buf, NULL) == v) return;   // as key_set reads it back
+    }
+    snprintf(buf, n, "%.9g", (double)v);   // NaN (never equal): 9 digits, as before
+}
+
+void key_format_double(char *buf, size_t n, double v)
+{
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(buf, n, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v) return;
+    }
+    snprintf(buf, n, "%.17g", v);
+}
+
 void key_format(const void *base, const key_def_t *k, char *buf, size_t n)
 {
     const void *src = (const char *)base + k->offset;
     switch (k->type) {
     case KEY_INT: case KEY_BOOL: snprintf(buf, n, "%d", *(const int *)src); break;
     case KEY_FLOAT:
-        if (k->size == sizeof(double)) snprintf(buf, n, "%.17g", *(const double *)src);
-        else snprintf(buf, n, "%.9g", *(const float *)src);
+        if (k->size == sizeof(double)) key_format_double(buf, n, *(const double *)src);
+        else key_format_float(buf, n, *(const float *)src);
         break;
     case KEY_U64: snprintf(buf, n, "%llu", (unsigned long long)*(const uint64_t *)src); break;
     case KEY_STR: snprintf(buf, n, "%s", (const char *)src); break;

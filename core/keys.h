@@ -34,6 +34,10 @@ const key_def_t *key_find(const key_def_t *keys, int n, const char *name);
 int key_set(void *base, const key_def_t *k, const char *value, char *err);
 // every key of the table set to its default (keys[i].def)
 void key_set_defaults(void *base, const key_def_t *keys, int n);
+// v as the shortest decimal (%.1g up to %.9g; double: up to %.17g) that reads back
+// to exactly v: for config.ini and metrics.csv
+void key_format_float(char *buf, size_t n, float v);
+void key_format_double(char *buf, size_t n, double v);
 // the field of k as text that key_set reads back to the same value
 void key_format(const void *base, const key_def_t *k, char *buf, size_t n);
 // the stored value of k within its range (numbers, enums, string length); -1 + err

@@ -188,6 +188,46 @@ int run_config_apply_set(RunConfig *rc, const char *arg, char *err)
     return run_config_set(rc, key, eq + 1, err);
 }
 
+// the eval.* keys that `arithlab eval` reads (eval.n_during_train is training's own)
+static const char *const EVAL_CMD_KEYS[] = {"eval.per_cell", "eval.max_len", "eval.batch_size", "eval.n_population"};
+#define N_EVAL_CMD_KEYS (int)(sizeof EVAL_CMD_KEYS / sizeof EVAL_CMD_KEYS[0])
+
+int run_config_apply_eval_set(RunConfig *rc, const char *arg, char *err)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq) return err_set(err, "--set '%s': expected section.key=value", arg);
+    char key[128], accepted[256] = "", before[256], after[256];
+    snprintf(key, sizeof(key), "%.*s", (int)(eq - arg), arg);
+    for (int i = 0; i < N_EVAL_CMD_KEYS; i++) {
+        if (!strcmp(key, EVAL_CMD_KEYS[i])) return run_config_set(rc, key, eq + 1, err);
+        snprintf(accepted + strlen(accepted), sizeof(accepted) - strlen(accepted), "%s%s", i ? ", " : "",
+                 EVAL_CMD_KEYS[i]);
+    }
+    RunConfig changed = *rc;   // a bad value or an unknown key: run_config_set's own message
+    if (run_config_set(&changed, key, eq + 1, err)) return -1;
+    sections_init();
+    const run_section_t *sec = NULL;
+    const key_def_t *k = NULL;
+    for (int s = 0; s < N_SECTIONS && !k; s++)
+        if ((k = key_find(SECTIONS[s].keys, SECTIONS[s].n, key))) sec = &SECTIONS[s];
+    if (!k) return err_set(err, "%s: unknown key; eval accepts %s", key, accepted);
+    if (!strcmp(sec->name, "task")) {
+        // the model was trained on the checkpoint's task, and its held-out split and
+        // training distribution follow from it: only the same value is accepted
+        key_format((const char *)rc + sec->offset, k, before, sizeof(before));
+        key_format((const char *)&changed + sec->offset, k, after, sizeof(after));
+        if (!strcmp(before, after)) { *rc = changed; return 0; }
+        return err_set(err, "%s = %s: the checkpoint's model was trained with %s = %s, and evaluation keeps the "
+                       "checkpoint's task keys; eval accepts %s (eval.max_len for a larger grid)",
+                       key, eq + 1, key, before, accepted);
+    }
+    return err_set(err, "%s: not used by evaluation (%s); eval accepts %s", key,
+                   !strcmp(key, "train.threads") ? "use --threads"
+                   : !strcmp(key, "eval.n_during_train") ? "it sizes the evaluations during training"
+                   : !strcmp(sec->name, "model") ? "the model is the checkpoint's"
+                   : "it is a training setting", accepted);
+}
+
 // ---------------------------------------------------------------- INI text
 
 // The INI library reads a line into a fixed buffer and parses the rest of a longer

@@ -78,5 +78,9 @@ int run_config_resolve_fone(RunConfig *rc, const TaskConfig *longest, char *err)
 
 // apply "--set section.key=value" arguments; returns 0 or -1 + err
 int run_config_apply_set(RunConfig *rc, const char *arg, char *err);
+// the same for `arithlab eval`: only the eval.* keys evaluation reads (per_cell, max_len,
+// batch_size, n_population); a task.* key only at the checkpoint's value; anything else
+// is refused (-1 + err naming the key and listing what is accepted), rc unchanged
+int run_config_apply_eval_set(RunConfig *rc, const char *arg, char *err);
 
 #endif

@@ -11,6 +11,7 @@
 #include "run/train.h"
 #include "run/load.h"
 #include "core/files.h"
+#include "core/keys.h"
 #include "run/report.h"
 #include "model/checkpoint.h"
 #include "model/ops.h"
@@ -373,10 +374,15 @@ int run_train(const RunConfig *rc_in, const char *out_dir, int resume)
             if (eval_acc > -1.5) train_acc = quick_eval(&ev, &m, rc, pool, 0, err);
             if (eval_acc < -1.5 || train_acc < -1.5) { fprintf(stderr, "arithlab train: eval: %s\n", err); status = 1; break; }
         }
-        fprintf(metrics, "%ld,%.6f,%.6g,%.4f,%.0f,", step, m.loss, lr, gnorm, tok_s);
-        if (eval_acc >= 0) fprintf(metrics, "%.4f", eval_acc);
+        // loss, lr and gradient norm exactly as computed (shortest round-trip text of the float)
+        char loss_s[32], lr_s[32], gnorm_s[32];
+        key_format_float(loss_s, sizeof loss_s, m.loss);
+        key_format_float(lr_s, sizeof lr_s, lr);
+        key_format_float(gnorm_s, sizeof gnorm_s, gnorm);
+        fprintf(metrics, "%ld,%s,%s,%s,%.0f,", step, loss_s, lr_s, gnorm_s, tok_s);
+        if (eval_acc >= 0) fprintf(metrics, "%.6g", eval_acc);
         fputc(',', metrics);
-        if (train_acc >= 0) fprintf(metrics, "%.4f", train_acc);
+        if (train_acc >= 0) fprintf(metrics, "%.6g", train_acc);
         fputc('\n', metrics);
         if (fflush(metrics) || ferror(metrics)) {   // a full disk: stop, naming the file
             snprintf(path, sizeof(path), "%s/metrics.csv", out_dir);

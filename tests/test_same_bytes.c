@@ -61,7 +61,8 @@ static char *fingerprint(const char *ckpt)
                 char *end;
                 double d = strtod(val, &end);
                 char line[800];
-                if (*end == 0 && strchr(val, '.'))   // a float: compare as float32
+                // a float (config.ini writes the shortest text, "1e-08" as well as "0.001"): compare as float32
+                if (*end == 0 && strpbrk(val, ".eE"))
                     snprintf(line, sizeof line, "config.%s.%s = %.9g", section, key, (double)(float)d);
                 else
                     snprintf(line, sizeof line, "config.%s.%s = %s", section, key, val);
