@@ -282,7 +282,8 @@ void eval_print_summary(const EvalReport *r, int overlap_known, FILE *f)
         fprintf(f, "overlap with the training problems: unknown here (no record of them and no train/test split; "
                    "set task.train_frac < 1 to hold problems out)\n");
     if (r->short_cells)
-        fprintf(f, "left out of the grid: %ld problems in %d cells that gave no problem held out of training "
-                   "(test split, not in the training set) in %d draws\n", r->short_problems, r->short_cells, EVAL_GRID_DRAWS);
+        fprintf(f, "left out of the grid: %ld problem%s in %d cell%s that gave no problem held out of training "
+                   "(test split, not in the training set) in %d draws\n", r->short_problems, r->short_problems == 1 ? "" : "s",
+                r->short_cells, r->short_cells == 1 ? "" : "s", EVAL_GRID_DRAWS);
     fprintf(f, "answers that did not parse: %ld\n", r->malformed);
 }

@@ -81,7 +81,7 @@ Test(grid, a_cell_without_held_out_problems_is_left_short_and_counted, .init = t
     size_t n = fread(text, 1, sizeof text - 1, f);
     text[n] = 0;
     fclose(f);
-    cr_assert(strstr(text, "left out of the grid: 10 problems in 1 cells that gave no problem held out of training"),
+    cr_assert(strstr(text, "left out of the grid: 10 problems in 1 cell that gave no problem held out of training"),
               "%s", text);
     cr_assert(strstr(text, "also among the training problems: 0 of 30"), "%s", text);
     eval_report_free(&r);
