@@ -1,7 +1,6 @@
 // eval_cmds.c: `arithlab eval` (accuracy grid of a trained model, on the
 // training distribution and on a file of problems, and the
-// speed of cached against uncached decoding) and `arithlab solve` (one problem
-// in ordinary notation).
+// speed of cached against uncached decoding). `arithlab solve` is in solve.c.
 #include <stdlib.h>
 #include <string.h>
 #include "cli/args.h"
@@ -21,15 +20,6 @@ static int build_eval_model(const char *cmd, const char *ckpt, Model *m, int B, 
 }
 
 #define EVAL_SPEED_N_MAX 1000000
-
-// a problem as messages show it: a 100 KB input is cut, not echoed whole
-static const char *cut(const char *s, char *buf, size_t cap)
-{
-    size_t n = strlen(s);
-    if (n <= 80) return s;
-    snprintf(buf, cap, "%.60s... (%zu bytes in all)", s, n);
-    return buf;
-}
 
 // problems/s of the same problems with and without the cache; answers must agree
 static int speed(Model *m, const RunConfig *rc, int n)
@@ -135,99 +125,4 @@ int cmd_eval(int argc, char **argv)
     if (!r && do_speed) r = speed(&m, &rc, n_speed);
     model_free(&m);
     return r ? 1 : 0;
-}
-
-// numbers = fone: the answer's digits from the FoNE head after one forward over the prompt
-static int solve_fone(const TaskConfig *tc, const char *ckpt, const TaskExample *ex, int show, int threads)
-{
-    char err[ERR_MAX], got[1][TASK_MAX_ANSWER];
-    Model m;
-    if (build_eval_model("solve", ckpt, &m, 1, threads)) return 1;
-    long ok = eval_examples(&m, tc, ex, 1, 1, NULL, NULL, got, err);
-    model_free(&m);
-    if (ok < 0) { fprintf(stderr, "arithlab solve: %s\n", err); return 1; }
-    if (show) {   // the tokens, each [NUM] with its value
-        printf("model input:");
-        for (int t = 0, v = 0; t < ex->answer_start; t++) {
-            if (v < ex->n_values && ex->value_pos[v] == t) printf(" [NUM:%.0f]", ex->value[v++]);
-            else printf(" %s", task_tok_name(ex->tokens[t]));
-        }
-        printf("  -> [NUM:%s] read from the FoNE head\n", got[0]);
-    }
-    printf("%s = %s", ex->problem, got[0]);
-    printf(ok ? "   (correct)\n" : "   (wrong: the answer is %s)\n", ex->answer);
-    return 0;
-}
-
-int cmd_solve(int argc, char **argv)
-{
-    const char *ckpt = NULL, *problem = NULL;
-    int show = 0, threads = 0;
-    arg_t args[] = {
-        {"--checkpoint", ARG_STR, &ckpt, "checkpoint written by arithlab train"},
-        {"--show-tokens", ARG_FLAG, &show, "also print the prompt and the generated text"},
-        {"--threads", ARG_INT, &threads, "compute threads (default: all cores, or OMP_NUM_THREADS if lower)"},
-    };
-    int r = args_parse("solve", "--checkpoint FILE [--threads N] \"128+367\"", args,
-                       (int)(sizeof(args) / sizeof(args[0])), argc, argv, &problem);
-    if (r) return r < 0 ? 2 : 0;
-    char terr[ERR_MAX];
-    if (run_threads_check("--threads", threads, terr)) { fprintf(stderr, "arithlab solve: %s\n", terr); return 2; }
-    if (!ckpt || !problem) { fprintf(stderr, "arithlab solve: usage: arithlab solve --checkpoint FILE \"128+367\"\n"); return 2; }
-    char err[ERR_MAX], shown[128];
-    const char *pshow = cut(problem, shown, sizeof shown);
-    RunConfig rc;
-    if (run_config_from_checkpoint(&rc, ckpt, err)) { fprintf(stderr, "arithlab solve: %s\n", err); return 2; }
-    TaskConfig tc = rc.task;
-    tc.space_prob = 0.0;
-    tc.hint_random_start = 0;
-    TaskExample *ex = malloc(sizeof(TaskExample));
-    int P;
-    if (task_prompt(&tc, problem, ex->tokens, TASK_MAX_TOKENS, &P, err)) {
-        fprintf(stderr, "arithlab solve: '%s': %s\n", pshow, err);
-        free(ex);
-        return 2;
-    }
-    if (tc.numbers == TASK_NUMBERS_FONE) {
-        r = task_example_from_problem(&tc, problem, ex, err) ? 2 : solve_fone(&tc, ckpt, ex, show, threads);
-        if (r == 2) fprintf(stderr, "arithlab solve: '%s': %s\n", pshow, err);
-        free(ex);
-        return r;
-    }
-    Model m;
-    if (build_eval_model("solve", ckpt, &m, 1, threads)) { free(ex); return 1; }
-    // the longest answer this task can give for these operands, plus the end token
-    char want[TASK_MAX_ANSWER];
-    TaskExample *full = malloc(sizeof(TaskExample));
-    int need = P + 8, S = m.cfg.block_size + 1;
-    if (!task_example_from_problem(&tc, problem, full, err)) need = full->n_tokens;
-    if (need > S) {
-        fprintf(stderr, "arithlab solve: '%s' needs %d tokens with its answer, more than the model's context of %d "
-                        "(model.block_size); the model was trained on operands of up to %d digits\n",
-                pshow, need, m.cfg.block_size, rc.task.max_len);
-        model_free(&m); free(ex); free(full);
-        return 2;
-    }
-    int *seq = calloc(S, sizeof(int)), n_gen = 0;
-    memcpy(seq, ex->tokens, sizeof(int) * P);
-    r = model_generate_greedy(&m, seq, S, 1, P, S - P, TASK_EOS, &n_gen, 1, err);
-    char got[TASK_MAX_ANSWER];
-    if (!r && show) {
-        char text[TASK_MAX_TOKENS * 6];
-        if (!task_decode(seq, P + n_gen, text, sizeof(text), err)) printf("model text: %s\n", text);
-    }
-    if (!r && task_parse_answer(&tc, seq + P, n_gen, got, sizeof(got), err)) {
-        fprintf(stderr, "arithlab solve: the model's output did not parse as an answer: %s\n", err);
-        r = 3;
-    } else if (!r) {
-        printf("%s = %s", problem, got);
-        if (!task_answer(&tc, problem, want, sizeof(want), err))
-            printf(strcmp(got, want) ? "   (wrong: the answer is %s)" : "   (correct)", want);
-        printf("\n");
-    } else {
-        fprintf(stderr, "arithlab solve: %s\n", err);
-    }
-    model_free(&m);
-    free(ex); free(full); free(seq);
-    return r;
 }

@@ -8,7 +8,7 @@ typedef struct { const char *name; int (*run)(int, char **); const char *help; }
 static const command_t COMMANDS[] = {
     {"train", cmd_train, "train a model on a generated task, writing a run directory"},
     {"eval", cmd_eval, "accuracy grid over (len a, len b) of a trained model, as CSV and PNG"},
-    {"solve", cmd_solve, "answer one problem in ordinary notation, e.g. \"128+367\""},
+    {"solve", cmd_solve, "answer problems in ordinary notation: one, e.g. \"128+367\", or one per line from --file FILE or standard input"},
     {"sweep", cmd_sweep, "run a grid of configs x seeds in parallel, resumably, and tabulate accuracy"},
     {"probe", cmd_probe, "Fourier, attention and linear probes of a trained model (CSV, .npy, PNG)"},
     {"init", cmd_init, "write a randomly initialised checkpoint"},

@@ -47,6 +47,12 @@ static void score_digits(EvalReport *r, const char *want, const char *got)
     }
 }
 
+// a problem training saw or could have seen: of the train split, or in the fixed training set
+static int problem_trained(const TaskConfig *tc, const TaskSet *train_set, uint64_t key)
+{
+    return (train_set && task_set_has(train_set, key)) || (tc->train_frac < 1.0 && task_split_of(tc, key) == TASK_SPLIT_TRAIN);
+}
+
 static void score(EvalReport *r, const TaskConfig *tc, const TaskExample *e, int ok, const char *got,
                   const TaskSet *train_set)
 {
@@ -64,9 +70,7 @@ static void score(EvalReport *r, const TaskConfig *tc, const TaskExample *e, int
         r->carry_correct[e->n_carries] += ok;
     }
     score_digits(r, e->answer, got);
-    uint64_t key = task_problem_key(e->problem);
-    if ((train_set && task_set_has(train_set, key)) || (tc->train_frac < 1.0 && task_split_of(tc, key) == TASK_SPLIT_TRAIN))
-        r->overlap++;
+    if (problem_trained(tc, train_set, task_problem_key(e->problem))) r->overlap++;
 }
 
 // numbers = fone: no decoding. One forward over a batch of prompts (<bos> [NUM] op [NUM] =,
@@ -219,21 +223,23 @@ int eval_grid(Model *m, const TaskConfig *tc_in, int per_cell, uint64_t seed, Ev
         for (int lb = 1; lb <= r->max_len; lb++) {
             if (!cell_exists(&tc, la, lb)) continue;
             char gerr[ERR_MAX];
-            for (int i = 0; i < per_cell; i++) {
-                // prefer problems of the test split and outside a fixed training set:
-                // a few redraws, then take what comes (the overlap is reported)
-                int tries = 0;
-                uint64_t key;
+            int n = 0;
+            for (; n < per_cell; n++) {
+                // only problems held out of training: of the test split (train_frac < 1) and
+                // outside a fixed training set (train_size). A cell with none of them in
+                // EVAL_GRID_DRAWS draws is left short; the summary counts what was left out
+                int tries = 0, trained;
                 do {
-                    if (task_generate_sized(&tc, &rng, la, lb, -1, &ex[i], gerr)) {
+                    if (task_generate_sized(&tc, &rng, la, lb, -1, &ex[n], gerr)) {
                         free(ex);
                         return err_set(err, "eval: cell (len a %d, len b %d): %s", la, lb, gerr);
                     }
-                    key = task_problem_key(ex[i].problem);
-                } while (++tries < 16 && ((tc.train_frac < 1.0 && task_split_of(&tc, key) == TASK_SPLIT_TRAIN) ||
-                                          (tc.train_size && train_set && task_set_has(train_set, key))));
+                    trained = problem_trained(&tc, train_set, task_problem_key(ex[n].problem));
+                } while (trained && ++tries < EVAL_GRID_DRAWS);
+                if (trained) break;
             }
-            if (eval_examples(m, &tc, ex, per_cell, 1, r, train_set, NULL, err) < 0) { free(ex); return -1; }
+            if (n < per_cell) { r->short_cells++; r->short_problems += per_cell - n; }
+            if (n && eval_examples(m, &tc, ex, n, 1, r, train_set, NULL, err) < 0) { free(ex); return -1; }
         }
     free(ex);
     return 0;
@@ -275,5 +281,9 @@ void eval_print_summary(const EvalReport *r, int overlap_known, FILE *f)
     else
         fprintf(f, "overlap with the training problems: unknown here (no record of them and no train/test split; "
                    "set task.train_frac < 1 to hold problems out)\n");
+    if (r->short_cells)
+        fprintf(f, "left out of the grid: %ld problem%s in %d cell%s that gave no problem held out of training "
+                   "(test split, not in the training set) in %d draws\n", r->short_problems, r->short_problems == 1 ? "" : "s",
+                r->short_cells, r->short_cells == 1 ? "" : "s", EVAL_GRID_DRAWS);
     fprintf(f, "answers that did not parse: %ld\n", r->malformed);
 }

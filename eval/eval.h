@@ -8,6 +8,8 @@
 #include "tasks/task.h"
 
 #define EVAL_MAX_CARRIES (TASK_MAX_DIGITS + 2)
+// draws per grid problem to find one held out of training before its cell is left short
+#define EVAL_GRID_DRAWS 4096
 
 typedef struct {
     int max_len;                              // grid is max_len x max_len (1-based lengths)
@@ -18,6 +20,8 @@ typedef struct {
     long in_n, in_correct, out_n, out_correct;
     long overlap;                             // evaluated problems also drawn in training
     long malformed;                           // answers that did not parse
+    int short_cells;                          // grid cells with no held-out problem in EVAL_GRID_DRAWS draws
+    long short_problems;                      // the problems those cells are short of per_cell
 } EvalReport;
 
 int eval_report_init(EvalReport *r, int max_len, int train_max_len, char *err);
@@ -30,8 +34,10 @@ void eval_report_free(EvalReport *r);
 long eval_examples(Model *m, const TaskConfig *tc, const TaskExample *ex, int n, int use_cache,
                    EvalReport *r, const TaskSet *train_set, char (*got)[TASK_MAX_ANSWER], char *err);
 
-// The grid: per_cell problems of every (len a, len b) up to r->max_len, from
-// the test split. -1 + err.
+// The grid: per_cell problems of every (len a, len b) up to r->max_len, only
+// problems held out of training (the test split when train_frac < 1, none of
+// train_set); a cell with none in EVAL_GRID_DRAWS draws for a problem keeps
+// the problems found so far and is counted in short_cells/short_problems. -1 + err.
 int eval_grid(Model *m, const TaskConfig *tc, int per_cell, uint64_t seed, EvalReport *r,
               const TaskSet *train_set, char *err);
 

@@ -37,8 +37,8 @@ typedef struct {
 
 // n problems drawn by task_generate from tc (sampling, carry balancing and all), with
 // their own seed (the grid's and training's draws are untouched): from the test split
-// when train_frac < 1, and redrawn (up to 16 times, as the grid does) where a fixed
-// training set (train_set with train_size > 0) holds them. -1 + err.
+// when train_frac < 1, and redrawn (up to 16 times; the grid, eval_grid, draws
+// strictly) where a fixed training set (train_set with train_size > 0) holds them. -1 + err.
 // the problems eval_population_train scores, into ex (room for n)
 int eval_population_draw(const TaskConfig *tc, int n, uint64_t seed, const TaskSet *train_set, TaskExample *ex,
                          char *err);

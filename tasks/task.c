@@ -11,6 +11,18 @@ static const char OPS[TASK_N_KINDS] = {
 
 char task__op_char(int kind) { return kind >= 0 && kind < TASK_N_KINDS ? OPS[kind] : 0; }
 
+// what parse_problem accepts, for --help and for messages about refused problems
+static const char *const NOTATIONS[] = {
+    [TASK_ADD] = "a+b, e.g. 128+367",
+    [TASK_SUB] = "a-b with a >= b, e.g. 367-128",
+    [TASK_MUL] = "a*b, e.g. 12*34",
+    [TASK_SORT] = "distinct keys A-Z, each with a number, e.g. Q:5230,R:4,S:9 (answer: the keys by value, R,S,Q)",
+    [TASK_MODADD] = "a+b with a, b below task.modulus, e.g. 60+50",
+};
+_Static_assert(sizeof(NOTATIONS) / sizeof(NOTATIONS[0]) == TASK_N_KINDS, "a notation for every task kind");
+
+const char *task_notation(int kind) { return kind >= 0 && kind < TASK_N_KINDS ? NOTATIONS[kind] : "?"; }
+
 // ---------------------------------------------------------------- parsing problems
 
 // a run of digits at s[*i] into out; `what` names it in errors ("first operand")

@@ -112,6 +112,9 @@ void task_config_write(const TaskConfig *cfg, FILE *f);
 // the model's block_size must be at least this minus one
 int task_max_tokens(const TaskConfig *cfg);
 const char *task_kind_name(int kind);
+// the ordinary notation a task's problems are written in, with an example
+// ("a+b, e.g. 128+367"; sort "distinct keys A-Z, each with a number, e.g. Q:5230,R:4,S:9 ...")
+const char *task_notation(int kind);
 const char *task_format_name(int format);
 
 // ---------------------------------------------------------------- examples
