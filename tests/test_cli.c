@@ -10,21 +10,6 @@
 #include "core/npy.h"
 #include "core/vocab.h"
 
-// each test works in its own mkdtemp directory (the current directory for the
-// test's process), so that two suites at once never remove each other's files
-static void scratch_enter(void)
-{
-    tmp_setup();
-    cr_assert_eq(chdir(tmpdir), 0, "cannot enter %s", tmpdir);
-}
-
-static void scratch_leave(void)
-{
-    char cmd[128];
-    if (chdir("/")) return;
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd)) fprintf(stderr, "warning: could not remove %s\n", tmpdir);
-}
 TestSuite(cli, .init = scratch_enter, .fini = scratch_leave);
 TestSuite(eval, .init = scratch_enter, .fini = scratch_leave);
 TestSuite(solve, .init = scratch_enter, .fini = scratch_leave);

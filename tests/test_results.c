@@ -12,20 +12,6 @@
 #include "run/report.h"
 #include "run/run.h"
 
-// each test works in its own mkdtemp directory (the current directory of its process)
-static void scratch_enter(void)
-{
-    tmp_setup();
-    cr_assert_eq(chdir(tmpdir), 0, "cannot enter %s", tmpdir);
-}
-
-static void scratch_leave(void)
-{
-    char cmd[128];
-    if (chdir("/")) return;
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd)) fprintf(stderr, "warning: could not remove %s\n", tmpdir);
-}
 TestSuite(results, .init = scratch_enter, .fini = scratch_leave);
 
 // a 5-step run of a tiny model in ./run, learning rate 0.001 (20 warm-up steps, so

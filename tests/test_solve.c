@@ -10,19 +10,6 @@
 #include <string.h>
 #include <sys/wait.h>
 
-static void scratch_enter(void)
-{
-    tmp_setup();
-    cr_assert_eq(chdir(tmpdir), 0, "cannot enter %s", tmpdir);
-}
-
-static void scratch_leave(void)
-{
-    char cmd[128];
-    if (chdir("/")) return;
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd)) fprintf(stderr, "warning: could not remove %s\n", tmpdir);
-}
 TestSuite(solve, .init = scratch_enter, .fini = scratch_leave);
 
 // a briefly trained 1..3-digit addition run whose answers vary from problem to problem

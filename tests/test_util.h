@@ -50,6 +50,23 @@ static inline void tmp_teardown(void)
 }
 
 // a path in the test's directory; four distinct results may be held at once
+// a test that works in its own mkdtemp directory as its current directory (so that two
+// suites at once never remove each other's files): TestSuite(x, .init = scratch_enter,
+// .fini = scratch_leave)
+static inline void scratch_enter(void)
+{
+    tmp_setup();
+    cr_assert_eq(chdir(tmpdir), 0, "cannot enter %s", tmpdir);
+}
+
+static inline void scratch_leave(void)
+{
+    char cmd[128];
+    if (chdir("/")) return;
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    if (system(cmd)) fprintf(stderr, "warning: could not remove %s\n", tmpdir);
+}
+
 static inline const char *tmp_path(const char *name)
 {
     static char p[4][256];
