@@ -165,6 +165,62 @@ static void solve_show_fone(const TaskExample *e, const char *got)
 
 // ---------------------------------------------------------------- the command
 
+// the part of --help after the flags: each task's notation and the batch rules
+static void solve_help_notation(void)
+{
+    printf("\nProblems are written in ordinary notation, as the run's task takes them; spaces around\n"
+           "operators and separators are dropped (\"128 + 367\"):\n");
+    for (int k = 0; k < TASK_N_KINDS; k++) printf("  %-8s %s\n", task_kind_name(k), task_notation(k));
+    printf("\nMany problems: --file FILE, or \"-\" (or no problem, with standard input not a terminal)\n"
+           "reads standard input, one problem per line; each gets one output line, in order. Blank lines\n"
+           "and lines starting with '#' are skipped. A line that is not a problem is named on standard\n"
+           "error (FILE line N) and printed as \"LINE = ?\"; the other lines are still answered, and the\n"
+           "exit status is then 2. Exit 3: some answer of the model did not parse.\n");
+}
+
+// the problem given, or every line of file ("-": standard input), into l: 0, or -1 after a message
+static int solve_read_problems(SolveList *l, const TaskConfig *tc, int block_size, const char *problem, const char *file)
+{
+    if (!file) return solve_list_add(l, tc, block_size, problem, 1, "");
+    int from_stdin = !strcmp(file, "-");
+    const char *name = from_stdin ? "standard input" : file;
+    FILE *f = from_stdin ? stdin : fopen(file, "r");
+    if (!f) { fprintf(stderr, "arithlab solve: --file %s: cannot read it\n", file); return -1; }
+    int r = solve_list_read(l, tc, block_size, f, name);
+    if (!from_stdin) fclose(f);
+    if (!r && !l->n) {
+        fprintf(stderr, "arithlab solve: %s holds no problem (one per line, e.g. %s)\n", name, task_notation(tc->task));
+        r = -1;
+    }
+    return r;
+}
+
+// one line per problem, in order, each problem echoed once; returns how many answers did not parse
+static int solve_print(const SolveList *l, const TaskConfig *tc, int show, int batch,
+                       char (*got)[TASK_MAX_ANSWER], const int *unparsed)
+{
+    int n_unparsed = 0;
+    for (int i = 0; i < l->n; i++) {
+        const SolveItem *it = &l->items[i];
+        if (it->ex < 0) {
+            printf(strlen(it->text) > 80 ? "%.60s... = ?" : "%s = ?", it->text);
+            printf("   (refused: see the message for line %d)\n", it->line);
+            continue;
+        }
+        const TaskExample *e = &l->ex[it->ex];
+        if (show && tc->numbers == TASK_NUMBERS_FONE) solve_show_fone(e, got[it->ex]);
+        if (unparsed[it->ex]) {
+            n_unparsed++;
+            if (!batch) fprintf(stderr, "arithlab solve: the model's output did not parse as an answer to '%.60s'\n", it->text);
+            else printf("%s = ?   (the model's output did not parse as an answer)\n", it->text);
+            continue;
+        }
+        printf("%s = %s", it->text, got[it->ex]);
+        printf(strcmp(got[it->ex], e->answer) ? "   (wrong: the answer is %s)\n" : "   (correct)\n", e->answer);
+    }
+    return n_unparsed;
+}
+
 int cmd_solve(int argc, char **argv)
 {
     const char *ckpt = NULL, *problem = NULL, *file = NULL;
@@ -187,16 +243,7 @@ int cmd_solve(int argc, char **argv)
     int r = args_parse("solve", "--checkpoint FILE [--threads N] \"128+367\" | --file FILE | - (standard input)", args,
                        (int)(sizeof(args) / sizeof(args[0])), ac, av, &problem);
     free(av);
-    if (r == 1) {
-        printf("\nProblems are written in ordinary notation, as the run's task takes them; spaces around\n"
-               "operators and separators are dropped (\"128 + 367\"):\n");
-        for (int k = 0; k < TASK_N_KINDS; k++) printf("  %-8s %s\n", task_kind_name(k), task_notation(k));
-        printf("\nMany problems: --file FILE, or \"-\" (or no problem, with standard input not a terminal)\n"
-               "reads standard input, one problem per line; each gets one output line, in order. Blank lines\n"
-               "and lines starting with '#' are skipped. A line that is not a problem is named on standard\n"
-               "error (FILE line N) and printed as \"LINE = ?\"; the other lines are still answered, and the\n"
-               "exit status is then 2. Exit 3: some answer of the model did not parse.\n");
-    }
+    if (r == 1) solve_help_notation();
     if (r) return r < 0 ? 2 : 0;
     char err[ERR_MAX];
     if (run_threads_check("--threads", threads, err)) { fprintf(stderr, "arithlab solve: %s\n", err); return 2; }
@@ -224,21 +271,7 @@ int cmd_solve(int argc, char **argv)
     // every problem checked before the model is built
     SolveList l = {0};
     int batch = file != NULL;
-    if (!batch) {
-        r = solve_list_add(&l, &tc, rc.model.block_size, problem, 1, "");
-    } else {
-        int from_stdin = !strcmp(file, "-");
-        const char *name = from_stdin ? "standard input" : file;
-        FILE *f = from_stdin ? stdin : fopen(file, "r");
-        if (!f) { fprintf(stderr, "arithlab solve: --file %s: cannot read it\n", file); return 2; }
-        r = solve_list_read(&l, &tc, rc.model.block_size, f, name);
-        if (!from_stdin) fclose(f);
-        if (!r && !l.n) {
-            fprintf(stderr, "arithlab solve: %s holds no problem (one per line, e.g. %s)\n", name, task_notation(tc.task));
-            r = -1;
-        }
-    }
-    if (r) { solve_list_free(&l); return 2; }
+    if (solve_read_problems(&l, &tc, rc.model.block_size, problem, file)) { solve_list_free(&l); return 2; }
     if (!batch && l.refused) { solve_list_free(&l); return 2; }
 
     char (*got)[TASK_MAX_ANSWER] = calloc((size_t)(l.n_ex ? l.n_ex : 1), TASK_MAX_ANSWER);
@@ -257,26 +290,7 @@ int cmd_solve(int argc, char **argv)
             model_free(&m);
         }
     }
-    // one line per problem, in order; each problem is echoed once
-    int n_unparsed = 0;
-    for (int i = 0; !code && i < l.n; i++) {
-        const SolveItem *it = &l.items[i];
-        if (it->ex < 0) {
-            printf(strlen(it->text) > 80 ? "%.60s... = ?" : "%s = ?", it->text);
-            printf("   (refused: see the message for line %d)\n", it->line);
-            continue;
-        }
-        const TaskExample *e = &l.ex[it->ex];
-        if (show && tc.numbers == TASK_NUMBERS_FONE) solve_show_fone(e, got[it->ex]);
-        if (unparsed[it->ex]) {
-            n_unparsed++;
-            if (!batch) fprintf(stderr, "arithlab solve: the model's output did not parse as an answer to '%.60s'\n", it->text);
-            else printf("%s = ?   (the model's output did not parse as an answer)\n", it->text);
-            continue;
-        }
-        printf("%s = %s", it->text, got[it->ex]);
-        printf(strcmp(got[it->ex], e->answer) ? "   (wrong: the answer is %s)\n" : "   (correct)\n", e->answer);
-    }
+    int n_unparsed = code ? 0 : solve_print(&l, &tc, show, batch, got, unparsed);
     if (!code && batch && l.refused)
         fprintf(stderr, "arithlab solve: %d of %d lines refused (named above); the others are answered\n", l.refused, l.n);
     if (!code) code = l.refused ? 2 : n_unparsed ? 3 : 0;
