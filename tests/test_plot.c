@@ -754,8 +754,8 @@ Test(plot_gallery, writes_sample_charts)
     enum { L = 14 };
     float grid[L * L];
     const char *len[L];
-    char lbuf[L][4];
-    for (int i = 0; i < L; i++) { snprintf(lbuf[i], 4, "%d", i + 1); len[i] = lbuf[i]; }
+    char lbuf[L][12];
+    for (int i = 0; i < L; i++) { snprintf(lbuf[i], sizeof lbuf[i], "%d", i + 1); len[i] = lbuf[i]; }
     for (int i = 0; i < L; i++)
         for (int j = 0; j < L; j++) {
             int over = (i > j ? i : j) - 7;
