@@ -12,24 +12,15 @@
 #include "model/checkpoint.h"
 #include "model/head.h"
 #include "probes/probe.h"
+#include "tests/test_task_util.h"
 
 // ---------------------------------------------------------------- helpers
-
-static TaskConfig quickstart_task(void)
-{
-    TaskConfig tc;
-    task_config_default(&tc);
-    tc.format = TASK_FMT_REVERSED;
-    tc.max_len = 5;
-    tc.pad_width = 6;
-    return tc;
-}
 
 // a random model for the quickstart task; norm: "layernorm" or "none"
 static void small_model(Model *m, const char *norm, int B, uint64_t seed)
 {
     char err[ERR_MAX];
-    TaskConfig tc = quickstart_task();
+    TaskConfig tc = task_config_quickstart();
     ModelConfig cfg;
     model_config_default(&cfg);
     cfg.vocab_size = task_vocab_size();
@@ -54,7 +45,7 @@ static int key_freqs(const float *x, int N, int C, float *share, int *keys)
 static void run_embed_probe(Model *m, int *is_key, char *log_text, size_t cap)
 {
     char err[ERR_MAX];
-    TaskConfig tc = quickstart_task();
+    TaskConfig tc = task_config_quickstart();
     probe_fourier_opts o = { .n = 4, .seed = 1, .key_ratio = 2.0f, .low_max = 2 };
     FILE *log = fmemopen(log_text, cap, "w");
     cr_assert_not_null(log);
@@ -222,7 +213,7 @@ Test(fourier_norm_none, the_lens_last_row_reproduces_the_final_logits)
     Model m;
     small_model(&m, "none", N, 5);
     char err[ERR_MAX];
-    TaskConfig tc = quickstart_task();
+    TaskConfig tc = task_config_quickstart();
     TaskExample *ex = malloc(sizeof(TaskExample) * N);
     uint64_t rng = rng_seed(4);
     for (int i = 0; i < N; i++) cr_assert_eq(task_generate(&tc, &rng, TASK_SPLIT_ANY, &ex[i], err), 0, "%s", err);

@@ -8,24 +8,15 @@
 #include <math.h>
 #include "core/npy.h"
 #include "probes/probe.h"
+#include "tests/test_task_util.h"
 
 // ---------------------------------------------------------------- helpers
-
-static TaskConfig quickstart_task(void)
-{
-    TaskConfig tc;
-    task_config_default(&tc);
-    tc.format = TASK_FMT_REVERSED;
-    tc.max_len = 5;
-    tc.pad_width = 6;
-    return tc;
-}
 
 // a random model for the quickstart task: n_layer blocks applied n_loops times
 static void looped_model(Model *m, int n_layer, int n_loops, int post_ln, int B, uint64_t seed)
 {
     char err[ERR_MAX];
-    TaskConfig tc = quickstart_task();
+    TaskConfig tc = task_config_quickstart();
     ModelConfig cfg;
     model_config_default(&cfg);
     cfg.vocab_size = task_vocab_size();
@@ -39,7 +30,7 @@ static void looped_model(Model *m, int n_layer, int n_loops, int post_ln, int B,
 static TaskExample *examples(int n, uint64_t seed)
 {
     char err[ERR_MAX];
-    TaskConfig tc = quickstart_task();
+    TaskConfig tc = task_config_quickstart();
     TaskExample *ex = malloc(sizeof(TaskExample) * n);
     uint64_t rng = rng_seed(seed);
     for (int i = 0; i < n; i++) cr_assert_eq(task_generate(&tc, &rng, TASK_SPLIT_ANY, &ex[i], err), 0, "%s", err);
@@ -194,7 +185,7 @@ Test(logit_lens, a_looped_model_has_a_resid_row_per_pass_and_the_last_is_its_log
     Model m;
     looped_model(&m, 1, 3, 0, 16, 7);
     TaskExample *ex = examples(N, 8);
-    TaskConfig tc = quickstart_task();
+    TaskConfig tc = task_config_quickstart();
     char err[ERR_MAX];
     probe_lens lens;
     cr_assert_eq(probe_logit_lens(&m, &tc, ex, N, 2, &lens, err), 0, "%s", err);
@@ -242,7 +233,7 @@ Test(logit_lens, a_looped_post_ln_model_has_embed_and_a_resid_row_per_pass)
     Model m;
     looped_model(&m, 1, 3, 1, 4, 9);
     TaskExample *ex = examples(4, 10);
-    TaskConfig tc = quickstart_task();
+    TaskConfig tc = task_config_quickstart();
     char err[ERR_MAX];
     probe_lens lens;
     cr_assert_eq(probe_logit_lens(&m, &tc, ex, 4, 2, &lens, err), 0, "%s", err);
@@ -259,7 +250,7 @@ Test(logit_lens, refuses_more_passes_than_it_holds)
     Model m;
     looped_model(&m, 2, 40, 0, 2, 11);
     TaskExample *ex = examples(2, 12);
-    TaskConfig tc = quickstart_task();
+    TaskConfig tc = task_config_quickstart();
     char err[ERR_MAX] = "";
     probe_lens lens;
     cr_expect_eq(probe_logit_lens(&m, &tc, ex, 2, 2, &lens, err), -1);
@@ -291,7 +282,7 @@ Test(attention_probe, writes_every_pass_of_a_1x3_looped_model, .init = tmp_setup
 {
     Model m;
     looped_model(&m, 1, 3, 0, 8, 13);
-    TaskConfig tc = quickstart_task();
+    TaskConfig tc = task_config_quickstart();
     char err[ERR_MAX];
     TaskExample one;
     cr_assert_eq(task_example_from_problem(&tc, "128+367", &one, err), 0, "%s", err);
@@ -336,7 +327,7 @@ Test(linear_probe, reads_the_embeddings_and_every_pass_of_a_1x3_looped_model, .i
 {
     Model m;
     looped_model(&m, 1, 3, 0, 64, 15);
-    TaskConfig tc = quickstart_task();
+    TaskConfig tc = task_config_quickstart();
     char err[ERR_MAX];
     probe_linear_write_opts o = { .n = 80, .seed = 1, .train_frac = 0.75f, .fit = { .n_iter = 20 } };
     cr_assert_eq(probe_linear_write(&m, &tc, &o, tmpdir, NULL, err), 0, "%s", err);

@@ -12,6 +12,7 @@
 #include <cJSON.h>
 #include "model/checkpoint.h"
 #include "probes/probe.h"
+#include "tests/test_task_util.h"
 
 // ---------------------------------------------------------------- helpers
 
@@ -31,21 +32,11 @@ static int file_exists(const char *dir, const char *name)
     return f != NULL;
 }
 
-static TaskConfig quickstart_task(void)
-{
-    TaskConfig tc;
-    task_config_default(&tc);
-    tc.format = TASK_FMT_REVERSED;
-    tc.max_len = 5;
-    tc.pad_width = 6;
-    return tc;
-}
-
 // a randomly initialised model for the quickstart task
 static void random_model(Model *m, int B, uint64_t seed)
 {
     char err[ERR_MAX];
-    TaskConfig tc = quickstart_task();
+    TaskConfig tc = task_config_quickstart();
     ModelConfig cfg;
     model_config_default(&cfg);
     cfg.vocab_size = task_vocab_size();
@@ -223,7 +214,7 @@ Test(attention, rollout_of_identity_is_identity_and_a_small_case_matches_by_hand
 Test(places, reversed_padded_addition)
 {
     char err[ERR_MAX];
-    TaskConfig tc = quickstart_task();
+    TaskConfig tc = task_config_quickstart();
     TaskExample *ex = malloc(sizeof(TaskExample));
     cr_assert_eq(task_example_from_problem(&tc, "128+367", ex, err), 0, "%s", err);
     // <bos> $ 0 0 0 1 2 8 + 0 0 0 3 6 7 = 5 9 4 0 0 0 $ <eos>
@@ -265,7 +256,7 @@ Test(places, reversed_padded_addition)
 Test(attention, staircase_finds_the_planted_heads)
 {
     char err[ERR_MAX];
-    TaskConfig tc = quickstart_task();
+    TaskConfig tc = task_config_quickstart();
     TaskExample *ex = malloc(sizeof(TaskExample));
     cr_assert_eq(task_example_from_problem(&tc, "128+367", ex, err), 0, "%s", err);
     probe_places pl;
@@ -395,7 +386,7 @@ Test(random_model, shows_no_structure)
     for (int k = 1; k <= 4; k++) cr_expect(share[k] > 0.1f && share[k] < 0.35f, "k=%d holds %g (flat: 0.22)", k, share[k]);
 
     // attention: every head scores close to what uniform attention would
-    TaskConfig tc = quickstart_task();
+    TaskConfig tc = task_config_quickstart();
     TaskExample *ex = malloc(sizeof(TaskExample) * 64);
     uint64_t rng = rng_seed(9);
     for (int i = 0; i < 64; i++) cr_assert_eq(task_generate(&tc, &rng, TASK_SPLIT_ANY, &ex[i], err), 0, "%s", err);
@@ -420,7 +411,7 @@ Test(random_model, logit_lens_last_row_is_the_models_prediction)
     Model m;
     random_model(&m, 4, 5);
     char err[ERR_MAX];
-    TaskConfig tc = quickstart_task();
+    TaskConfig tc = task_config_quickstart();
     TaskExample *ex = malloc(sizeof(TaskExample) * 10);
     uint64_t rng = rng_seed(2);
     for (int i = 0; i < 10; i++) cr_assert_eq(task_generate(&tc, &rng, TASK_SPLIT_ANY, &ex[i], err), 0, "%s", err);

@@ -1,5 +1,5 @@
-// test_task_util.h: a validated task config from "key=value key=value", shared by the
-// task, format, sampling and evaluation-population tests.
+// test_task_util.h: task configs the tests share: one from "key=value key=value"
+// (validated), and the quickstart task.
 #ifndef ARITHLAB_TEST_TASK_UTIL_H
 #define ARITHLAB_TEST_TASK_UTIL_H
 
@@ -23,6 +23,17 @@ static inline TaskConfig task_config_make(const char *kv)
     }
     cr_assert_eq(task_config_validate(&c, err), 0, "%s: %s", kv, err);
     return c;
+}
+
+// the quickstart's task: reversed addition of 1..5 digits, every number padded to 6
+static inline TaskConfig task_config_quickstart(void)
+{
+    TaskConfig tc;
+    task_config_default(&tc);
+    tc.format = TASK_FMT_REVERSED;
+    tc.max_len = 5;
+    tc.pad_width = 6;
+    return tc;
 }
 
 #endif
