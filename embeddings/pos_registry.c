@@ -1,6 +1,7 @@
 // pos_registry.c: the table of position schemes and the "a+b" spec parser.
 // A new scheme adds one line to `registry` below; its options (key rows in its own
 // file) get their slots of pos_opts_t here, so the model's keys reach them.
+#include <pthread.h>
 #include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +41,7 @@ const pos_vtable_t *const *pos_schemes(int *n)
 
 // ---------------------------------------------------------------- options
 static key_def_t opt_keys[POS_MAX_OPTS];
-static int n_opt_keys = -1;
+static int n_opt_keys;
 
 // a registry bug, not a user's input: no caller could recover, and every test finds it
 static void pos_keys_bug(const char *what, const char *name)
@@ -49,27 +50,30 @@ static void pos_keys_bug(const char *what, const char *name)
     abort();
 }
 
+// the option table: every registered scheme's rows, each given a slot of pos_opts_t
+static void pos_keys_fill(void)
+{
+    int m = 0;
+    for (int i = 0; i < N_REGISTRY; i++)
+        for (int j = 0; j < registry[i]->n_keys; j++) {
+            const key_def_t *k = &registry[i]->keys[j];
+            if (m >= POS_MAX_OPTS) pos_keys_bug("more scheme options than POS_MAX_OPTS (embeddings/pos.h)", k->name);
+            if (k->size != sizeof(int) || (k->type != KEY_INT && k->type != KEY_BOOL && k->type != KEY_ENUM))
+                pos_keys_bug("a scheme option must be a KEY_INT, KEY_BOOL or KEY_ENUM of sizeof(int)", k->name);
+            for (int o = 0; o < m; o++)
+                if (!strcmp(opt_keys[o].name, k->name))
+                    pos_keys_bug("declared by two schemes: one owns it, the others read it", k->name);
+            opt_keys[m] = *k;
+            opt_keys[m].offset = offsetof(pos_opts_t, v) + (size_t)m * sizeof(int);
+            m++;
+        }
+    n_opt_keys = m;
+}
+
 const key_def_t *pos_keys(int *n)
 {
-    // built once; the critical section keeps a first call from two threads from racing
-    #pragma omp critical(pos_keys_build)
-    if (n_opt_keys < 0) {
-        int m = 0;
-        for (int i = 0; i < N_REGISTRY; i++)
-            for (int j = 0; j < registry[i]->n_keys; j++) {
-                const key_def_t *k = &registry[i]->keys[j];
-                if (m >= POS_MAX_OPTS) pos_keys_bug("more scheme options than POS_MAX_OPTS (embeddings/pos.h)", k->name);
-                if (k->size != sizeof(int) || (k->type != KEY_INT && k->type != KEY_BOOL && k->type != KEY_ENUM))
-                    pos_keys_bug("a scheme option must be a KEY_INT, KEY_BOOL or KEY_ENUM of sizeof(int)", k->name);
-                for (int o = 0; o < m; o++)
-                    if (!strcmp(opt_keys[o].name, k->name))
-                        pos_keys_bug("declared by two schemes: one owns it, the others read it", k->name);
-                opt_keys[m] = *k;
-                opt_keys[m].offset = offsetof(pos_opts_t, v) + (size_t)m * sizeof(int);
-                m++;
-            }
-        n_opt_keys = m;
-    }
+    static pthread_once_t once = PTHREAD_ONCE_INIT;   // built once, whichever thread asks first
+    pthread_once(&once, pos_keys_fill);
     *n = n_opt_keys;
     return opt_keys;
 }

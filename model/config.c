@@ -1,6 +1,7 @@
 // config.c: the model.* keys (ModelConfig) declared once: type, offset, range, default.
 // model_config_default, model_config_validate and the checkpoint metadata iterate MODEL_KEYS:
 // these rows, with every registered position scheme's options (pos_keys) after model.position.
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "model/model.h"
@@ -56,12 +57,12 @@ static void model_keys_fill(void)
     model_n_keys_table = n;
 }
 
-// built on first use (the scheme rows come from the registry, in embeddings/); the
-// critical section keeps a first call from two threads from racing
+// built on first use (the scheme rows come from the registry, in embeddings/), once,
+// whichever thread asks first
 static void model_keys_build(void)
 {
-    #pragma omp critical(model_keys_build)
-    if (!model_n_keys_table) model_keys_fill();
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, model_keys_fill);
 }
 
 const key_def_t *model_keys(void)
