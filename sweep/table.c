@@ -41,8 +41,8 @@ static int read_grid(const sweep_t *sw, sweep_run_t *r, const char *out)
     return eval_grid_csv_read(path, add_cell, &g, err) < 0 ? -1 : 0;
 }
 
-// the training-distribution row of a finished run's eval/accuracy_population.csv
-// (eval.n_population problems drawn as training draws them); none: pop_n stays 0
+// the drawn population's row of a finished run's eval/accuracy_population.csv
+// (eval.n_population problems, drawn as eval.population says); none: pop_n stays 0
 static void read_population(sweep_run_t *r, const char *out)
 {
     char path[4096], dir[4096], line[512];
@@ -52,7 +52,7 @@ static void read_population(sweep_run_t *r, const char *out)
     if (!f) return;
     while (fgets(line, sizeof line, f)) {
         long n, ok;
-        if (sscanf(line, "training,%*[^,],%ld,%ld", &n, &ok) == 2 || sscanf(line, "training,,%ld,%ld", &n, &ok) == 2) {
+        if (sscanf(line, "training,,%ld,%ld", &n, &ok) == 2 || sscanf(line, "values,,%ld,%ld", &n, &ok) == 2) {
             r->pop_n = n, r->pop_ok = ok;
             break;
         }
@@ -166,8 +166,9 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
     fprintf(f, "\nAccuracy is greedy exact match in %%: the mean over seeds, then each seed's value.\n");
     if (has_pop)
         fprintf(f, "In-distribution: the cells of the (len a, len b) grid inside the training lengths; training "
-                   "distribution: problems drawn as training draws them (eval.n_population, held out where the "
-                   "task holds problems out).\n");
+                   "distribution: the eval.n_population problems, drawn as training draws them or, with "
+                   "eval.population = values, with operands uniform over the training range (held out where "
+                   "the task holds problems out).\n");
     fclose(f);
 
     // in-distribution accuracy against a varied numeric key, one line per other setting
