@@ -58,7 +58,8 @@ typedef struct {
     double wall_s;
     long in_n, in_ok, out_n, out_ok;
     long band_n[SWEEP_MAX_BANDS], band_ok[SWEEP_MAX_BANDS];
-    long pop_n, pop_ok;      // problems drawn as training draws them (eval.n_population); 0: none
+    long pop_n, pop_ok;      // the eval.n_population problems (0: none)
+    int pop_values;          // 1: drawn with uniform operands (eval.population = values), 0: as training draws
 } sweep_run_t;
 
 // a/b into dst

@@ -52,12 +52,20 @@ static void read_population(sweep_run_t *r, const char *out)
     if (!f) return;
     while (fgets(line, sizeof line, f)) {
         long n, ok;
-        if (sscanf(line, "training,,%ld,%ld", &n, &ok) == 2 || sscanf(line, "values,,%ld,%ld", &n, &ok) == 2) {
-            r->pop_n = n, r->pop_ok = ok;
+        int values = sscanf(line, "values,,%ld,%ld", &n, &ok) == 2;
+        if (values || sscanf(line, "training,,%ld,%ld", &n, &ok) == 2) {
+            r->pop_n = n, r->pop_ok = ok, r->pop_values = values;
             break;
         }
     }
     fclose(f);
+}
+
+static int has_pop_count(const sweep_run_t *runs, int n)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++) k += runs[i].pop_n > 0;
+    return k;
 }
 
 static double pct(long ok, long n) { return n ? 100.0 * ok / n : NAN; }
@@ -99,6 +107,7 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
     for (int i = 0; i < n_runs; i++) {
         sweep_run_t *r = &runs[i];
         r->in_n = r->in_ok = r->out_n = r->out_ok = r->pop_n = r->pop_ok = 0;
+        r->pop_values = 0;
         memset(r->band_n, 0, sizeof(r->band_n));
         memset(r->band_ok, 0, sizeof(r->band_ok));
         char dir[4096];
@@ -134,10 +143,14 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
     sweep_path_join(path, sizeof(path), out, "table.md");
     f = fopen(path, "w");
     if (!f) return err_set(err, "%s: cannot write: %s", path, strerror(errno));
-    int has_out = 0, has_pop = 0;
-    for (int i = 0; i < n_runs; i++) has_out |= runs[i].out_n > 0, has_pop |= runs[i].pop_n > 0;
+    int has_out = 0, has_pop = 0, n_values = 0;
+    for (int i = 0; i < n_runs; i++)
+        has_out |= runs[i].out_n > 0, has_pop |= runs[i].pop_n > 0, n_values += runs[i].pop_n > 0 && runs[i].pop_values;
+    // the population's name: as training draws (eval.population = training), uniform operands, or both
+    const char *pop_name = !n_values ? "training distribution" : n_values == has_pop_count(runs, n_runs)
+                           ? "uniform operands" : "population (training or uniform operands)";
     fprintf(f, "| run | seeds done | in-distribution %% |");
-    if (has_pop) fprintf(f, " training distribution %% |");
+    if (has_pop) fprintf(f, " %s %% |", pop_name);
     for (int b = 0; b < sw->n_bands; b++) fprintf(f, " lengths %d–%d %% |", sw->band_lo[b], sw->band_hi[b]);
     if (has_out) fprintf(f, " out-of-distribution %% |");
     fprintf(f, " wall s per run |\n|---|---|---|");
@@ -165,10 +178,10 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
     }
     fprintf(f, "\nAccuracy is greedy exact match in %%: the mean over seeds, then each seed's value.\n");
     if (has_pop)
-        fprintf(f, "In-distribution: the cells of the (len a, len b) grid inside the training lengths; training "
-                   "distribution: the eval.n_population problems, drawn as training draws them or, with "
-                   "eval.population = values, with operands uniform over the training range (held out where "
-                   "the task holds problems out).\n");
+        fprintf(f, "In-distribution: the cells of the (len a, len b) grid inside the training lengths; %s: the "
+                   "eval.n_population problems, drawn as training draws them (eval.population = training) or with "
+                   "operands uniform over the training range, carries not balanced (eval.population = values); "
+                   "held out where the task holds problems out.\n", pop_name);
     fclose(f);
 
     // in-distribution accuracy against a varied numeric key, one line per other setting
@@ -215,7 +228,8 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
             n_series++;
         }
         char title[256], png[4200];
-        const char *what = sw->y_population ? "Training-distribution" : "In-distribution";
+        const char *what = !sw->y_population ? "In-distribution" : !n_values ? "Training-distribution"
+                           : n_values == has_pop_count(runs, n_runs) ? "Uniform-operand" : "Population";
         if (ns > 1) snprintf(title, sizeof(title), "%s exact match against %s (mean, min-max over %d seeds)", what, sw->x, ns);
         else snprintf(title, sizeof(title), "%s exact match against %s", what, sw->x);
         // y fits the data (inside 0..100, with room so that 100% is not on the frame)

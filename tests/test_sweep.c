@@ -186,6 +186,8 @@ Test(sweep, runs_every_value_and_seed_and_tabulates_them, .init = tmp_setup, .fi
     cr_expect(strstr(md, "\n| 8 | 2/2 |") != NULL, "%s", md);
     cr_expect(strstr(md, "\n| 16 | 2/2 |") != NULL, "%s", md);
     cr_expect(strstr(md, "lengths 3–3 %") && strstr(md, "out-of-distribution %"), "%s", md);
+    // eval.n_population is on by default (500 problems drawn as training draws them)
+    cr_expect(strstr(md, "| training distribution % |") != NULL, "%s", md);
     cr_expect(strncmp(md, "| run |", 7) == 0, "%s", md);
     cr_expect_eq(count(md, "\n| "), 2, "2 group rows expected: %s", md);   // after the header; the separator starts "|---"
     free(md);
@@ -383,10 +385,11 @@ Test(sweep, variants_cross_the_grid_and_x_draws_the_plot, .init = tmp_setup, .fi
 
 // the sweep file "[sweep]\n" + TINY + body (+ tail) is refused with exit 2, a message holding
 // each needle, and no output directory
-Test(sweep, y_population_tabulates_and_plots_the_training_distribution, .init = tmp_setup, .fini = sweep_teardown,
+Test(sweep, y_population_tabulates_and_plots_the_drawn_population_under_its_name, .init = tmp_setup, .fini = sweep_teardown,
      .timeout = 120)
 {
-    write_sweep("seeds = 1, 2\nset = eval.n_population=40\nvary = train.lr: 0.001, 0.01\nx = train.lr\ny = population\n", NULL);
+    write_sweep("seeds = 1, 2\nset = eval.n_population=40\nset = eval.population=values\nvary = train.lr: 0.001, 0.01\n"
+                "x = train.lr\ny = population\n", NULL);
     char out[8192];
     cr_assert_eq(sweep(NULL, out, sizeof out), 0, "%s", out);
     csv_t c;
@@ -402,7 +405,7 @@ Test(sweep, y_population_tabulates_and_plots_the_training_distribution, .init = 
         FILE *f = fopen(p, "r");
         cr_assert_not_null(f, "%s", p);
         long n = -1, ok = -1;
-        while (fgets(line, sizeof line, f)) if (sscanf(line, "training,,%ld,%ld", &n, &ok) == 2) break;
+        while (fgets(line, sizeof line, f)) if (sscanf(line, "values,,%ld,%ld", &n, &ok) == 2) break;
         fclose(f);
         char want[32];
         snprintf(want, sizeof want, "%.4f", (double)ok / n);
@@ -410,7 +413,8 @@ Test(sweep, y_population_tabulates_and_plots_the_training_distribution, .init = 
     }
     size_t md_n;
     char *md = (char *)read_bytes(out_path("table.md"), &md_n);
-    cr_expect(strstr(md, "training distribution %") != NULL, "table.md: %s", md);
+    // named for how its problems were drawn: uniform operands, not the training distribution
+    cr_expect(strstr(md, "| uniform operands % |") != NULL && !strstr(md, "| training distribution % |"), "table.md: %s", md);
     free(md);
     cr_expect(exists(out_path("accuracy_vs_lr.png")));
 }
