@@ -2,12 +2,13 @@
 # run.sh: the device calls behind this folder (the lent 16-core Intel Xeon host, no
 # Debian packages): build from devkit/ (tools/device_build.sh kit, made here and
 # carried), then the sweep for up to LIMIT seconds; SIGTERM makes every run save a
-# checkpoint, and the next call resumes it. Usage: run.sh SWEEP JOBS THREADS LIMIT OUTDIR
+# checkpoint, and the next call resumes it. Usage: run.sh SWEEP TAG JOBS THREADS LIMIT OUTDIR
+# (runs go to runs/lee_<sweep>_<TAG>: values for the first sweep, magnitude for the second)
 set -uo pipefail
-sweep=$1 jobs=$2 threads=$3 limit=$4 out=$5
+sweep=$1 tag=$2 jobs=$3 threads=$4 limit=$5 out=$6
 export FONTCONFIG_FILE=$PWD/devkit/fonts/fonts.conf
-[ -x build-device/arithlab ] || JOBS=16 tools/device_build.sh build > "$out/build.log" 2>&1 || { tail -20 "$out/build.log"; exit 3; }
-name=$(basename "${sweep%.ini}")
+JOBS=16 tools/device_build.sh build > "$out/build.log" 2>&1 || { tail -20 "$out/build.log"; exit 3; }
+name=$(basename "${sweep%.ini}")_$tag
 timeout -s TERM "$limit" build-device/arithlab sweep "experiments/lee_formats/$sweep" --out "runs/lee_$name" \
     --jobs "$jobs" --threads "$threads" > "$out/sweep_$name.log" 2>&1
 echo "sweep exit $?"
