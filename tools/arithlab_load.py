@@ -126,6 +126,52 @@ def logits(model, ids):
         return model(x)[0].float().numpy()
 
 
+def run_with_hooks(model, ids):
+    """The forward of ids (B,T) with its activations at TransformerLens's hook points, as `arithlab cache`
+    names them ({name: numpy array}; blocks.{p} is pass p: a looped model's block l runs passes l,
+    l + n_layer, ...): hook_embed, hook_pos_embed, blocks.{p}.hook_resid_pre (the block's input, the
+    injection included), .attn.hook_z (B,T,NH,d_head), .hook_attn_out, .mlp.hook_post, .hook_resid_post,
+    ln_final.hook_normalized. Not attn.hook_pattern: torch_reference's attention does not keep it."""
+    L, NH = model.cfg["n_layer"], model.cfg["n_head"]
+    out, handles = {}, []
+
+    def keep(name_of, kind, transform=lambda t: t):
+        calls = [0]
+
+        def fn(value):
+            out[name_of(calls[0]).format(kind)] = transform(value).detach().float().numpy().copy()
+            calls[0] += 1
+        return fn
+
+    for l, block in enumerate(model.transformer.h):
+        def pass_name(j, l=l):
+            return "blocks.%d.{}" % (j * L + l)
+        pre, post = keep(pass_name, "hook_resid_pre"), keep(pass_name, "hook_resid_post")
+        attn_out, z = keep(pass_name, "hook_attn_out"), keep(pass_name, "attn.hook_z",
+                                                              lambda t: t.view(t.shape[0], t.shape[1], NH, -1))
+        mlp_post = keep(pass_name, "mlp.hook_post")
+        handles += [block.register_forward_pre_hook(lambda mod, inp, f=pre: f(inp[0])),
+                    block.register_forward_hook(lambda mod, inp, o, f=post: f(o)),
+                    block.attn.register_forward_hook(lambda mod, inp, o, f=attn_out: f(o)),
+                    block.attn.c_proj.register_forward_pre_hook(lambda mod, inp, f=z: f(inp[0])),
+                    block.mlp.gelu.register_forward_hook(lambda mod, inp, o, f=mlp_post: f(o))]
+    handles.append(model.transformer.wte.register_forward_hook(
+        lambda mod, inp, o: out.__setitem__("hook_embed", o.detach().float().numpy().copy())))
+    norm = model.cfg.get("norm", "layernorm") != "none"
+    if norm:
+        handles.append(model.transformer.ln_f.register_forward_hook(
+            lambda mod, inp, o: out.__setitem__("ln_final.hook_normalized", o.detach().float().numpy().copy())))
+    try:
+        logits(model, ids)
+    finally:
+        for h in handles:
+            h.remove()
+    out["hook_pos_embed"] = out["blocks.0.hook_resid_pre"] - out["hook_embed"]
+    if not norm:
+        out["ln_final.hook_normalized"] = out["blocks.%d.hook_resid_post" % (L * model.cfg["n_loops"] - 1)]
+    return out
+
+
 def greedy(model, prompt_ids, stop=None, max_new=None):
     """Greedy decoding: prompt_ids then the argmax token, step by step, until `stop` (included) is
     generated, max_new tokens are, or the context (block_size) is full (the last token may be one past
