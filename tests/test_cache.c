@@ -28,6 +28,10 @@ static void model_for_quickstart(Model *m, int n_layer, int n_loops, int B, uint
     cfg.n_head = 2; cfg.n_embd = 16;
     cr_assert_eq(model_config_validate(&cfg, err), 0, "%s", err);
     cr_assert_eq(model_build(m, &cfg, B, cfg.block_size, seed, err), 0, "%s", err);
+    // every parameter moved off its init (biases are 0 there, LayerNorm gains 1), so that
+    // a hook that left out a bias or a gain would show
+    uint64_t rng = rng_seed(seed + 1);
+    for (size_t i = 0; i < m->n_params; i++) m->params[i] += 0.2f * (rng_f32(&rng) - 0.5f);
 }
 
 static TaskExample *examples(int n, uint64_t seed)
