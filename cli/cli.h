@@ -14,5 +14,6 @@ int cmd_eval(int argc, char **argv);
 int cmd_solve(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
 
 #endif

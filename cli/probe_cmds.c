@@ -9,7 +9,9 @@
 #include "cli/args.h"
 #include "model/checkpoint.h"
 #include "run/load.h"
+#include "run/train.h"
 #include "probes/probe.h"
+#include "probes/fourier_steps.h"
 
 // ---------------------------------------------------------------- shared
 
@@ -55,10 +57,38 @@ static int load_model(const char *cmd, const probe_args *a, RunConfig *rc, Model
 
 // ---------------------------------------------------------------- fourier
 
+// --over-steps: the kept checkpoints of --run DIR (probes/fourier_steps.h)
+static int probe_fourier_steps_cmd(probe_args *a, float key_ratio)
+{
+    if (!a->run || a->ckpt) {
+        fprintf(stderr, "arithlab probe fourier: --over-steps reads the checkpoints a run kept: give --run DIR "
+                        "(a run trained with --set train.keep_every=N), not --checkpoint\n");
+        return 2;
+    }
+    if (key_ratio <= 0) { fprintf(stderr, "arithlab probe fourier: need --key-ratio > 0\n"); return 2; }
+    int r = resolve_paths("fourier", a);
+    if (r) return r;
+    char err[ERR_MAX], **paths;
+    long *steps;
+    int n;
+    if (run_kept_checkpoints(a->run, &paths, &steps, &n, err)) { fprintf(stderr, "arithlab probe fourier: --run: %s\n", err); return 2; }
+    run_kept_free(paths, steps, n);
+    if (!n) {
+        fprintf(stderr, "arithlab probe fourier: --run %s holds no kept checkpoint (ckpt_stepNNNNNN.safetensors): "
+                        "train it with --set train.keep_every=N to keep one every N steps\n", a->run);
+        return 2;
+    }
+    r = probe_fourier_steps_write(a->run, key_ratio, a->threads, a->out, stdout, err);
+    if (r) { fprintf(stderr, "arithlab probe fourier: %s\n", err); return 1; }
+    printf("wrote %s/fourier_steps.{csv,npy,png}\n", a->out);
+    return 0;
+}
+
 static int probe_fourier_cmd(int argc, char **argv)
 {
     probe_args a = { .n = 512, .seed = 1 };
     probe_fourier_opts o = { .key_ratio = 2.0f, .low_max = 2 };
+    int over_steps = 0;
     arg_t args[] = {
         {"--checkpoint", ARG_STR, &a.ckpt, "checkpoint written by arithlab train"},
         {"--run", ARG_STR, &a.run, "run directory (uses DIR/ckpt.safetensors; --out defaults to DIR/probe_fourier)"},
@@ -70,10 +100,13 @@ static int probe_fourier_cmd(int argc, char **argv)
         {"--low-max", ARG_INT, &o.low_max, "ablation bands: low k = 1..K, high k = K+1..5 (default 2)"},
         {"--threads", ARG_INT, &a.threads, "compute threads (default: all cores, or OMP_NUM_THREADS if lower)"},
         ARGS_FORMAT,
+        {"--over-steps", ARG_FLAG, &over_steps, "with --run DIR: the digit embeddings' spectrum at every checkpoint the run kept "
+         "(train.keep_every), each key frequency's share against step: fourier_steps.{csv,npy,png}"},
     };
-    int r = args_parse("probe fourier", "--checkpoint FILE --out DIR [--n N] [--seed S] [--key-ratio R] [--low-max K]",
-                       args, 9, argc, argv, NULL);
+    int r = args_parse("probe fourier", "--checkpoint FILE --out DIR [--n N] [--seed S] [--key-ratio R] [--low-max K] | --run DIR --over-steps",
+                       args, (int)(sizeof args / sizeof args[0]), argc, argv, NULL);
     if (r) return r < 0 ? 2 : 0;
+    if (over_steps) return probe_fourier_steps_cmd(&a, o.key_ratio);
     if ((r = resolve_paths("fourier", &a))) return r;
     if (a.n < 1 || o.key_ratio <= 0 || o.low_max < 1 || o.low_max > 4) {
         fprintf(stderr, "arithlab probe fourier: need --n >= 1, --key-ratio > 0, --low-max in 1..4\n");

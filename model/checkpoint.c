@@ -4,6 +4,8 @@
 #define _POSIX_C_SOURCE 200809L   // fileno, fsync, O_DIRECTORY, strnlen
 #include "model/checkpoint.h"
 #include "core/files.h"
+#include "core/vocab.h"
+#include "model/ops.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -40,9 +42,12 @@ static int ckpt_cfg_added_default(size_t i, int *value)
     return 1;
 }
 
-// metadata keys the checkpoint writes itself: every model.* key (MODEL_KEYS) and these
+// metadata keys the checkpoint writes itself: every model.* key (MODEL_KEYS) and these.
+// "vocab" and "gelu_approximate" are for other tools (tools/arithlab_load.py): the
+// token strings by id, and the GELU variant; the loader here does not read them.
 static const char *const ckpt_reserved[] = {
     "format", "model.rng", "train.step", "train.rng", "train.data_rng", "train.data_pos",
+    "vocab", "gelu_approximate",
 };
 #define CKPT_N_RESERVED (sizeof ckpt_reserved / sizeof ckpt_reserved[0])
 
@@ -111,6 +116,26 @@ static int meta_add_u64(cJSON *meta, const char *key, uint64_t v)
     return cJSON_AddStringToObject(meta, key, s) != NULL;
 }
 
+// "vocab": a JSON array, as a string (metadata values are strings): the name of
+// every id 0..vocab_size-1: the character it stands for ("7", "+", "\n" a newline),
+// the special tokens by name ("<pad>", "<bos>", "<eos>", "[NUM]"); ids past the
+// shared vocabulary (a model.vocab_size above it) get ""
+static int meta_add_vocab(cJSON *meta, int vocab_size)
+{
+    cJSON *arr = cJSON_CreateArray();
+    int ok = arr != NULL;
+    for (int i = 0; ok && i < vocab_size; i++) {
+        char ch[2] = {(char)task_tok_char(i), 0};
+        const char *s = i >= TASK_VOCAB_SIZE ? "" : task_tok_char(i) >= 0 ? ch : task_tok_name(i);
+        ok = cJSON_AddItemToArray(arr, cJSON_CreateString(s));
+    }
+    char *text = ok ? cJSON_PrintUnformatted(arr) : NULL;
+    cJSON_Delete(arr);
+    ok = text && cJSON_AddStringToObject(meta, "vocab", text) != NULL;
+    cJSON_free(text);
+    return ok;
+}
+
 static cJSON *ckpt_meta_json(const Model *m, const TrainState *st)
 {
     cJSON *meta = cJSON_CreateObject();
@@ -120,6 +145,8 @@ static cJSON *ckpt_meta_json(const Model *m, const TrainState *st)
     for (size_t i = 0; ok && i < (size_t)MODEL_N_KEYS; i++)   // model.position, then keys added later
         if (MODEL_KEYS[i].type == KEY_STR)
             ok = cJSON_AddStringToObject(meta, MODEL_KEYS[i].name, cfg_str_c(&m->cfg, i)) != NULL;
+    ok = ok && meta_add_vocab(meta, m->cfg.vocab_size);
+    ok = ok && cJSON_AddStringToObject(meta, "gelu_approximate", OPS_GELU_APPROXIMATE) != NULL;
     ok = ok && meta_add_u64(meta, "model.rng", m->rng);
     ok = ok && meta_add_int(meta, "train.step", st ? st->step : 0);
     ok = ok && meta_add_u64(meta, "train.rng", st ? st->rng : 0);

@@ -3,6 +3,7 @@
 // depend on how attention or the blocks compute them.
 #include <string.h>
 #include "model/inspect.h"
+#include "model/ops.h"
 
 int model_n_passes(const Model *m) { return m->cfg.n_layer * (m->cfg.n_loops > 1 ? m->cfg.n_loops : 1); }
 
@@ -33,6 +34,43 @@ const float *model_pass_residual(const Model *m, int pass)
 const float *model_pass_injection(const Model *m, int pass)
 {
     return is_pass(m, pass) && model_pass_injected(m, pass) ? m->encoded : NULL;
+}
+
+const float *model_pass_input(const Model *m, int pass)
+{
+    if (!is_pass(m, pass)) return NULL;
+    return m->la[pass].inj ? m->la[pass].inj : model_pass_residual(m, pass - 1);
+}
+
+const float *model_pass_z(const Model *m, int pass) { return is_pass(m, pass) ? m->la[pass].atty : NULL; }
+
+const float *model_pass_mlp_post(const Model *m, int pass) { return is_pass(m, pass) ? m->la[pass].fch_gelu : NULL; }
+
+int model_pass_attn_out(const Model *m, int pass, float *attn, char *err)
+{
+    if (!is_pass(m, pass))
+        return err_set(err, "pass %d: the last forward ran passes 0..%d", pass, m->pass_hi - 1);
+    // recomputed from z rather than as (residual after attention) - (input), which
+    // would lose the sublayer's low bits to a large residual
+    const LayerParams *p = &m->lp[pass % m->cfg.n_layer];
+    int C = m->cfg.n_embd;
+    matmul_forward(attn, m->la[pass].atty, p->attprojw, p->attprojb, m->B * m->T, C, C);
+    return 0;
+}
+
+int model_embed_parts(const Model *m, float *tok, float *pos, char *err)
+{
+    if (m->pass_hi <= 0) return err_set(err, "no forward has run yet");
+    int C = m->cfg.n_embd;
+    size_t N = (size_t)m->B * m->T;
+    for (size_t n = 0; n < N; n++) {
+        const float *w = m->wte + (size_t)m->inputs[n] * C, *e = m->encoded + n * C;
+        for (int c = 0; c < C; c++) {
+            if (tok) tok[n * C + c] = w[c];
+            if (pos) pos[n * C + c] = e[c] - w[c];
+        }
+    }
+    return 0;
 }
 
 // out (N, C) = gain * rstd * (v - mean(v)) per row: a LayerNorm at fixed per-row scales, no bias

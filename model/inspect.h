@@ -38,6 +38,25 @@ const float *model_pass_residual(const Model *m, int pass);
 // is injected, else NULL
 const float *model_pass_injection(const Model *m, int pass);
 
+// the input to pass p's block, (B, T, C): the residual after pass p-1 (the
+// embeddings for pass 0), plus the embeddings when the pass is injected; NULL if p is not a pass
+const float *model_pass_input(const Model *m, int pass);
+// the heads' outputs of pass p before the output projection, (B, T, NH, HS) with
+// HS = C / NH (z in TransformerLens's names: the pattern times the values); NULL if p is not a pass
+const float *model_pass_z(const Model *m, int pass);
+// the MLP's hidden activation after its nonlinearity (GELU or ReLU) in pass p,
+// (B, T, H) with H = model.mlp_hidden; NULL if p is not a pass
+const float *model_pass_mlp_post(const Model *m, int pass);
+// the attention sublayer's output of pass p as it enters the residual sum, attn
+// (B, T, C) = z @ W_O^T + b_O (the output projection with its bias), before any
+// LayerNorm after it (post-LN too; unlike model_pass_contributions). -1 + err if p is not a pass.
+int model_pass_attn_out(const Model *m, int pass, float *attn, char *err);
+// the embeddings of the last forward split in two, each (B, T, C): tok the token
+// embeddings (rows of wte), pos what the position schemes add to them (absolute,
+// sinusoidal, Abacus, FoNE; zero for schemes that act inside attention), so that
+// tok + pos = model_pass_residual(m, -1). Either may be NULL. -1 + err before any forward.
+int model_embed_parts(const Model *m, float *tok, float *pos, char *err);
+
 // What pass p's attention and MLP sublayers add to the residual stream, each (B, T, C)
 // (either may be NULL). -1 + err if p is not a pass.
 //   Pre-LN: the residual is a plain sum, and exactly

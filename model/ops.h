@@ -63,6 +63,9 @@ void matmul_forward(float *out, const float *inp, const float *weight, const flo
 void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
                      const float *inp, const float *weight, int N, int C, int OC, int accumulate);
 
+// GELU's tanh form, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))): PyTorch's
+// nn.GELU(approximate=OPS_GELU_APPROXIMATE); checkpoints record it (model/checkpoint.c)
+#define OPS_GELU_APPROXIMATE "tanh"
 void gelu_forward(float *out, const float *inp, size_t N);
 void gelu_backward(float *dinp, const float *inp, const float *dout, size_t N);
 

@@ -28,6 +28,8 @@ const key_def_t RUN_TRAIN_KEYS[] = {
     {"train.threads", KEY_INT, R(threads), 0, 1024, "0", 0, "compute threads (0 = all cores, or OMP_NUM_THREADS if lower)"},
     {"train.log_every", KEY_INT, R(log_every), 1, 1e9, "10", 0, "steps between log lines"},
     {"train.ckpt_every", KEY_INT, R(ckpt_every), 0, 1e9, "0", 0, "steps between checkpoints (0 = at the end only)"},
+    {"train.keep_every", KEY_INT, R(keep_every), 0, 1e9, "0", 1,
+     "every N steps also keep the weights as ckpt_stepNNNNNN.safetensors, besides the latest (0 = none; for probe fourier --over-steps)"},
     {"train.eval_every", KEY_INT, R(eval_every), 0, 1e9, "250", 0, "steps between evaluations (0 = at the end only)"},
     {"train.loss_on", KEY_STR, R(loss_on), 1, 0, "answer", 1,
      "answer (the loss on the answer tokens only) or all (on every token after <bos>, the prompt too, as nanoGPT)",

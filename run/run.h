@@ -16,6 +16,7 @@ typedef struct {
     int threads;          // compute threads (BLIS + OpenMP); 0 = all cores
     int log_every;        // steps between log lines
     int ckpt_every;       // steps between checkpoints (0 = only at the end)
+    int keep_every;       // every this many steps also keep ckpt_step<step>.safetensors (0 = none)
     int eval_every;       // steps between evaluations (0 = only at the end)
     char loss_on[8];      // "answer" or "all": which tokens carry the loss (run_config_resolve checks)
 } TrainOpts;

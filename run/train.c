@@ -67,7 +67,8 @@ static void say_diverged(Out *o, const char *why, const char *dir, long saved_st
 
 // 0 saved; -1 + err failed; 1 + err: not saved because the weights are not finite
 // (a diverged update): the checkpoint on disk stays the last one with finite weights
-static int save(const char *dir, const Model *m, const RunConfig *rc, long step, uint64_t data_rng, char *err)
+// dir/name (NULL: ckpt.safetensors, with the AdamW moments; else a kept checkpoint, without them)
+static int save_as(const char *dir, const char *name, const Model *m, const RunConfig *rc, long step, uint64_t data_rng, char *err)
 {
     for (size_t i = 0; i < m->n_params; i++)
         if (!isfinite(m->params[i])) {
@@ -84,13 +85,18 @@ static int save(const char *dir, const Model *m, const RunConfig *rc, long step,
         *st = (TrainState){.step = step, .rng = m->rng, .data_rng = data_rng, .data_pos = step * rc->train.batch_size};
         if (ckpt_meta_set(st, "arithlab.config", cfg)) err_set(err, "run configuration too long for the checkpoint metadata");
         else {
-            snprintf(path, sizeof(path), "%s/ckpt.safetensors", dir);
-            r = ckpt_save(m, st, 1, path, err);
+            snprintf(path, sizeof(path), "%s/%s", dir, name ? name : "ckpt.safetensors");
+            r = ckpt_save(m, st, name == NULL, path, err);
         }
     }
     free(st);
     free(cfg);
     return r;
+}
+
+static int save(const char *dir, const Model *m, const RunConfig *rc, long step, uint64_t data_rng, char *err)
+{
+    return save_as(dir, NULL, m, rc, step, data_rng, err);
 }
 
 // exact match on eval.n_during_train problems, the same ones at every evaluation.
@@ -401,6 +407,17 @@ int run_train(const RunConfig *rc_in, const char *out_dir, int resume)
             else say(&o, "step %6ld/%d  loss %.4f  lr %.2e  %.0f tok/s  %.0fs left%s\n", step, rc->train.steps, m.loss, lr, tok_s, eta, acc);
             if (!o.tty) { /* say() already printed */ }
             else if (o.log) fprintf(o.log, "step %6ld/%d  loss %.4f  lr %.2e  %.0f tok/s%s\n", step, rc->train.steps, m.loss, lr, tok_s, acc);
+        }
+        if (rc->train.keep_every && step % rc->train.keep_every == 0) {
+            char name[64];
+            snprintf(name, sizeof name, RUN_KEPT_CKPT_FMT, step);
+            int sr = save_as(out_dir, name, &m, rc, step, task_loader_state(&loader), err);
+            if (sr) {
+                if (sr > 0) say_diverged(&o, err, out_dir, saved_step);
+                else fprintf(stderr, "arithlab train: %s\n", err);
+                status = 1;
+                break;
+            }
         }
         if (rc->train.ckpt_every && step % rc->train.ckpt_every == 0 && !last) {
             int sr = save(out_dir, &m, rc, step, task_loader_state(&loader), err);

@@ -14,7 +14,7 @@ int run_train(const RunConfig *rc, const char *out_dir, int resume);
 // or an edited DIR/config.ini): how long it runs and how often it logs, saves
 // and evaluates, and how it evaluates. Everything else (the model, the task,
 // the optimizer, the seed, the batch) is fixed by the checkpoint.
-#define RUN_RESUME_KEYS "train.steps, train.threads, train.log_every, train.ckpt_every, train.eval_every, " \
+#define RUN_RESUME_KEYS "train.steps, train.threads, train.log_every, train.ckpt_every, train.keep_every, train.eval_every, " \
                         "eval.per_cell, eval.batch_size, eval.n_during_train"
 // 1 if the dotted key ("train.steps") may change on resume
 int run_resume_key_allowed(const char *dotted);
@@ -23,6 +23,17 @@ int run_resume_key_allowed(const char *dotted);
 // in its metadata, key by key. 0, or -1 + err naming the first key that
 // differs (outside RUN_RESUME_KEYS), both values and the accepted keys.
 int run_resume_check(const RunConfig *rc, const char *ckpt_path, char *err);
+
+// Kept checkpoints (train.keep_every = N): at every step that is a multiple of N the
+// run also writes DIR/ckpt_step<step, 6 digits or more>.safetensors, the weights
+// without the AdamW moments (a third of the size; not for --resume), beside the
+// latest DIR/ckpt.safetensors.
+#define RUN_KEPT_CKPT_FMT "ckpt_step%06ld.safetensors"
+// the kept checkpoints of a run directory, in increasing step: *paths (n strings)
+// and *steps malloc'd (free with run_kept_free). 0 (n may be 0), or -1 + err when
+// dir cannot be read.
+int run_kept_checkpoints(const char *dir, char ***paths, long **steps, int *n, char *err);
+void run_kept_free(char **paths, long *steps, int n);
 
 // Up-front memory check of a whole run, before anything is written: the training
 // model (train.batch_size x train.seq_len), the evaluation model
