@@ -60,8 +60,8 @@ const key_def_t RUN_EVAL_KEYS[] = {
     {"eval.n_population", KEY_INT, E(n_population), 0, 1e7, "500", 1,
      "problems drawn as training draws them (held out, own seed) for the training-distribution accuracy (0 = off)"},
     {"eval.population", KEY_ENUM, E(population), 0, 0, "training", 1,
-     "how the n_population problems are drawn: training (as training draws them) or values (add/sub/mul: each "
-     "operand uniform over the training range, carries not balanced: the papers' test sets)", POPULATION_NAMES},
+     "how the n_population problems are drawn: training (as training draws) or values (uniform operands, "
+     "carries unbalanced)", POPULATION_NAMES},
 };
 const int RUN_N_EVAL_KEYS = (int)(sizeof(RUN_EVAL_KEYS) / sizeof(RUN_EVAL_KEYS[0]));
 
