@@ -56,17 +56,19 @@ VOCAB = 15
 
 # ---------------------------------------------------------------- problems
 
+def digits(length, col):
+    """the digits column col of a length-digit number may hold (0 past its end, no leading zero)."""
+    if col >= length:
+        return [0]
+    if col == length - 1 and length > 1:
+        return list(range(1, 10))
+    return list(range(10))
+
+
 def carry_counts(la, lb):
     """ways[c][k]: the number of (a, b) with exactly la and lb digits whose columns
     from column i on, entered with carry c, make k carries; a list per column."""
     L = max(la, lb)
-
-    def digits(length, col):
-        if col >= length:
-            return [0]
-        if col == length - 1 and length > 1:
-            return list(range(1, 10))      # no leading zero
-        return list(range(10))
 
     # tables[col][c] = {k: ways} for columns col..L-1 entered with carry c
     tables = [None] * (L + 1)
@@ -90,13 +92,6 @@ def draw_problem(rng, la, lb, k=None, tables=None):
         return rng.randrange(lo(la), 10 ** la), rng.randrange(lo(lb), 10 ** lb)
     L = max(la, lb)
     a_digits, b_digits, c, left = [], [], 0, k
-
-    def digits(length, col):
-        if col >= length:
-            return [0]
-        if col == length - 1 and length > 1:
-            return list(range(1, 10))
-        return list(range(10))
 
     for col in range(L):
         choices, weights = [], []
