@@ -16,14 +16,15 @@ static const command_t COMMANDS[] = {
     {"logits", cmd_logits, "run the forward pass on a .npy of token ids, write logits as .npy"},
     {"replay", cmd_replay, "one batch: logits, loss, gradients and K AdamW steps, for checking against PyTorch"},
     {"bench", cmd_bench, "time training steps of fixed configs; ms/step, tokens/s, GFLOP/s, MFU"},
+    {"bench-decode", cmd_bench_decode, "time greedy decoding of a length grid with the KV cache; problems/s"},
 };
 #define N_COMMANDS (int)(sizeof(COMMANDS) / sizeof(COMMANDS[0]))
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: arithlab <command> [options]   (arithlab <command> --help for its options)\n\ncommands:\n");
-    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-8s %s\n", COMMANDS[i].name, COMMANDS[i].help);
-    fprintf(f, "  %-8s %s\n", "version", "print the program's version and git commit (also --version)");
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-12s %s\n", COMMANDS[i].name, COMMANDS[i].help);
+    fprintf(f, "  %-12s %s\n", "version", "print the program's version and git commit (also --version)");
 }
 
 #ifndef ARITHLAB_VERSION

@@ -105,13 +105,20 @@ Test(cli, bench_abacus_counts_useful_tokens_and_saves_its_batches)
 
 Test(cli, every_subcommand_has_help_and_unknown_ones_fail)
 {
-    const char *cmds[] = {"train", "eval", "solve", "init", "logits", "replay", "bench"};
+    const char *cmds[] = {"train", "eval", "solve", "init", "logits", "replay", "bench", "bench-decode", "cache"};
     char cmd[1024], out[16384];
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < 9; i++) {
         snprintf(cmd, sizeof(cmd), "%s %s --help", ARITHLAB_BIN, cmds[i]);
         cr_expect_eq(run(cmd, out, sizeof(out)), 0, "%s --help: %s", cmds[i], out);
         cr_expect(strstr(out, "usage: arithlab") != NULL, "%s --help: %s", cmds[i], out);
     }
+    // bench-decode: the checkpoint is required, counts are at least 1
+    snprintf(cmd, sizeof(cmd), "%s bench-decode --max-len 3", ARITHLAB_BIN);
+    cr_expect_eq(run(cmd, out, sizeof(out)), 2, "%s", out);
+    cr_expect(strstr(out, "--checkpoint FILE is required") != NULL, "%s", out);
+    snprintf(cmd, sizeof(cmd), "%s bench-decode --checkpoint x --per-cell 0", ARITHLAB_BIN);
+    cr_expect_eq(run(cmd, out, sizeof(out)), 2, "%s", out);
+    cr_expect(strstr(out, "--per-cell") != NULL, "%s", out);
     snprintf(cmd, sizeof(cmd), "%s frobnicate", ARITHLAB_BIN);
     cr_expect_eq(run(cmd, out, sizeof(out)), 2);
     cr_expect(strstr(out, "unknown command 'frobnicate'") != NULL, "%s", out);
