@@ -10,9 +10,12 @@ int run_config_resolve(RunConfig *rc, char *err)
     if (task_config_validate(&rc->task, inner)) return err_set(err, "[task] %s", inner);
     if (strcmp(rc->train.loss_on, "answer") && strcmp(rc->train.loss_on, "all"))
         return err_set(err, "train.loss_on = '%s': accepted answer|all", rc->train.loss_on);
-    if (rc->model.vocab_size == 0) rc->model.vocab_size = task_vocab_size();
-    if (rc->model.vocab_size < task_vocab_size())
-        return err_set(err, "model.vocab_size = %d is smaller than the task vocabulary (%d)", rc->model.vocab_size, task_vocab_size());
+    int vocab = task_config_vocab_size(&rc->task);   // the 84 characters, then any number tokens
+    if (rc->model.vocab_size == 0) rc->model.vocab_size = vocab;
+    if (rc->model.vocab_size < vocab)
+        return err_set(err, "model.vocab_size = %d is smaller than the task vocabulary (%d%s); use 0 (automatic) or >= %d",
+                       rc->model.vocab_size, vocab, task_number_tokens(&rc->task) ? ": 84 characters and the number tokens" : "",
+                       vocab);
     if (rc->eval.max_len == 0) rc->eval.max_len = rc->task.max_len;
     TaskConfig longest = rc->task;
     longest.max_len = rc->eval.max_len > rc->task.max_len ? rc->eval.max_len : rc->task.max_len;
