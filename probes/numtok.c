@@ -97,13 +97,35 @@ static int helix_design(const double *x, int N, const double *periods, int n_per
     return D;
 }
 
-// least squares beta (D, C) of Xc (N, C) on F (N, D) through the normal equations, by
-// Gauss-Jordan with partial pivoting; a column that is (numerically) a combination of the
-// others, such as sin(pi x) = 0 on integers, gets beta 0
+// A z = B for a symmetric positive semi-definite A (D, D) and B (D, M), both overwritten,
+// by Gauss-Jordan on the diagonal: a row that is (numerically) a combination of the
+// others, such as sin(pi x) = 0 on integers, gets z = 0
+static void psd_solve(double *A, double *B, int D, int M, double *z)
+{
+    int *alive = calloc((size_t)D, sizeof(int));
+    double scale = 0.0;
+    for (int i = 0; i < D; i++) scale = A[(size_t)i * D + i] > scale ? A[(size_t)i * D + i] : scale;
+    for (int i = 0; i < D; i++) {
+        double piv = A[(size_t)i * D + i];
+        if (!(piv > 1e-10 * scale)) continue;
+        alive[i] = 1;
+        for (int r = 0; r < D; r++) {
+            if (r == i) continue;
+            double f = A[(size_t)r * D + i] / piv;
+            if (f == 0.0) continue;
+            for (int j = 0; j < D; j++) A[(size_t)r * D + j] -= f * A[(size_t)i * D + j];
+            for (int c = 0; c < M; c++) B[(size_t)r * M + c] -= f * B[(size_t)i * M + c];
+        }
+    }
+    for (int i = 0; i < D; i++)
+        for (int c = 0; c < M; c++) z[(size_t)i * M + c] = alive[i] ? B[(size_t)i * M + c] / A[(size_t)i * D + i] : 0.0;
+    free(alive);
+}
+
+// least squares beta (D, C) of Xc (N, C) on F (N, D) through the normal equations
 static void helix_solve(const double *F, const double *Xc, int N, int D, int C, double *beta)
 {
     double *A = calloc((size_t)D * D, sizeof(double)), *B = calloc((size_t)D * C, sizeof(double));
-    int *alive = calloc((size_t)D, sizeof(int));
     for (int i = 0; i < D; i++) {
         for (int j = 0; j < D; j++) {
             double s = 0.0;
@@ -116,24 +138,8 @@ static void helix_solve(const double *F, const double *Xc, int N, int D, int C, 
             B[(size_t)i * C + c] = s;
         }
     }
-    double scale = 0.0;
-    for (int i = 0; i < D; i++) scale = A[(size_t)i * D + i] > scale ? A[(size_t)i * D + i] : scale;
-    // symmetric positive semi-definite: eliminate on the diagonal, skipping dependent columns
-    for (int i = 0; i < D; i++) {
-        double piv = A[(size_t)i * D + i];
-        if (!(piv > 1e-10 * scale)) continue;
-        alive[i] = 1;
-        for (int r = 0; r < D; r++) {
-            if (r == i) continue;
-            double f = A[(size_t)r * D + i] / piv;
-            if (f == 0.0) continue;
-            for (int j = 0; j < D; j++) A[(size_t)r * D + j] -= f * A[(size_t)i * D + j];
-            for (int c = 0; c < C; c++) B[(size_t)r * C + c] -= f * B[(size_t)i * C + c];
-        }
-    }
-    for (int i = 0; i < D; i++)
-        for (int c = 0; c < C; c++) beta[(size_t)i * C + c] = alive[i] ? B[(size_t)i * C + c] / A[(size_t)i * D + i] : 0.0;
-    free(A); free(B); free(alive);
+    psd_solve(A, B, D, C, beta);
+    free(A); free(B);
 }
 
 // X (N, C) centred per channel into Xc; returns the total sum of squares
@@ -175,22 +181,33 @@ int probe_helix_fit(const float *X, const double *x, int N, int C, const double 
             res += e * e;
         }
     *r2 = ss > 0 ? 1.0 - res / ss : 0.0;
-    // each period's plane: the rows' coordinates along its fitted cos and sin directions
-    // (least squares in the 2-D span of beta_cos, beta_sin)
-    for (int j = 0; planes && j < n_periods; j++) {
-        const double *bc = beta + (size_t)((with_linear ? 1 : 0) + 2 * j) * C, *bs = bc + C;
-        double g11 = 0, g12 = 0, g22 = 0;
-        for (int c = 0; c < C; c++) { g11 += bc[c] * bc[c]; g12 += bc[c] * bs[c]; g22 += bs[c] * bs[c]; }
-        double det = g11 * g22 - g12 * g12;
-        for (int n = 0; n < N; n++) {
-            double p1 = 0, p2 = 0;
-            for (int c = 0; c < C; c++) { p1 += Xc[(size_t)n * C + c] * bc[c]; p2 += Xc[(size_t)n * C + c] * bs[c]; }
-            double u = 0, v = 0;
-            if (det > 1e-12 * (g11 * g22 + 1e-300)) { u = (g22 * p1 - g12 * p2) / det; v = (g11 * p2 - g12 * p1) / det; }
-            else if (g11 > 0) u = p1 / g11;
-            planes[((size_t)j * N + n) * 2] = (float)u;
-            planes[((size_t)j * N + n) * 2 + 1] = (float)v;
+    // each period's plane: the rows read back through the fitted map's pseudo-inverse,
+    // z_n = (beta beta^T)^+ beta x_n (Kantamneni & Tegmark project onto the helix this way),
+    // so that the other periods' and the linear term's directions do not leak into a plane
+    if (planes && n_periods) {
+        double *G = malloc(sizeof(double) * (size_t)D * D), *R = malloc(sizeof(double) * (size_t)D * N);
+        double *z = malloc(sizeof(double) * (size_t)D * N);
+        if (!G || !R || !z) { free(G); free(R); free(z); free(F); free(Xc); free(beta); return err_set(err, "out of memory"); }
+        for (int i = 0; i < D; i++) {
+            for (int j = 0; j < D; j++) {
+                double g = 0.0;
+                for (int c = 0; c < C; c++) g += beta[(size_t)i * C + c] * beta[(size_t)j * C + c];
+                G[(size_t)i * D + j] = g;
+            }
+            for (int n = 0; n < N; n++) {
+                double q = 0.0;
+                for (int c = 0; c < C; c++) q += beta[(size_t)i * C + c] * Xc[(size_t)n * C + c];
+                R[(size_t)i * N + n] = q;
+            }
         }
+        psd_solve(G, R, D, N, z);
+        int off = with_linear ? 1 : 0;
+        for (int j = 0; j < n_periods; j++)
+            for (int n = 0; n < N; n++) {
+                planes[((size_t)j * N + n) * 2] = (float)z[(size_t)(off + 2 * j) * N + n];
+                planes[((size_t)j * N + n) * 2 + 1] = (float)z[(size_t)(off + 2 * j + 1) * N + n];
+            }
+        free(G); free(R); free(z);
     }
     free(F); free(Xc); free(beta);
     return 0;
