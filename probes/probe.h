@@ -243,7 +243,7 @@ int probe_linear_split(const float *X, const int *y, int n, int n_train, int d, 
 // The Fourier basis above is N x N doubles: the number-token probes take N up to this.
 #define PROBE_NUMTOK_MAX_N 4096
 // the neuron 2-D DFT runs over all p^2 pairs: p up to this
-#define PROBE_DFT2_MAX_P 512
+#define PROBE_DFT2_MAX_P 256
 // rows (n, C) of the embedding (unembed 0) or the unembedding (1) for the number tokens
 // of values 0..n-1; -1 + err if the vocabulary does not hold them
 int probe_numtok_rows(const Model *m, int unembed, int n, float *rows, char *err);
