@@ -182,7 +182,7 @@ Test(numtok_generate, train_frac_splits_all_pairs_and_the_generator_keeps_to_its
     int n_train = 0;
     for (int a = 0; a < 113; a++)
         for (int b = 0; b < 113; b++) {
-            char p[16];
+            char p[32];
             snprintf(p, sizeof p, "%d+%d", a, b);
             n_train += task_split_of(&c, task_problem_key(p)) == TASK_SPLIT_TRAIN;
         }
