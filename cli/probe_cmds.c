@@ -3,6 +3,7 @@
 // which runs it on problems of the run's own task and writes its numbers (CSV,
 // .npy) and pictures (PNG) into --out.
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -124,6 +125,9 @@ static int probe_fourier_cmd(int argc, char **argv)
     o.n = a.n; o.seed = a.seed;
     r = probe_fourier_write(&m, &rc.task, &o, a.out, stdout, err);
     if (r) fprintf(stderr, "arithlab probe fourier: %s\n", err);
+    else if (rc.task.numbers == TASK_NUMBERS_TOKENS)
+        printf("wrote %s/numtok_{embed,unembed}_spectrum.{csv,png}, numtok_lens.{csv,png}%s\n", a.out,
+               rc.task.task == TASK_MODADD ? ", neuron_dft.csv, neuron_dft_*.png" : "");
     else printf("wrote %s/{embed_spectrum,lens_spectrum,ablation}.csv, .npy and .png\n", a.out);
     model_free(&m);
     return r ? 1 : 0;
@@ -235,6 +239,64 @@ static int probe_linear_cmd(int argc, char **argv)
     return r ? 1 : 0;
 }
 
+// ---------------------------------------------------------------- helix
+
+// "2,5,10,100" into periods (at most cap); the count, or -1 after a message
+static int parse_periods(const char *list, double *periods, int cap)
+{
+    int n = 0;
+    const char *s = list;
+    while (*s) {
+        char *end;
+        double T = strtod(s, &end);
+        if (end == s || !(T > 0) || !isfinite(T) || (*end && *end != ',')) {
+            fprintf(stderr, "arithlab probe helix: --periods '%s': accepted a comma-separated list of positive numbers, "
+                            "e.g. 7,12\n", list);
+            return -1;
+        }
+        if (n == cap) {
+            fprintf(stderr, "arithlab probe helix: at most %d periods in all (the 4 defaults included)\n", cap);
+            return -1;
+        }
+        periods[n++] = T;
+        s = *end ? end + 1 : end;
+    }
+    return n;
+}
+
+static int probe_helix_cmd(int argc, char **argv)
+{
+    probe_args a = { .n = 1, .seed = 1 };
+    const char *extra = NULL;
+    arg_t args[] = {
+        {"--checkpoint", ARG_STR, &a.ckpt, "checkpoint written by arithlab train (task.numbers = tokens)"},
+        {"--run", ARG_STR, &a.run, "run directory (uses DIR/ckpt.safetensors; --out defaults to DIR/probe_helix)"},
+        {"--out", ARG_STR, &a.out, "directory for helix.csv and the PNG planes"},
+        {"--periods", ARG_STR, &extra, "periods fitted besides 2, 5, 10, 100, comma-separated (e.g. 7,113)"},
+        {"--threads", ARG_INT, &a.threads, "compute threads (default: all cores, or OMP_NUM_THREADS if lower)"},
+        ARGS_FORMAT,
+    };
+    int r = args_parse("probe helix", "--checkpoint FILE --out DIR [--periods T1,T2,...]", args, 6, argc, argv, NULL);
+    if (r) return r < 0 ? 2 : 0;
+    double periods[PROBE_HELIX_MAX_PERIODS] = {2, 5, 10, 100};
+    int n_periods = 4;
+    if (extra) {
+        int k = parse_periods(extra, periods + 4, PROBE_HELIX_MAX_PERIODS - 4);
+        if (k < 0) return 2;
+        n_periods += k;
+    }
+    if ((r = resolve_paths("helix", &a))) return r;
+    RunConfig rc;
+    Model m;
+    if ((r = load_model("helix", &a, &rc, &m, 256))) return r;
+    char err[ERR_MAX];
+    r = probe_helix_write(&m, &rc.task, periods, n_periods, a.out, stdout, err);
+    if (r) fprintf(stderr, "arithlab probe helix: %s\n", err);
+    else printf("wrote %s/helix.csv and helix_<representation>_T<period>.png\n", a.out);
+    model_free(&m);
+    return r ? (rc.task.numbers != TASK_NUMBERS_TOKENS ? 2 : 1) : 0;
+}
+
 // ---------------------------------------------------------------- dispatch
 
 typedef struct { const char *name; int (*run)(int, char **); const char *help; } probe_cmd_t;
@@ -244,6 +306,8 @@ static const probe_cmd_t PROBES[] = {
      "digit-token models only (a FoNE model is refused)"},
     {"attention", probe_attention_cmd, "every head's pattern for one problem, attention graph (DOT/JSON/PNG), staircase scores"},
     {"linear", probe_linear_cmd, "logistic-regression probes for answer digits and carries on the residual stream"},
+    {"helix", probe_helix_cmd, "helix fit of number tokens onto [x, cos 2 pi x/T, sin 2 pi x/T] (Kantamneni & Tegmark 2025); "
+     "task.numbers = tokens"},
 };
 #define N_PROBES (int)(sizeof(PROBES) / sizeof(PROBES[0]))
 

@@ -144,7 +144,7 @@ static int solve_decode(Model *m, const TaskConfig *tc, SolveList *l, int show, 
         memcpy(seq, e->tokens, sizeof(int) * (size_t)P);
         if (model_generate_greedy(m, seq, S, 1, P, S - P, TASK_EOS, &n_gen, 1, err)) { free(seq); return -1; }
         char text[TASK_MAX_TOKENS * 6], perr[ERR_MAX];
-        if (!task_decode(seq, P + n_gen, text, sizeof(text), perr)) printf("model text: %s\n", text);
+        if (!task_decode_n(seq, P + n_gen, task_number_tokens(tc), text, sizeof(text), perr)) printf("model text: %s\n", text);
         unparsed[i] = task_parse_answer(tc, seq + P, n_gen, got[i], TASK_MAX_ANSWER, perr) != 0;
         if (unparsed[i]) got[i][0] = 0;
     }

@@ -41,9 +41,21 @@ int task_tok_digit(int id)
     return (id >= TASK_DIGIT0 && id < TASK_DIGIT0 + 10) ? id - TASK_DIGIT0 : -1;
 }
 
+int task_tok_number(int id)
+{
+    return (id >= TASK_NUMTOK0 && id < TASK_NUMTOK0 + VOCAB_MAX_NUMBER_TOKENS) ? id - TASK_NUMTOK0 : -1;
+}
+
 const char *task_tok_name(int id)
 {
-    return (id >= 0 && id < TASK_VOCAB_SIZE) ? TOKEN_NAMES[id] : "?";
+    if (id >= 0 && id < TASK_VOCAB_SIZE) return TOKEN_NAMES[id];
+    int v = task_tok_number(id);
+    if (v < 0) return "?";
+    static _Thread_local char names[8][16];
+    static _Thread_local int next;
+    char *s = names[next++ % 8];
+    snprintf(s, 16, "<%d>", v);
+    return s;
 }
 
 static const char *printable(char c, char buf[8])
@@ -74,16 +86,21 @@ int task_encode(const char *text, int *ids, int cap, int *n_out, char *err)
 
 int task_decode(const int *ids, int n, char *out, size_t cap, char *err)
 {
+    return task_decode_n(ids, n, 0, out, cap, err);
+}
+
+int task_decode_n(const int *ids, int n, int n_numbers, char *out, size_t cap, char *err)
+{
     size_t len = 0;
     if (cap == 0) return err_set(err, "task_decode: output buffer has no room");
     out[0] = 0;
     for (int i = 0; i < n; i++) {
-        if (ids[i] < 0 || ids[i] >= TASK_VOCAB_SIZE)
+        if (ids[i] < 0 || ids[i] >= TASK_VOCAB_SIZE + n_numbers)
             return err_set(err, "token id %d at position %d is outside the vocabulary [0, %d)",
-                           ids[i], i, TASK_VOCAB_SIZE);
+                           ids[i], i, TASK_VOCAB_SIZE + n_numbers);
         int c = task_tok_char(ids[i]);
         char one[2] = { (char)c, 0 };
-        const char *s = c >= 0 ? one : TOKEN_NAMES[ids[i]];
+        const char *s = c >= 0 ? one : task_tok_name(ids[i]);
         size_t k = strlen(s);
         if (len + k + 1 > cap)
             return err_set(err, "decoded text of %d tokens does not fit %zu bytes", n, cap);

@@ -62,7 +62,9 @@ static void score(EvalReport *r, const TaskConfig *tc, const TaskExample *e, int
         r->n[(size_t)(la - 1) * r->max_len + lb - 1]++;
         r->correct[(size_t)(la - 1) * r->max_len + lb - 1] += ok;
     }
-    int in_dist = la <= r->train_max_len && lb <= r->train_max_len && la >= tc->min_len && lb >= tc->min_len;
+    // number tokens: training draws every value below the range, whatever its digits
+    int in_dist = tc->numbers == TASK_NUMBERS_TOKENS ||
+                  (la <= r->train_max_len && lb <= r->train_max_len && la >= tc->min_len && lb >= tc->min_len);
     if (in_dist) { r->in_n++; r->in_correct += ok; }
     else { r->out_n++; r->out_correct += ok; }
     if (e->n_carries >= 0 && e->n_carries < EVAL_MAX_CARRIES) {
@@ -189,13 +191,14 @@ static int grid_fits(const TaskConfig *tc, int max_len, char *why)
 }
 
 // cells the task has no problem for by definition, left empty: sub draws a >= b only, and
-// modadd's operands are below the modulus
+// modadd's operands are below the modulus. With numbers = tokens each operand is one token,
+// and the grid's (len a, len b) are the decimal lengths of the operands' values
 static int cell_exists(const TaskConfig *tc, int la, int lb)
 {
     if (tc->task == TASK_SUB) return la >= lb;
-    if (tc->task == TASK_MODADD) {
+    if (tc->task == TASK_MODADD || tc->numbers == TASK_NUMBERS_TOKENS) {
         int digits = 1;
-        for (int v = tc->modulus - 1; v >= 10; v /= 10) digits++;
+        for (int v = (tc->task == TASK_MODADD ? tc->modulus : tc->token_range) - 1; v >= 10; v /= 10) digits++;
         return la <= digits && lb <= digits;
     }
     return 1;

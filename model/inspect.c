@@ -31,6 +31,8 @@ const float *model_pass_residual(const Model *m, int pass)
     return is_pass(m, pass) ? m->la[pass].res3 : NULL;
 }
 
+const float *model_pass_mlp_hidden(const Model *m, int pass) { return is_pass(m, pass) ? m->la[pass].fch_gelu : NULL; }
+
 const float *model_pass_injection(const Model *m, int pass)
 {
     return is_pass(m, pass) && model_pass_injected(m, pass) ? m->encoded : NULL;

@@ -34,6 +34,9 @@ const float *model_pass_attention(const Model *m, int pass);
 // embeddings plus additive positions), the input to pass 0; NULL outside -1..n_passes-1.
 // The final LayerNorm and the unembedding read the residual after the last pass.
 const float *model_pass_residual(const Model *m, int pass);
+// the MLP's hidden activations of pass p after its nonlinearity (GELU or ReLU), (B, T, H);
+// NULL if p is not a pass
+const float *model_pass_mlp_hidden(const Model *m, int pass);
 // what the injection adds before pass p, (B, T, C): the embeddings when the pass
 // is injected, else NULL
 const float *model_pass_injection(const Model *m, int pass);

@@ -235,6 +235,8 @@ int probe_fourier_write(Model *m, const TaskConfig *tc, const probe_fourier_opts
                         char *err)
 {
     if (refuse_fone(m, tc, err)) return -1;
+    // one token per value: the number axis is the values 0..N-1 (probes/numtok_write.c)
+    if (tc->numbers == TASK_NUMBERS_TOKENS) return probe_numtok_fourier_write(m, tc, o, dir, log, err);
     if (fourier_embed(m, dir, o->key_ratio, log, err)) return -1;
     TaskExample *ex = NULL;
     probe_places pl;

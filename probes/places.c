@@ -22,6 +22,9 @@ int probe_find_places(const TaskConfig *tc, const TaskExample *ex, probe_places 
 {
     if (tc->task == TASK_SORT)
         return err_set(err, "probes need a two-operand task (add, sub, mul, modadd), not sort");
+    if (tc->numbers == TASK_NUMBERS_TOKENS)
+        return err_set(err, "task.numbers = tokens writes each number as one token, so there are no digit places "
+                       "to read (probe fourier and probe helix read number-token models)");
     if (tc->format != TASK_FMT_PLAIN && tc->format != TASK_FMT_REVERSED && tc->format != TASK_FMT_REVERSE_ALL)
         return err_set(err, "probes read digits in the plain, reversed and reverse_all formats, not %s",
                        task_format_name(tc->format));

@@ -237,6 +237,32 @@ void probe_linear_free(probe_linear *pl);
 int probe_linear_split(const float *X, const int *y, int n, int n_train, int d, int K,
                        const probe_linear_opts *o, float *train_acc, float *test_acc, char *err);
 
+// ================================================================ number tokens
+// Models of task.numbers = tokens write each value v as one token (id TASK_NUMTOK0 + v):
+// the number axis is the tokens' values 0..N-1, not the ten digits.
+// The Fourier basis above is N x N doubles: the number-token probes take N up to this.
+#define PROBE_NUMTOK_MAX_N 4096
+// the neuron 2-D DFT runs over all p^2 pairs: p up to this
+#define PROBE_DFT2_MAX_P 256
+// rows (n, C) of the embedding (unembed 0) or the unembedding (1) for the number tokens
+// of values 0..n-1; -1 + err if the vocabulary does not hold them
+int probe_numtok_rows(const Model *m, int unembed, int n, float *rows, char *err);
+// act (p*p, H): H neurons' activations, pair (a, b) at row a*p + b. energy ((p/2+1)^2):
+// at [ka*(p/2+1) + kb] the energy of frequency ka along a and kb along b, summed over
+// neurons, each neuron centred on its mean (so (0, 0) holds 0) and the four sign
+// combinations (+-ka, +-kb) folded together (Parseval: the sum is the centred total energy).
+// -1 + err if out of memory.
+int probe_dft2_energy(const float *act, int p, int H, double *energy, char *err);
+// The helix (Kantamneni & Tegmark 2025): X (N, C), row n the representation of value x[n],
+// fitted by least squares (every channel centred) on the columns [x (with_linear),
+// cos 2 pi x / T_j, sin 2 pi x / T_j for each period]. *r2: the fraction of the centred
+// variance of X explained. planes (n_periods, N, 2) or NULL: each row's coordinates on
+// period j's plane, along the fitted cos and sin directions (a helix puts the rows on a
+// circle ordered by x). -1 + err on bad periods or no memory.
+#define PROBE_HELIX_MAX_PERIODS 16
+int probe_helix_fit(const float *X, const double *x, int N, int C, const double *periods, int n_periods,
+                    int with_linear, double *r2, float *planes, char *err);
+
 // ================================================================ writers
 // Each runs one probe on a loaded model and writes its files into dir (which
 // must exist); a summary of the numbers goes to log (NULL: none). The file
@@ -256,6 +282,23 @@ typedef struct {
 } probe_fourier_opts;
 int probe_fourier_write(Model *m, const TaskConfig *tc, const probe_fourier_opts *o, const char *dir, FILE *log,
                         char *err);
+
+// task.numbers = tokens (probe_fourier_write calls it): the spectra of the number-token
+// embedding rows (values 0..N-1 of the operands, period N) and unembedding rows (the
+// answer tokens, period task_number_tokens) with their key frequencies:
+// numtok_embed_spectrum.{csv,png}, numtok_unembed_spectrum.{csv,png}, numtok_embed.npy;
+// the logit lens over the answer tokens per pass and component on n problems:
+// numtok_lens.{csv,png}; and for modadd the MLP neurons' 2-D DFT over all p^2 pairs at the
+// position that predicts c, per pass: neuron_dft.csv, neuron_dft_L<l>.png
+int probe_numtok_fourier_write(Model *m, const TaskConfig *tc, const probe_fourier_opts *o, const char *dir,
+                               FILE *log, char *err);
+// the helix fit of the operand tokens 0..N-1 (task.numbers = tokens): of the embedding rows
+// and of the residual stream at the first operand's position (embed and after every pass),
+// periods[0..n_periods) (probe_helix_fit). helix.csv (representation, fit, r2) with each
+// period alone, x alone and the whole fit; helix_<rep>_T<T>.png: the tokens on each period's
+// (cos, sin) plane, joined in order of value. -1 + err (not a number-token model, ...).
+int probe_helix_write(Model *m, const TaskConfig *tc, const double *periods, int n_periods, const char *dir,
+                      FILE *log, char *err);
 
 // one problem's attention: tokens.csv, attention.npy (passes, NH, T, T), one heatmap
 // per pass and head, attention_heads.png, attention_graph.{dot,json,png} (and

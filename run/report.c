@@ -80,6 +80,8 @@ static void print_summary(const EvalReport *r, const RunConfig *rc, const EvalPo
                           int overlap_known, FILE *f)
 {
     fprintf(f, "grid (len a, len b) 1..%d, %d per cell:\n", r->max_len, rc->eval.per_cell);
+    if (rc->task.numbers == TASK_NUMBERS_TOKENS)
+        fprintf(f, "(numbers are tokens: len a, len b are the decimal digits of the operands' values, each one token)\n");
     eval_print_summary(r, overlap_known, f);
     for (int i = 0; i < n_pop; i++) eval_population_print(&pop[i], overlap_known, f);
 }

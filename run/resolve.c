@@ -14,9 +14,12 @@ int run_config_resolve(RunConfig *rc, char *err)
         rc->task.task != TASK_MUL)
         return err_set(err, "eval.population = values applies to task=add|sub|mul (operands drawn by value); "
                        "use eval.population = training for %s", task_kind_name(rc->task.task));
-    if (rc->model.vocab_size == 0) rc->model.vocab_size = task_vocab_size();
-    if (rc->model.vocab_size < task_vocab_size())
-        return err_set(err, "model.vocab_size = %d is smaller than the task vocabulary (%d)", rc->model.vocab_size, task_vocab_size());
+    int vocab = task_config_vocab_size(&rc->task);   // the 84 characters, then any number tokens
+    if (rc->model.vocab_size == 0) rc->model.vocab_size = vocab;
+    if (rc->model.vocab_size < vocab)
+        return err_set(err, "model.vocab_size = %d is smaller than the task vocabulary (%d%s); use 0 (automatic) or >= %d",
+                       rc->model.vocab_size, vocab, task_number_tokens(&rc->task) ? ": 84 characters and the number tokens" : "",
+                       vocab);
     if (rc->eval.max_len == 0) rc->eval.max_len = rc->task.max_len;
     TaskConfig longest = rc->task;
     longest.max_len = rc->eval.max_len > rc->task.max_len ? rc->eval.max_len : rc->task.max_len;

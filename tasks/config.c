@@ -11,7 +11,8 @@ static const char *const KIND_NAMES[] = { "add", "sub", "mul", "sort", "modadd",
 static const char *const FORMAT_NAMES[] = {
     "plain", "reversed", "reverse_all", "scratch_simple", "scratch_detailed", "scratch_mul", NULL,
 };
-static const char *const NUMBERS_NAMES[] = { "digits", "fone", NULL };
+static const char *const NUMBERS_NAMES[] = { "digits", "fone", "tokens", NULL };
+static const char *const SUM_AS_NAMES[] = { "token", "digits", NULL };
 static const char *const SAMPLING_NAMES[] = { "lengths", "values", "magnitude", NULL };
 
 #define T(f) offsetof(TaskConfig, f), sizeof(((TaskConfig *)0)->f)
@@ -45,8 +46,14 @@ const key_def_t TASK_KEYS[] = {
     {"task.train_size", KEY_INT, T(train_size), 0, 10000000, "0", 0,
      "> 0: train on a fixed set of this many distinct problems (drawn with split_seed); evaluation avoids them"},
     {"task.numbers", KEY_ENUM, T(numbers), 0, 0, "digits", 0,
-     "digits (a token per digit) or fone (one [NUM] token per number with its value; add, sub, mul, modadd; "
-     "format=plain; numbers of up to 15 digits)", NUMBERS_NAMES},
+     "digits (a token per digit), fone (one [NUM] token with its value; add/sub/mul/modadd, format=plain, "
+     "up to 15 digits) or tokens (one token <v> per value; add, modadd; format=plain)", NUMBERS_NAMES},
+    {"task.token_range", KEY_INT, T(token_range), 0, VOCAB_MAX_NUMBER_TOKENS, "0", 1,
+     "numbers=tokens, task=add: operands 0..token_range-1, one token each (required); modadd: 0 (residues "
+     "0..modulus-1)"},
+    {"task.sum_as", KEY_ENUM, T(sum_as), 0, 0, "token", 1,
+     "numbers=tokens, task=add: the sum as one token (then 2*token_range-1 number tokens) or in digits",
+     SUM_AS_NAMES},
 };
 const int TASK_N_KEYS = (int)(sizeof TASK_KEYS / sizeof TASK_KEYS[0]);
 
@@ -121,9 +128,29 @@ int task_widest_number(const TaskConfig *c)
     return w_op > w_ans ? w_op : w_ans;
 }
 
+int task_operand_range(const TaskConfig *c)
+{
+    if (c->numbers != TASK_NUMBERS_TOKENS) return 0;
+    return c->task == TASK_MODADD ? c->modulus : c->token_range;
+}
+
+int task_number_tokens(const TaskConfig *c)
+{
+    if (c->numbers != TASK_NUMBERS_TOKENS) return 0;
+    int n = task_operand_range(c);
+    if (c->task == TASK_ADD && c->sum_as == TASK_SUM_AS_TOKEN) return 2 * n - 1;
+    return n;
+}
+
+int task_config_vocab_size(const TaskConfig *c) { return TASK_VOCAB_SIZE + task_number_tokens(c); }
+
 int task_max_tokens(const TaskConfig *c)
 {
     if (c->numbers == TASK_NUMBERS_FONE) return 7;   // <bos> [NUM] op [NUM] = [NUM] <eos>
+    if (c->numbers == TASK_NUMBERS_TOKENS) {          // <bos> <a> op <b> = <c> <eos>, or the sum's digits
+        int n = task_operand_range(c);
+        return c->task == TASK_ADD && c->sum_as == TASK_SUM_AS_DIGITS ? 5 + digits_of(n > 1 ? 2L * n - 2 : 0) + 1 : 7;
+    }
     if (task__format_is_scratch(c->format)) {
         // all nines maximizes every line of every scratchpad (two-digit column sums, longest products)
         char problem[2 * TASK_MAX_DIGITS + 2];
@@ -172,6 +199,32 @@ int task_config_validate(const TaskConfig *c, char *err)
             return err_set(err, "task key 'numbers': fone values must be exact in double precision: numbers of "
                            "up to %d digits are accepted, but task=%s with max_len=%d writes %d-digit numbers",
                            TASK_FONE_MAX_DIGITS, KIND_NAMES[c->task], c->max_len, w);
+    }
+    if (c->numbers == TASK_NUMBERS_TOKENS) {
+        if (c->task != TASK_ADD && c->task != TASK_MODADD)
+            return err_set(err, "task key 'numbers': tokens is defined for task=add|modadd, not %s", KIND_NAMES[c->task]);
+        if (c->format != TASK_FMT_PLAIN || c->pad_width || c->index_hints || c->space_prob > 0 || c->balance_carries ||
+            c->sampling != TASK_SAMPLE_LENGTHS)
+            return err_set(err, "task key 'numbers': tokens writes each number as one token and draws a, b uniformly "
+                           "below the range, so it takes format=plain with no pad_width, index_hints, space_prob, "
+                           "balance_carries or sampling=values|magnitude (got format=%s%s%s%s%s%s)", FORMAT_NAMES[c->format],
+                           c->pad_width ? ", pad_width" : "", c->index_hints ? ", index_hints" : "",
+                           c->space_prob > 0 ? ", space_prob" : "", c->balance_carries ? ", balance_carries" : "",
+                           c->sampling != TASK_SAMPLE_LENGTHS ? c->sampling == TASK_SAMPLE_VALUES ? ", sampling=values"
+                           : ", sampling=magnitude" : "");
+        if (c->task == TASK_MODADD && c->token_range && c->token_range != c->modulus)
+            return err_set(err, "task key 'token_range': modadd's number tokens are its residues 0..modulus-1; "
+                           "leave token_range = 0 (got %d with modulus=%d)", c->token_range, c->modulus);
+        if (c->task == TASK_ADD && c->token_range < 2)
+            return err_set(err, "task key 'token_range': numbers=tokens with task=add needs the operand range: "
+                           "token_range = 2..%d (operands 0..token_range-1)", VOCAB_MAX_NUMBER_TOKENS);
+        if (task_number_tokens(c) > VOCAB_MAX_NUMBER_TOKENS)
+            return err_set(err, "task keys: numbers=tokens would need %d number tokens; at most %d are accepted "
+                           "(with sum_as=token, token_range <= %d; or sum_as=digits)", task_number_tokens(c),
+                           VOCAB_MAX_NUMBER_TOKENS, (VOCAB_MAX_NUMBER_TOKENS + 1) / 2);
+    } else if (c->token_range) {
+        return err_set(err, "task key 'token_range': applies to numbers=tokens only (numbers=%s); leave it 0",
+                       NUMBERS_NAMES[c->numbers]);
     }
     if (!task__format_allows(c->format, c->task)) {
         char ok[256] = "";

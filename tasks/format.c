@@ -1,6 +1,7 @@
 // format.c: how a problem is written as tokens in each format, and how a
 // generated answer is read back into ordinary notation. The Lee et al.
 // scratchpads follow the authors' released training data character for character.
+#include <stdlib.h>
 #include <string.h>
 #include "tasks/task_internal.h"
 
@@ -262,6 +263,26 @@ static void render_scratch_mul(const TaskProblem *p, const char *answer, TokBuf 
     put(b, TASK_EOS);
 }
 
+// ---------------------------------------------------------------- number tokens
+
+// numbers = tokens: every operand one token <v> (id TASK_NUMTOK0 + v), the answer too
+// (modadd; add with sum_as=token) or in digits (add with sum_as=digits):
+//   modadd 60+50 (p=97)  <bos> <60> + <50> = <13> <eos>
+//   add 128+367          <bos> <128> + <367> = <495> <eos>   (sum_as=digits: ... = 4 9 5 <eos>)
+// The operands were checked below the range (parse_binary) or drawn there.
+static void render_tokens(const TaskConfig *cfg, const TaskProblem *p, const char *answer, TokBuf *b, int *answer_start)
+{
+    put(b, TASK_BOS);
+    put(b, TASK_NUMTOK0 + atoi(p->a));
+    put_char(b, task__op_char(p->kind));
+    put(b, TASK_NUMTOK0 + atoi(p->b));
+    put_char(b, '=');
+    *answer_start = b->n;
+    if (cfg->task == TASK_ADD && cfg->sum_as == TASK_SUM_AS_DIGITS) put_str(b, answer);
+    else put(b, TASK_NUMTOK0 + atoi(answer));
+    put(b, TASK_EOS);
+}
+
 int task__render(const TaskConfig *cfg, const TaskProblem *p, const char *answer,
                  uint64_t *rng, TaskExample *ex, char *err)
 {
@@ -269,7 +290,8 @@ int task__render(const TaskConfig *cfg, const TaskProblem *p, const char *answer
     if (cfg->numbers == TASK_NUMBERS_FONE) return task__render_fone(p, answer, ex, err);
     TokBuf b = { ex->tokens, 0, TASK_MAX_TOKENS, 0 };
     int start = 0;
-    switch (cfg->format) {
+    switch (cfg->numbers == TASK_NUMBERS_TOKENS ? -1 : cfg->format) {
+    case -1:                        render_tokens(cfg, p, answer, &b, &start); break;
     case TASK_FMT_SCRATCH_SIMPLE:   render_scratch_simple(p, answer, &b, &start); break;
     case TASK_FMT_SCRATCH_DETAILED: render_scratch_detailed(p, answer, &b, &start); break;
     case TASK_FMT_SCRATCH_MUL:      render_scratch_mul(p, answer, &b, &start); break;
@@ -417,12 +439,29 @@ static int parse_scratch(const TaskConfig *cfg, char *t, char *out, size_t cap, 
     return copy_out(final, out, cap, err);
 }
 
+// numbers = tokens with the answer a token: exactly one number token of the run's range, then <eos>
+static int parse_number_token(const TaskConfig *cfg, const int *ids, int n, char *out, size_t cap, char *err)
+{
+    int n_numbers = task_number_tokens(cfg);
+    if (n < 1) return err_set(err, "no answer token was generated");
+    int v = task_tok_number(ids[0]);
+    if (v < 0 || v >= n_numbers)
+        return err_set(err, "answer starts with %s, not a number token <0>..<%d>", task_tok_name(ids[0]), n_numbers - 1);
+    if (n < 2 || ids[1] != TASK_EOS)
+        return err_set(err, "answer %s is followed by %s, not <eos>", task_tok_name(ids[0]), n < 2 ? "nothing" : task_tok_name(ids[1]));
+    char s[16];
+    snprintf(s, sizeof s, "%d", v);
+    return copy_out(s, out, cap, err);
+}
+
 int task_parse_answer(const TaskConfig *cfg, const int *ids, int n, char *out, size_t cap, char *err)
 {
     char t[TASK_MAX_TOKENS + 1];
     if (cfg->numbers == TASK_NUMBERS_FONE)
         return err_set(err, "numbers=fone: the answer is a [NUM] token whose digits the model's FoNE head "
                        "reads (task_fone_answer), not text to parse");
+    if (cfg->numbers == TASK_NUMBERS_TOKENS && !(cfg->task == TASK_ADD && cfg->sum_as == TASK_SUM_AS_DIGITS))
+        return parse_number_token(cfg, ids, n, out, cap, err);
     if (answer_text(ids, n, t, (int)sizeof t, err) < 0) return -1;
     if (task__format_is_scratch(cfg->format)) return parse_scratch(cfg, t, out, cap, err);
     remove_spaces(t);

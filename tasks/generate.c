@@ -1,7 +1,8 @@
 // generate.c: drawing problems. sampling=lengths draws operand lengths evenly
 // over every allowed (len_a, len_b) pair, sampling=values draws operand values
-// uniformly, sampling=magnitude a magnitude and then values below it; for add and sub a small dynamic program over the columns draws a
-// problem with a chosen number of carries (borrows).
+// uniformly, sampling=magnitude a magnitude and then values below it; for add
+// and sub a small dynamic program over the columns draws a problem with a chosen
+// number of carries (borrows).
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,16 +163,16 @@ static int draw_with_carries(uint64_t *rng, int la, int lb, int sub, int k, char
 
 // ---------------------------------------------------------------- one problem of given shape
 
-// modadd: a number of exactly len digits below the modulus
+// modadd (and number tokens): a number of exactly len digits below the modulus (token_range)
 static int draw_below(uint64_t *rng, int len, int modulus, char *out, char *err)
 {
     long lo = 1, hi;
-    if (len > 9) return err_set(err, "no %d-digit number is below modulus=%d", len, modulus);
+    if (len > 9) return err_set(err, "no %d-digit number is below %d", len, modulus);
     for (int i = 1; i < len; i++) lo *= 10;
     if (len == 1) lo = 0;
     hi = lo == 0 ? 9 : lo * 10 - 1;
     if (hi > modulus - 1) hi = modulus - 1;
-    if (lo > hi) return err_set(err, "no %d-digit number is below modulus=%d", len, modulus);
+    if (lo > hi) return err_set(err, "no %d-digit number is below %d", len, modulus);
     snprintf(out, TASK_MAX_DIGITS + 1, "%ld", lo + (long)rng_int(rng, (int)(hi - lo + 1)));
     return 0;
 }
@@ -191,6 +192,12 @@ static int generate_sized(const TaskConfig *cfg, uint64_t *rng, int la, int lb, 
 
     switch (cfg->task) {
     case TASK_ADD:
+        if (cfg->numbers == TASK_NUMBERS_TOKENS) {   // operands below token_range, each one token
+            if (draw_below(rng, la, cfg->token_range, p.a, err) || draw_below(rng, lb, cfg->token_range, p.b, err))
+                return -1;
+            break;
+        }
+        /* fall through */
     case TASK_SUB:
         if (draw_with_carries(rng, la, lb, cfg->task == TASK_SUB, carries, p.a, p.b, err)) return -1;
         break;
@@ -349,11 +356,13 @@ static int generate_values(const TaskConfig *cfg, uint64_t *rng, TaskExample *ex
 
 static int generate_once(const TaskConfig *cfg, uint64_t *rng, TaskExample *ex, char *err)
 {
-    if (cfg->task == TASK_MODADD) {   // grokking draws pairs uniformly from [0, p)^2, not by length
+    if (cfg->task == TASK_MODADD || cfg->numbers == TASK_NUMBERS_TOKENS) {
+        // grokking draws pairs uniformly from [0, p)^2, not by length; so do number tokens below token_range
         TaskProblem p;
-        p.kind = TASK_MODADD;
-        snprintf(p.a, sizeof p.a, "%d", rng_int(rng, cfg->modulus));
-        snprintf(p.b, sizeof p.b, "%d", rng_int(rng, cfg->modulus));
+        int range = cfg->task == TASK_MODADD ? cfg->modulus : cfg->token_range;
+        p.kind = cfg->task;
+        snprintf(p.a, sizeof p.a, "%d", rng_int(rng, range));
+        snprintf(p.b, sizeof p.b, "%d", rng_int(rng, range));
         return task__build_example(cfg, &p, rng, ex, err);
     }
     if (cfg->sampling != TASK_SAMPLE_LENGTHS) return generate_values(cfg, rng, ex, err);

@@ -72,6 +72,13 @@ static int parse_binary(const TaskConfig *cfg, const char *s, TaskProblem *p, ch
         if (task__dec_cmp(p->a, mod) >= 0 || task__dec_cmp(p->b, mod) >= 0)
             return err_set(err, "problem '%.60s': operands of modadd must be below modulus=%d", s, cfg->modulus);
     }
+    if (cfg->task == TASK_ADD && cfg->numbers == TASK_NUMBERS_TOKENS) {
+        char lim[16];
+        snprintf(lim, sizeof lim, "%d", cfg->token_range);
+        if (task__dec_cmp(p->a, lim) >= 0 || task__dec_cmp(p->b, lim) >= 0)
+            return err_set(err, "problem '%.60s': with numbers=tokens the operands are the number tokens 0..%d "
+                           "(task.token_range=%d)", s, cfg->token_range - 1, cfg->token_range);
+    }
     return 0;
 }
 

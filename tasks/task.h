@@ -34,6 +34,9 @@
 // Scratchpad formats take no modifiers (pad, hints, spaces). format.c has the exact text.
 //   numbers=fone      [NUM:128]+[NUM:367]=[NUM:495]   one token per number, its value beside it
 //                                              (TaskExample.value); format=plain only, no modifiers
+//   numbers=tokens    <60>+<50>=<13>           one token per value (modadd 60+50 mod 97; add with
+//                     <128>+<367>=495          sum_as=token writes <495>, sum_as=digits the digits);
+//                                              format=plain only, no modifiers
 //
 // Choices: subtraction draws a >= b only (answers never negative), so its
 // length pairs have len_a >= len_b. Carries count every column whose sum
@@ -68,7 +71,11 @@ typedef enum { TASK_SPLIT_ANY, TASK_SPLIT_TRAIN, TASK_SPLIT_TEST } TaskSplit;
 
 // how numbers are written: a token per digit, or (FoNE, Zhou et al. 2025) one [NUM]
 // token per number that carries its value: 128+367 is <bos> [NUM:128] + [NUM:367] = [NUM:495] <eos>
-typedef enum { TASK_NUMBERS_DIGITS, TASK_NUMBERS_FONE } TaskNumbers;
+// or (tokens) one token per value 0..N-1 (core/vocab.h: id TASK_NUMTOK0 + v), as Nanda et al.'s
+// grokking residues and the number tokens of pretrained tokenizers; see task_number_tokens
+typedef enum { TASK_NUMBERS_DIGITS, TASK_NUMBERS_FONE, TASK_NUMBERS_TOKENS } TaskNumbers;
+// numbers = tokens, task = add: the sum as one number token or in digit tokens
+typedef enum { TASK_SUM_AS_TOKEN, TASK_SUM_AS_DIGITS } TaskSumAs;
 // how operands are drawn (add, sub, mul): lengths = (len a, len b) evenly over every pair,
 // then uniformly among problems of those lengths; values = each operand uniformly from
 // [10^(min_len-1), 10^max_len) ([0, 10^max_len) when min_len is 1), as Lee et al. 2023
@@ -100,6 +107,8 @@ typedef struct TaskConfig {
     int train_size;       // > 0: train on this fixed set of distinct problems (a TaskPool)
     int numbers;          // TaskNumbers
     int sampling;         // TaskSampling
+    int token_range;      // numbers=tokens, add: operands are 0..token_range-1 (modadd: the modulus)
+    int sum_as;           // TaskSumAs (numbers=tokens, add)
 } TaskConfig;
 
 // the task.* keys (name, type, range, default, help), declared once in tasks/config.c
@@ -115,6 +124,14 @@ void task_config_write(const TaskConfig *cfg, FILE *f);
 // longest sequence (tokens, <bos>/<eos> included) a valid config can produce:
 // the model's block_size must be at least this minus one
 int task_max_tokens(const TaskConfig *cfg);
+// numbers = tokens: how many number tokens the vocabulary holds (values 0..n-1): modadd the
+// modulus; add token_range, or 2*token_range-1 when the sum is a token (sums reach
+// 2*token_range-2). 0 for the other number writings.
+int task_number_tokens(const TaskConfig *cfg);
+// the vocabulary a model of this task needs: the 84 characters, then the number tokens
+int task_config_vocab_size(const TaskConfig *cfg);
+// numbers = tokens: the largest operand value + 1 (modadd: modulus, add: token_range); else 0
+int task_operand_range(const TaskConfig *cfg);
 const char *task_kind_name(int kind);
 // the ordinary notation a task's problems are written in, with an example
 // ("a+b, e.g. 128+367"; sort "distinct keys A-Z, each with a number, e.g. Q:5230,R:4,S:9 ...")
