@@ -118,7 +118,20 @@ int cmd_eval(int argc, char **argv)
     if (rc.eval.n_population > 0) printf("; training distribution, %d problems", rc.eval.n_population);
     if (problems) printf("; file %s", problems);
     printf(", %d thread%s\n", m.n_threads, m.n_threads == 1 ? "" : "s");
-    r = report_eval_populations(&m, &rc, NULL, problems, out, stdout, err);
+    // a fixed training set (task.train_size) is drawn again from its split_seed, as training drew it,
+    // so that the grid and the population hold its problems out here too
+    TaskPool pool;
+    int have_pool = 0;
+    if (rc.task.train_size > 0) {
+        if (task_pool_build(&rc.task, &pool, err)) {
+            fprintf(stderr, "arithlab eval: the training set (task.train_size = %d): %s\n", rc.task.train_size, err);
+            model_free(&m);
+            return 1;
+        }
+        have_pool = 1;
+    }
+    r = report_eval_populations(&m, &rc, have_pool ? &pool.keys : NULL, problems, out, stdout, err);
+    if (have_pool) task_pool_free(&pool);
     if (r) fprintf(stderr, "arithlab eval: %s\n", err);
     else printf("wrote %s/accuracy_grid.csv, accuracy_by_digit.csv, accuracy_by_carries.csv, accuracy_grid.png%s\n", out,
                 rc.eval.n_population > 0 || problems ? ", accuracy_population.csv" : "");

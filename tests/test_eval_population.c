@@ -291,3 +291,26 @@ Test(cli, train_and_eval_name_the_population_of_every_number, .init = tmp_setup,
     snprintf(cmd, sizeof cmd, "rm -rf %s %s %s/evv", run_dir, ev, tmpdir);   // tmp_teardown removes plain files only
     run(cmd, out, sizeof out);
 }
+
+Test(cli, eval_of_a_fixed_training_set_run_holds_that_set_out, .init = tmp_setup, .fini = tmp_teardown, .timeout = 300)
+{
+    // task.train_size = 3000 of the 10000 problems up to 2 digits: standalone eval draws the set
+    // again from its split_seed, so none of its problems is scored and the overlap is known (0)
+    char cmd[4096], out[16384], run_dir[256], ev[256], path[600];
+    snprintf(run_dir, sizeof run_dir, "%s", tmp_path("fixed"));
+    snprintf(ev, sizeof ev, "%s", tmp_path("fixed_ev"));
+    snprintf(cmd, sizeof cmd, "%s train --out %s --set train.steps=2 --set model.n_layer=1 --set model.n_embd=32 "
+             "--set model.n_head=2 --set train.batch_size=8 --set task.max_len=2 --set task.pad_width=0 "
+             "--set task.train_size=3000 --set eval.per_cell=50 --set eval.n_population=200 "
+             "--set eval.n_during_train=4 --set train.threads=1", ARITHLAB_BIN, run_dir);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    snprintf(cmd, sizeof cmd, "%s eval --run %s --out %s --threads 1", ARITHLAB_BIN, run_dir, ev);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "evaluated problems also among the training problems: 0 of ") != NULL, "%s", out);
+    cr_assert(strstr(out, "0 also among the training problems") != NULL, "%s", out);
+    snprintf(path, sizeof path, "%s/summary.txt", ev);
+    cr_assert(strstr(slurp(path), "also among the training problems: 0 of ") != NULL, "%s", slurp(path));
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s", run_dir, ev);
+    run(cmd, out, sizeof out);
+}
+
