@@ -14,5 +14,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_solve(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
+int cmd_patch(int argc, char **argv);
+int cmd_ablate(int argc, char **argv);
 
 #endif

@@ -11,6 +11,8 @@ static const command_t COMMANDS[] = {
     {"solve", cmd_solve, "answer problems in ordinary notation: one, e.g. \"128+367\", or one per line from --file FILE or standard input"},
     {"sweep", cmd_sweep, "run a grid of configs x seeds in parallel, resumably, and tabulate accuracy"},
     {"probe", cmd_probe, "Fourier, attention and linear probes of a trained model (CSV, .npy, PNG)"},
+    {"patch", cmd_patch, "activation patching: clean values into a corrupted run, site by site (CSV, .npy, PNG)"},
+    {"ablate", cmd_ablate, "accuracy with each attention head zero- or mean-ablated in turn (CSV, .npy, PNG)"},
     {"init", cmd_init, "write a randomly initialised checkpoint"},
     {"logits", cmd_logits, "run the forward pass on a .npy of token ids, write logits as .npy"},
     {"replay", cmd_replay, "one batch: logits, loss, gradients and K AdamW steps, for checking against PyTorch"},
