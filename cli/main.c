@@ -13,6 +13,7 @@ static const command_t COMMANDS[] = {
     {"probe", cmd_probe, "Fourier, attention and linear probes of a trained model (CSV, .npy, PNG)"},
     {"patch", cmd_patch, "activation patching: clean values into a corrupted run, site by site (CSV, .npy, PNG)"},
     {"ablate", cmd_ablate, "accuracy with each attention head zero- or mean-ablated in turn (CSV, .npy, PNG)"},
+    {"view", cmd_view, "one self-contained HTML page of a run: curves, accuracy grid, attention, spectra, patching"},
     {"init", cmd_init, "write a randomly initialised checkpoint"},
     {"logits", cmd_logits, "run the forward pass on a .npy of token ids, write logits as .npy"},
     {"replay", cmd_replay, "one batch: logits, loss, gradients and K AdamW steps, for checking against PyTorch"},
