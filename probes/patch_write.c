@@ -79,7 +79,7 @@ static int write_grid(const Model *m, const probe_patch_sums *s, int g, const ch
     plot_heatmap_opts o = {
         .width = g == PROBE_PATCH_HEAD ? 520 : 120 + 44 * cols, .height = 180 + 40 * rows,
         .title = ttl, .xlabel = g == PROBE_PATCH_HEAD ? "head" : "position", .ylabel = "pass",
-        .cbar_label = "clean answer restored (0 = corrupted, 1 = clean)", .cmap = PLOT_CMAP_DIVERGING,
+        .cbar_label = "restored (0 corrupted, 1 clean)", .cmap = PLOT_CMAP_DIVERGING,
         .center = 0.0f, .row_labels = rp, .col_labels = cp, .annotate = 1, .annot_fmt = "%.2f", .stretch = 1,
         .nan_label = "no pair / no gap",
     };
