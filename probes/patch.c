@@ -66,10 +66,6 @@ static void site_patch(const Model *m, int i, int T, int row, const float *rec_r
 {
     int P = model_n_passes(m), C = m->cfg.n_embd, hs = model_site_width(m, MODEL_SITE_HEAD);
     size_t TC = (size_t)T * C;
-    memset(p, 0, sizeof(*p));
-    p->row = row;
-    p->src_T = T;
-    p->src_pos_stride = (size_t)C;
     if (i < (P + 1) * T) {
         *grid = PROBE_PATCH_RESID; *gr = i / T; *gc = i % T;
         *p = (model_patch_t){MODEL_SITE_RESID, *gr - 1, 0, *gc, row, rec_resid + *gr * TC, T, C, 0};
@@ -132,13 +128,12 @@ int probe_patch_pair(Model *m, const int *clean, const int *corrupt, int T, int 
     if (r) goto done;
     model_forward(m, corrupt, NULL, 1, T);
     double ld_corrupt = logit_diff(m, 0, T, tok_clean, tok_corrupt);
-    if (B >= 2) {
-        memcpy(seq, clean, sizeof(int) * T);
-        memcpy(seq + S, corrupt, sizeof(int) * T);
-        if ((r = continue_rows(m, seq, 2, T, want, n_rest, n_gen, match, err))) goto done;
-        s->clean_exact += match[0];
-        s->corrupt_exact += match[1];
-    }
+    memcpy(seq, clean, sizeof(int) * T);
+    if ((r = continue_rows(m, seq, 1, T, want, n_rest, n_gen, match, err))) goto done;
+    s->clean_exact += match[0];
+    memcpy(seq, corrupt, sizeof(int) * T);
+    if ((r = continue_rows(m, seq, 1, T, want, n_rest, n_gen, match, err))) goto done;
+    s->corrupt_exact += match[0];
     s->n_pairs++;
     s->sum_ld_clean += ld_clean;
     s->sum_ld_corrupt += ld_corrupt;

@@ -29,8 +29,8 @@ typedef struct {
     int threads;
 } view_opts;
 
-// the page for run_dir, written to out_path (atomically; never over a file that is
-// not a page this command wrote is the caller's check). Notes on log (may be NULL).
+// the page for run_dir, written to out_path through a temporary file renamed into
+// place (whether out_path may be replaced is the caller's check). Notes on log (may be NULL).
 // 0; -1 + err when run_dir holds none of the files above, a --problem does not
 // parse, or a write fails. *refused = 1 when the error is the user's input (exit 2).
 int view_write(const char *run_dir, const char *out_path, const view_opts *o, FILE *log, int *refused, char *err);
