@@ -7,7 +7,7 @@ opens it in headless Chromium driven over the DevTools protocol on a pipe
 (--remote-debugging-pipe: no port, standard library only). It fails when the
 page logs an error or throws, when a section is missing, when hovering a cell
 of the accuracy grid does not show that cell's accuracy from
-eval/accuracy_grid.csv, when hovering an attention cell does not show its query
+eval/accuracy_grid.csv (which has a cell left out, as a real grid may), when hovering an attention cell does not show its query
 and key tokens and weight, or when the screenshot (saved as view.png beside the
 page) is blank. Exits 77 (CTest's skip) only when no Chromium can be found
 (Debian: apt-get install chromium; tools/setup.sh --tests installs it).
@@ -55,6 +55,12 @@ def make_run(arithlab, work):
     run([arithlab, "probe", "fourier", "--run", "run", "--n", "64"] + base, work)
     run([arithlab, "patch", "--run", "run", "--pairs", "digit", "--n", "3"] + base, work)
     run([arithlab, "ablate", "--run", "run", "--mode", "mean", "--n", "16", "--ref", "16"] + base, work)
+    # a grid with a hole, as when every problem of a cell was drawn in training (no held-out one)
+    grid = os.path.join(work, "run", "eval", "accuracy_grid.csv")
+    with open(grid) as f:
+        lines = f.readlines()
+    with open(grid, "w") as f:
+        f.writelines(lines[:2] + lines[3:])
     out = run([arithlab, "view", "--run", "run"] + base, work)
     page = os.path.join(work, "run", "view.html")
     if not os.path.exists(page):
@@ -218,6 +224,10 @@ def check_page(exe, page, work):
             want = f"{r['len_a']}-digit a, {r['len_b']}-digit b: accuracy {r['accuracy']} ({r['correct']} of {r['n']})"
             if want not in text:
                 failures.append(f"hovering grid cell ({i}, {j}) shows '{text}', not '{want}'")
+        hole = (int(grid[0]["len_a"]) - 1, int(grid[0]["len_b"]))   # the cell removed in make_run
+        text = hover("grid", *hole)
+        if text:
+            failures.append(f"hovering the empty grid cell {hole} shows {text!r}")
         # an attention cell: the query and key tokens and the weight of the pattern
         att = js("JSON.stringify({t: window.arithlabView && document.getElementById('data') ? "
                  "JSON.parse(document.getElementById('data').textContent).attention : null})")
