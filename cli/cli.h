@@ -16,5 +16,8 @@ int cmd_solve(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
+int cmd_patch(int argc, char **argv);
+int cmd_ablate(int argc, char **argv);
+int cmd_view(int argc, char **argv);
 
 #endif

@@ -9,6 +9,7 @@
 #include "model/inspect.h"
 #include "model/attention.h"
 #include "model/ops.h"
+#include "model/patch.h"
 
 // ---------------------------------------------------------------- config
 // defaults and validation iterate MODEL_KEYS (model/config.c)
@@ -431,6 +432,7 @@ static void forward_chunk(Model *m, const int *tokens, const int *tokens_full, i
     encoder_forward(m->encoded, tokens, m->wte, B, T, C);
     for (int i = 0; i < m->n_pos; i++)
         if (m->pos[i].vt->embed_forward) m->pos[i].vt->embed_forward(&m->pos[i], &s, m->encoded, tokens);
+    if (m->intervene) model__patch_apply(m, MODEL_SITE_RESID, -1, m->encoded, NULL, B, T, t0);
 
     // progressive loss (looped models, training): run `skip` loops, then `keep` more
     // whose gradient the backward follows; the loss is taken after skip + keep loops
@@ -475,20 +477,24 @@ static void forward_chunk(Model *m, const int *tokens, const int *tokens_full, i
             }
             attention_forward(m->pos, m->n_pos, &s, l, a->atty, a->att, a->qkv, kc, vc, bstride, C);
         }
+        if (m->intervene) model__patch_apply(m, MODEL_SITE_HEAD, pass, a->atty, NULL, B, T, t0);
         if (!c->post_ln) {
             matmul_residual_forward(a->res2, a->atty, p->attprojw, p->attprojb, x, N, C, C);
             norm_forward(m, a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, p->ln2w, p->ln2b, N, C);
             matmul_forward(a->fch, a->ln2, p->fcw, p->fcb, N, C, H);
             act_forward(m, a->fch_gelu, a->fch, (size_t)N * H);
             matmul_residual_forward(a->res3, a->fch_gelu, p->fcprojw, p->fcprojb, a->res2, N, H, C);
+            if (m->intervene) model__patch_apply(m, MODEL_SITE_MLP, pass, a->res3, a->res2, B, T, t0);
         } else {
             matmul_residual_forward(a->sum1, a->atty, p->attprojw, p->attprojb, x, N, C, C);
             norm_forward(m, a->res2, a->ln1_mean, a->ln1_rstd, a->sum1, p->ln1w, p->ln1b, N, C);
             matmul_forward(a->fch, a->res2, p->fcw, p->fcb, N, C, H);
             act_forward(m, a->fch_gelu, a->fch, (size_t)N * H);
             matmul_residual_forward(a->sum2, a->fch_gelu, p->fcprojw, p->fcprojb, a->res2, N, H, C);
+            if (m->intervene) model__patch_apply(m, MODEL_SITE_MLP, pass, a->sum2, a->res2, B, T, t0);
             norm_forward(m, a->res3, a->ln2_mean, a->ln2_rstd, a->sum2, p->ln2w, p->ln2b, N, C);
         }
+        if (m->intervene) model__patch_apply(m, MODEL_SITE_RESID, pass, a->res3, NULL, B, T, t0);
         x = a->res3;
     }
     norm_forward(m, m->lnf, m->lnf_mean, m->lnf_rstd, x, m->lnfw, m->lnfb, N, C);

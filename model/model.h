@@ -131,6 +131,8 @@ typedef struct Model {
     int pass_lo, pass_hi;               // passes of the last forward: [0, pass_hi) run, gradient through [pass_lo, pass_hi)
     uint64_t rng;                       // model RNG: init and per-batch random draws
     int n_threads;                      // BLIS threads for the big GEMMs
+    // patches the forward applies (model/patch.h); NULL (the default): none
+    const struct model_intervention_t *intervene;
 } Model;
 
 // Build with random init from seed: model.init = gpt2 draws N(0,0.02) with residual

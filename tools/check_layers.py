@@ -23,7 +23,8 @@ LAYERS = {
     "run": ["core", "embeddings", "model", "tasks", "eval", "plot"],
     "probes": ["core", "embeddings", "model", "tasks", "eval", "plot", "run"],
     "sweep": ["core", "embeddings", "model", "tasks", "eval", "plot", "run"],
-    "cli": ["core", "embeddings", "model", "tasks", "eval", "plot", "run", "probes", "sweep"],
+    "view": ["core", "embeddings", "model", "tasks", "eval", "plot", "run", "probes"],
+    "cli": ["core", "embeddings", "model", "tasks", "eval", "plot", "run", "probes", "sweep", "view"],
 }
 TESTS = "tests"   # tests may include any module
 

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # setup.sh: install the Debian packages arithlab needs (only those missing),
 # then configure and build into build/. Safe to run again; it does only what is left.
+# --tests (tools/test.sh passes it): also what only the test suite needs, Chromium for
+# the view_browser test (headless, driven over the DevTools protocol).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake pkg-config libblis-dev libblis-openmp-dev libblis4-openmp
           libcriterion-dev libcairo2-dev libpango1.0-dev libcjson-dev libinih-dev fonts-dejavu-core
           python3 python3-numpy python3-torch)
+[[ "${1:-}" == "--tests" ]] && PACKAGES+=(chromium)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test.sh: set up (tools/setup.sh), then run the whole test suite through CTest:
-# the Criterion tests and the PyTorch reference check.
+# the Criterion tests, the PyTorch reference check and the viewer in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/setup.sh
+tools/setup.sh --tests
 cd build
 ctest --output-on-failure "$@"
