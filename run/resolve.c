@@ -2,6 +2,7 @@
 // sequence length) filled in, and the check that its sections fit together.
 #include <string.h>
 #include "run/run.h"
+#include "tasks/pack.h"
 
 // fill the automatic values (vocab, context) and check that the keys fit together
 int run_config_resolve(RunConfig *rc, char *err)
@@ -10,6 +11,11 @@ int run_config_resolve(RunConfig *rc, char *err)
     if (task_config_validate(&rc->task, inner)) return err_set(err, "[task] %s", inner);
     if (strcmp(rc->train.loss_on, "answer") && strcmp(rc->train.loss_on, "all"))
         return err_set(err, "train.loss_on = '%s': accepted answer|all", rc->train.loss_on);
+    if (task_packing_from_name(rc->train.packing) < 0)
+        return err_set(err, "train.packing = '%s': accepted none|windows|masked", rc->train.packing);
+    if (strcmp(rc->train.packing, "none") && rc->train.batch_size == 0)
+        return err_set(err, "train.packing = %s needs train.batch_size >= 1: a full batch (train.batch_size = 0) "
+                       "is the fixed training set, one problem per row", rc->train.packing);
     if (rc->model.vocab_size == 0) rc->model.vocab_size = task_vocab_size();
     if (rc->model.vocab_size < task_vocab_size())
         return err_set(err, "model.vocab_size = %d is smaller than the task vocabulary (%d)", rc->model.vocab_size, task_vocab_size());

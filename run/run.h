@@ -18,6 +18,7 @@ typedef struct {
     int ckpt_every;       // steps between checkpoints (0 = only at the end)
     int eval_every;       // steps between evaluations (0 = only at the end)
     char loss_on[8];      // "answer" or "all": which tokens carry the loss (run_config_resolve checks)
+    char packing[12];     // "none", "windows" or "masked": problems per row (tasks/pack.h)
 } TrainOpts;
 
 typedef struct {
