@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-build/arithlab}
 REPEATS=${1:-3}
 STEPS=${2:-10}
-CASES=("none 0" "masked 0" "masked 48" "masked 68")
+CASES=("none 0" "masked 0" "masked 68")
+[ -n "${SEQ_LENS:-}" ] && { CASES=("none 0"); for s in $SEQ_LENS; do CASES+=("masked $s"); done; }   # e.g. SEQ_LENS="0 48 68"
 declare -A CORES=([1]=${CORES1:-2} [2]=${CORES2:-2,3})   # override where cores 2,3 do not exist
 results=$(mktemp)
 for threads in 1 2; do
