@@ -180,6 +180,45 @@ Test(packing, loader_masked_batches_are_more_useful_tokens_than_unpacked)
     task_loader_free(&m);
 }
 
+// a resumed run continues bit-exactly: the data RNG is still the loader's whole state
+static void check_packed_resume(int packing, int train_size)
+{
+    TaskConfig tc = task_config_make("task=add min_len=1 max_len=6 format=reverse_all pad_width=0");
+    tc.train_size = train_size;
+    enum { B = 8, STEPS = 5 };
+    int T = task_max_tokens(&tc) - 1;
+    char err[ERR_MAX];
+    static TaskLoader whole, first, rest;
+    cr_assert_eq(task_loader_init(&whole, &tc, B, T, rng_seed(42), 100, err), 0, "%s", err);
+    cr_assert_eq(task_loader_init(&first, &tc, B, T, rng_seed(42), 100, err), 0, "%s", err);
+    cr_assert_eq(task_loader_set_packing(&whole, packing, 0, err), 0, "%s", err);
+    cr_assert_eq(task_loader_set_packing(&first, packing, 0, err), 0, "%s", err);
+    for (int s = 0; s < 2; s++) {
+        cr_assert_eq(task_loader_next(&whole, err), 0, "%s", err);
+        cr_assert_eq(task_loader_next(&first, err), 0, "%s", err);
+    }
+    cr_assert_eq(task_loader_init(&rest, &tc, B, T, task_loader_state(&first), 100, err), 0, "%s", err);
+    cr_assert_eq(task_loader_set_packing(&rest, packing, 0, err), 0, "%s", err);
+    task_loader_free(&first);
+    for (int s = 2; s < STEPS; s++) {
+        cr_assert_eq(task_loader_next(&whole, err), 0, "%s", err);
+        cr_assert_eq(task_loader_next(&rest, err), 0, "%s", err);
+        size_t n = (size_t)B * T;
+        cr_assert(!memcmp(whole.inputs, rest.inputs, sizeof(int) * n), "%s step %d: inputs differ", TASK_PACKING_NAMES[packing], s);
+        cr_assert(!memcmp(whole.targets, rest.targets, sizeof(int) * n), "%s step %d: targets differ", TASK_PACKING_NAMES[packing], s);
+        if (whole.pos) cr_assert(!memcmp(whole.pos, rest.pos, sizeof(int) * n), "step %d: positions differ", s);
+    }
+    task_loader_free(&whole);
+    task_loader_free(&rest);
+}
+
+Test(packing, resumed_loader_continues_the_same_packed_batches)
+{
+    check_packed_resume(TASK_PACK_WINDOWS, 0);
+    check_packed_resume(TASK_PACK_MASKED, 0);
+    check_packed_resume(TASK_PACK_MASKED, 200);   // a fixed training set
+}
+
 // ---------------------------------------------------------------- the model: packed == alone
 
 enum { EQ_T = 40 };
@@ -432,4 +471,10 @@ Test(packing, cli_refuses_a_bad_packing_with_exit_2, .init = tmp_setup, .fini = 
     snprintf(cmd, sizeof cmd, "%s train --out %s --set train.packing=rows --set train.steps=1", ARITHLAB_BIN, tmp_path("run"));
     cr_assert_eq(run(cmd, out, sizeof out), 2, "%s", out);
     cr_assert(strstr(out, "train.packing") && strstr(out, "masked"), "%s", out);
+    snprintf(cmd, sizeof cmd, "%s bench --config abacus --packing rows", ARITHLAB_BIN);
+    cr_assert_eq(run(cmd, out, sizeof out), 2, "%s", out);
+    cr_assert(strstr(out, "--packing") && strstr(out, "masked"), "%s", out);
+    snprintf(cmd, sizeof cmd, "%s bench --config abacus --packing masked --save-batches %s", ARITHLAB_BIN, tmp_path("b"));
+    cr_assert_eq(run(cmd, out, sizeof out), 2, "%s", out);
+    cr_assert(strstr(out, "--save-batches") && strstr(out, "--packing masked"), "%s", out);
 }
