@@ -2,7 +2,9 @@
 # bench_packing.sh: useful (non-padding) tokens/s of `arithlab bench --config abacus`,
 # unpacked against masked packing (train.packing = masked) at a few row lengths, on 1 and
 # 2 threads pinned to the same cores (taskset), REPEATS runs each; prints each run's CSV
-# line and then the medians. BIN defaults to build/arithlab.
+# line and then the medians. BIN defaults to build/arithlab; CORES1 and CORES2 (default 2
+# and 2,3) are the cores of the 1- and 2-thread runs; SEQ_LENS="0 48 68" sets the masked
+# rows' lengths (0: the task's longest sequence).
 #   tools/bench_packing.sh [REPEATS] [STEPS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
