@@ -33,9 +33,8 @@ const key_def_t RUN_TRAIN_KEYS[] = {
      "answer (the loss on the answer tokens only) or all (on every token after <bos>, the prompt too, as nanoGPT)",
      LOSS_ON_NAMES},
     {"train.packing", KEY_STR, R(packing), 1, 0, "none", 1,
-     "none (one problem per row, padded), windows (rows of train.seq_len tokens cut from the concatenated "
-     "problems, attention across them, as nanoGPT) or masked (whole problems per row, each attending only "
-     "to itself, positions restarting)",
+     "none (a problem per row), windows (rows cut from the concatenated problems, as nanoGPT) or masked "
+     "(whole problems per row, each attending only to itself)",
      TASK_PACKING_NAMES},
 };
 const int RUN_N_TRAIN_KEYS = (int)(sizeof(RUN_TRAIN_KEYS) / sizeof(RUN_TRAIN_KEYS[0]));
