@@ -8,7 +8,9 @@
 // positions, batch 128, its batches drawn by the training loader before timing
 // and padded, as `arithlab train` pads them, to the task's longest sequence.
 // --save-batches writes those batches as .npy so that tools/torch_peer.py
-// trains on the same tokens.
+// trains on the same tokens. --packing masked (or windows) packs abacus's rows as
+// train.packing does (tasks/pack.h), --seq-len sets their length: the speed of
+// more useful tokens per row.
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -63,13 +65,16 @@ static double sgemm_peak_gflops(void)
     return best;
 }
 
-// the data of one config: n_batches (B,T) input/target batches
-typedef struct { ModelConfig cfg; int B, T, n_batches; int *x, *y; long useful; } bench_data_t;
+// the data of one config: n_batches (B,T) input/target batches (and positions, masked packing)
+typedef struct { ModelConfig cfg; int B, T, n_batches; int *x, *y, *pos; long useful; } bench_data_t;
 
-static void bench_data_free(bench_data_t *d) { free(d->x); free(d->y); d->x = d->y = NULL; }
+static void bench_data_free(bench_data_t *d) { free(d->x); free(d->y); free(d->pos); d->x = d->y = d->pos = NULL; }
+
+// how a task config's rows are made (--packing, --seq-len)
+typedef struct { int packing, seq_len; } bench_rows_t;
 
 // random tokens (every position useful), or the task's first batches from the training loader
-static int bench_data_build(const bench_cfg_t *bc, bench_data_t *d, char *err)
+static int bench_data_build(const bench_cfg_t *bc, const bench_rows_t *rows, bench_data_t *d, char *err)
 {
     memset(d, 0, sizeof(*d));
     if (!bc->task) {
@@ -88,16 +93,29 @@ static int bench_data_build(const bench_cfg_t *bc, bench_data_t *d, char *err)
     static RunConfig rc;   // large (TaskConfig); one at a time
     char inner[ERR_MAX];
     run_config_default(&rc);
-    if (run_config_load_string(&rc, bc->task, bc->name, inner) || run_config_resolve(&rc, inner))
-        return err_set(err, "config %s: %s", bc->name, inner);
+    if (run_config_load_string(&rc, bc->task, bc->name, inner)) return err_set(err, "config %s: %s", bc->name, inner);
+    if (rows->seq_len) {   // rows longer than the model's context widen it (model.block_size)
+        static RunConfig resolved;
+        resolved = rc;
+        if (run_config_resolve(&resolved, inner)) return err_set(err, "config %s: %s", bc->name, inner);
+        char v[32];
+        snprintf(v, sizeof v, "%d", rows->seq_len);
+        if (run_config_set(&rc, "train.seq_len", v, inner) ||
+            (rows->seq_len > resolved.model.block_size && run_config_set(&rc, "model.block_size", v, inner)))
+            return err_set(err, "--seq-len: %s", inner);
+    }
+    snprintf(rc.train.packing, sizeof rc.train.packing, "%s", TASK_PACKING_NAMES[rows->packing]);
+    if (run_config_resolve(&rc, inner)) return err_set(err, "config %s: %s", bc->name, inner);
     d->cfg = rc.model;
     d->B = rc.train.batch_size; d->T = rc.train.seq_len; d->n_batches = BENCH_TASK_BATCHES;
     size_t N = (size_t)d->B * d->T;
     d->x = malloc(sizeof(int) * N * d->n_batches); d->y = malloc(sizeof(int) * N * d->n_batches);
-    if (!d->x || !d->y) { bench_data_free(d); return err_set(err, "out of memory"); }
+    if (rows->packing == TASK_PACK_MASKED) d->pos = malloc(sizeof(int) * N * d->n_batches);
+    if (!d->x || !d->y || (rows->packing == TASK_PACK_MASKED && !d->pos)) { bench_data_free(d); return err_set(err, "out of memory"); }
     TaskLoader l;
     if (task_loader_init(&l, &rc.task, d->B, d->T, rng_seed(rc.train.seed * 0x9E37u + 17),
-                         (size_t)d->B * d->n_batches, inner)) {
+                         (size_t)d->B * d->n_batches * 4, inner) ||
+        task_loader_set_packing(&l, rows->packing, 0, inner)) {
         bench_data_free(d);
         return err_set(err, "config %s: %s", bc->name, inner);
     }
@@ -105,6 +123,7 @@ static int bench_data_build(const bench_cfg_t *bc, bench_data_t *d, char *err)
         if (task_loader_next(&l, inner)) { task_loader_free(&l); bench_data_free(d); return err_set(err, "config %s: %s", bc->name, inner); }
         memcpy(d->x + N * i, l.inputs, sizeof(int) * N);
         memcpy(d->y + N * i, l.targets, sizeof(int) * N);
+        if (d->pos) memcpy(d->pos + N * i, l.pos, sizeof(int) * N);
     }
     task_loader_free(&l);
     for (size_t i = 0; i < N * d->n_batches; i++) d->useful += d->x[i] != TASK_PAD;
@@ -129,11 +148,11 @@ static int bench_data_save(const bench_data_t *d, const char *name, const char *
     return 0;
 }
 
-static int run_one(const bench_cfg_t *bc, int steps, int threads, double peak, int csv, const char *save_dir)
+static int run_one(const bench_cfg_t *bc, const bench_rows_t *rows, int steps, int threads, double peak, int csv, const char *save_dir)
 {
     char err[ERR_MAX];
     bench_data_t d;
-    if (bench_data_build(bc, &d, err)) { fprintf(stderr, "arithlab bench: %s\n", err); return 1; }
+    if (bench_data_build(bc, rows, &d, err)) { fprintf(stderr, "arithlab bench: %s\n", err); return 1; }
     if (save_dir && bc->task && bench_data_save(&d, bc->name, save_dir, err)) {
         fprintf(stderr, "arithlab bench: %s\n", err);
         bench_data_free(&d);
@@ -149,9 +168,9 @@ static int run_one(const bench_cfg_t *bc, int steps, int threads, double peak, i
     int warmup = 3;
     double *ms = malloc(sizeof(double) * steps);
     for (int s = 0; s < warmup + steps; s++) {
-        const int *x = d.x + N * (s % d.n_batches), *y = d.y + N * (s % d.n_batches);
+        size_t at = N * (s % d.n_batches);
         double t0 = time_s();
-        model_forward(&m, x, y, d.B, d.T);
+        model_forward_batch(&m, &(Batch){d.x + at, d.y + at, NULL, NULL, d.B, d.T, d.pos ? d.pos + at : NULL});
         model_zero_grad(&m);
         model_backward(&m);
         model_update(&m, &oc, 3e-4f, s + 1, model_grad_norm(&m));
@@ -168,8 +187,10 @@ static int run_one(const bench_cfg_t *bc, int steps, int threads, double peak, i
     if (csv)
         printf("%s,%.3f,%.0f,%.2f,%.4f,%.2f,%.1f,%.0f\n", bc->name, med, tok_s, gflops, gflops / peak, peak, rss_mb, useful_s);
     else
-        printf("%-6s %10.2f %12.0f %12.0f %9.1f %7.1f%% %9.1f %9.1f   (B%d T%d, loss %.3f, %zu params)\n", bc->name, med,
-               tok_s, useful_s, gflops, 100.0 * gflops / peak, peak, rss_mb, d.B, d.T, m.loss, m.n_params);
+        printf("%-6s %10.2f %12.0f %12.0f %9.1f %7.1f%% %9.1f %9.1f   (B%d T%d%s%s, loss %.3f, %zu params)\n", bc->name, med,
+               tok_s, useful_s, gflops, 100.0 * gflops / peak, peak, rss_mb, d.B, d.T,
+               bc->task && rows->packing ? ", packing " : "", bc->task && rows->packing ? TASK_PACKING_NAMES[rows->packing] : "",
+               m.loss, m.n_params);
     fflush(stdout);
     free(ms);
     bench_data_free(&d);
@@ -179,8 +200,8 @@ static int run_one(const bench_cfg_t *bc, int steps, int threads, double peak, i
 
 int cmd_bench(int argc, char **argv)
 {
-    const char *which = "all", *save_dir = NULL;
-    int steps = 10, threads = 0, csv = 0;
+    const char *which = "all", *save_dir = NULL, *packing_name = "none";
+    int steps = 10, threads = 0, csv = 0, seq_len = 0;
     arg_t args[] = {
         {"--config", ARG_STR, &which, "tiny, small, base, abacus or all (default all); abacus = the schemes recipe's "
                                       "task (reverse-all 1..10-digit addition), 4 layers, d=128, 4 heads, Abacus positions, batch 128"},
@@ -189,10 +210,24 @@ int cmd_bench(int argc, char **argv)
         {"--csv", ARG_FLAG, &csv, "print config,ms_per_step,tokens_per_s,gflops,mfu,peak_gflops,peak_rss_mb,useful_tokens_per_s"},
         {"--save-batches", ARG_STR, &save_dir, "write the task configs' batches (abacus) to DIR/<config>_inputs.npy and "
                                                "_targets.npy, (batches,B,T) int32, for tools/torch_peer.py --batches"},
+        {"--packing", ARG_STR, &packing_name, "the task configs' rows (abacus), as train.packing: none (default: one problem "
+                                              "per row, padded), masked (whole problems per row, each attending only to itself) "
+                                              "or windows (cut from the concatenated problems)"},
+        {"--seq-len", ARG_INT, &seq_len, "the task configs' row length in tokens (train.seq_len and model.block_size; "
+                                         "default: the task's longest sequence)"},
     };
-    int r = args_parse("bench", "[--config tiny|small|base|abacus|all] [--steps N] [--threads N] [--csv] [--save-batches DIR]",
-                       args, 5, argc, argv, NULL);
+    int r = args_parse("bench", "[--config tiny|small|base|abacus|all] [--steps N] [--threads N] [--csv] [--save-batches DIR] "
+                                "[--packing none|masked|windows] [--seq-len N]",
+                       args, 7, argc, argv, NULL);
     if (r) return r < 0 ? 2 : 0;
+    bench_rows_t rows = {task_packing_from_name(packing_name), seq_len};
+    if (rows.packing < 0) { fprintf(stderr, "arithlab bench: unknown --packing '%s': accepted none, masked, windows\n", packing_name); return 2; }
+    if (seq_len < 0) { fprintf(stderr, "arithlab bench: --seq-len must be >= 1 (or 0: the task's longest sequence)\n"); return 2; }
+    if (save_dir && rows.packing == TASK_PACK_MASKED) {
+        fprintf(stderr, "arithlab bench: --save-batches with --packing masked: tools/torch_peer.py has no per-problem "
+                        "attention mask; save unpacked or windows batches\n");
+        return 2;
+    }
     if (steps < 1) { fprintf(stderr, "arithlab bench: --steps must be >= 1\n"); return 2; }
     char terr[ERR_MAX];
     if (run_threads_check("--threads", threads, terr)) { fprintf(stderr, "arithlab bench: %s\n", terr); return 2; }
@@ -214,6 +249,6 @@ int cmd_bench(int argc, char **argv)
     if (!csv) printf("%-6s %10s %12s %12s %9s %8s %9s %9s\n", "config", "ms/step", "tokens/s", "useful tok/s", "GFLOP/s", "MFU", "peak", "RSS MiB");
     for (int i = 0; i < N_CONFIGS; i++)
         if (!strcmp(which, "all") || !strcmp(which, CONFIGS[i].name))
-            if (run_one(&CONFIGS[i], steps, threads, peak, csv, save_dir)) return 1;
+            if (run_one(&CONFIGS[i], &rows, steps, threads, peak, csv, save_dir)) return 1;
     return 0;
 }

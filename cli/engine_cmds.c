@@ -79,6 +79,30 @@ static int load_values(const char *cmd, const char *path, int B, int T, double *
     return *out ? 0 : fail(cmd, "out of memory");
 }
 
+// masked-packed positions: a (B,T) integer .npy like the tokens, each row starting at 0 and
+// every entry 0 (a new problem) or the previous one + 1 (core/batch.h Batch.pos)
+static int load_positions(const char *cmd, const char *path, int B, int T, int **out)
+{
+    char err[ERR_MAX];
+    int B2, T2;
+    if (npy_read_tokens(path, out, &B2, &T2, err)) return fail(cmd, err);
+    if (B2 != B || T2 != T) {
+        fprintf(stderr, "arithlab %s: %s: expected a (%d, %d) array like the tokens, got (%d, %d)\n", cmd, path, B, T, B2, T2);
+        free(*out); *out = NULL;
+        return 1;
+    }
+    for (long i = 0; i < (long)B * T; i++) {
+        int p = (*out)[i], prev = i % T ? (*out)[i - 1] : -1;
+        if (p != 0 && p != prev + 1) {
+            fprintf(stderr, "arithlab %s: %s: position %d at flat index %ld: accepted 0 (a problem starts) or %d "
+                            "(the previous position + 1)\n", cmd, path, p, i, prev + 1);
+            free(*out); *out = NULL;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 // the last forward's output as .npy: the head's outputs, (B,T,V) logits or a FoNE model's digit logits (B,T,P,10)
 static int write_output(const char *path, const Model *m, char *err)
 {
@@ -129,6 +153,7 @@ int cmd_logits(int argc, char **argv)
 int cmd_replay(int argc, char **argv)
 {
     const char *ckpt = NULL, *tokens = NULL, *targets = NULL, *out = NULL, *values = NULL, *target_values = NULL;
+    const char *positions = NULL;
     int steps = 1, threads = 0;
     AdamWConfig oc;
     adamw_config_default(&oc);
@@ -147,6 +172,8 @@ int cmd_replay(int argc, char **argv)
         {"--threads", ARG_INT, &threads, "compute threads (default: all cores, or OMP_NUM_THREADS if lower)"},
         {"--values", ARG_STR, &values, "FoNE: (B,T) integer .npy, the value of each [NUM] input token"},
         {"--target-values", ARG_STR, &target_values, "FoNE: (B,T) integer .npy, the value of each [NUM] target"},
+        {"--positions", ARG_STR, &positions, "masked-packed rows (train.packing = masked): (B,T) integer .npy, each token's "
+                                             "position within its problem (0 starts a problem, else the previous + 1)"},
     };
     int r = args_parse("replay", "--checkpoint F --tokens X.npy --targets Y.npy --out DIR [--steps K] ...",
                        args, (int)(sizeof(args) / sizeof(args[0])), argc, argv, NULL);
@@ -174,12 +201,17 @@ int cmd_replay(int argc, char **argv)
         free(x); free(y); free(xv); free(yv); model_free(&m);
         return 1;
     }
+    int *pos = NULL;   // masked packing: the position of each token within its problem
+    if (positions && load_positions("replay", positions, B, T, &pos)) {
+        free(x); free(y); free(xv); free(yv); model_free(&m);
+        return 1;
+    }
     float *losses = calloc(steps + 1, sizeof(float));
-    model_forward_batch(&m, &(Batch){x, NULL, xv, yv, B, T});
+    model_forward_batch(&m, &(Batch){x, NULL, xv, yv, B, T, pos});
     snprintf(path, sizeof(path), "%s/logits.npy", out);
     r = write_output(path, &m, err);
     for (int s = 0; s <= steps && !r; s++) {
-        model_forward_batch(&m, &(Batch){x, y, xv, yv, B, T});
+        model_forward_batch(&m, &(Batch){x, y, xv, yv, B, T, pos});
         losses[s] = m.loss;
         if (s == steps) break;
         model_zero_grad(&m);
@@ -201,6 +233,6 @@ int cmd_replay(int argc, char **argv)
     TrainState st = {.step = steps};
     if (!r) r = ckpt_save(&m, &st, 1, path, err);
     model_free(&m);
-    free(x); free(y); free(xv); free(yv); free(losses);
+    free(x); free(y); free(xv); free(yv); free(pos); free(losses);
     return r ? fail("replay", err) : 0;
 }

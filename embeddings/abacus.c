@@ -1,6 +1,7 @@
 // abacus.c: Abacus embeddings (McLeish et al. 2024, "Transformers Can Do Arithmetic with
 // the Right Embeddings"): digit n of a number (1, 2, 3, ... in sequence order) adds row
 // n + k of a learned table, any other token adds row 0; k is drawn from [0, abacus_k] once per training batch.
+// In a masked-packed row (pos_shape_t.pos) a number's digits never run on into the next problem.
 #include <stdlib.h>
 #include <omp.h>
 #include "embeddings/pos.h"
@@ -67,6 +68,7 @@ static void abacus_embed_forward(pos_scheme_t *p, const pos_shape_t *s, float *x
         const int *row = s->tokens_full + (size_t)b * s->tokens_stride;
         int run = abacus_run_before(s, b, s->t0);
         for (int t = 0; t < T; t++) {
+            if (s->pos && s->pos[(size_t)b * T + t] == 0) run = 0;   // a packed problem starts
             const float *e = table + (size_t)abacus_row(st, row[s->t0 + t], &run) * C;
             float *xr = x + ((size_t)b * T + t) * C;
             #pragma omp simd
@@ -89,6 +91,7 @@ static void abacus_embed_backward(pos_scheme_t *p, const pos_shape_t *s, const f
             const int *row = s->tokens_full + (size_t)b * s->tokens_stride;
             int run = abacus_run_before(s, b, s->t0);
             for (int t = 0; t < T; t++) {
+                if (s->pos && s->pos[(size_t)b * T + t] == 0) run = 0;
                 float *d = dtable + (size_t)abacus_row(st, row[s->t0 + t], &run) * C;
                 const float *g = dx + ((size_t)b * T + t) * C;
                 for (int c = c0; c < c1; c++) d[c] += g[c];

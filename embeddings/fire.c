@@ -71,17 +71,19 @@ static float fire_input(const fire_layer_t *f, int qpos, int d, float *u, float 
     return *u / *v;
 }
 
-// preatt (T, T_kv) of (b,h) += f(x(t0+i, j))[h] for j <= t0+i
+// preatt (T, T_kv) of (b,h) += f(x(qpos, d))[h] for the keys j <= t0+i at distance d = t0+i-j;
+// qpos, the query's position, is t0+i, or pos[b,i] in a masked-packed row (whose keys before
+// i - pos[b,i] are masked afterwards, so they are skipped)
 static void fire_bias_forward(pos_scheme_t *p, const pos_shape_t *s, int layer, int b, int h,
                               const float *q, float *preatt)
 {
     fire_layer_t f = fire_layer(p, layer);
     const float *w2 = f.w2 + (size_t)h * FIRE_HIDDEN;
     for (int i = 0; i < s->T; i++) {
-        int qpos = s->t0 + i;
+        int last = s->t0 + i, qpos = pos_at(s, b, i);
         float *row = preatt + (size_t)i * s->T_kv;
-        for (int j = 0; j <= qpos; j++) {
-            float u, v, x = fire_input(&f, qpos, qpos - j, &u, &v), out = 0.0f;
+        for (int j = last - qpos; j <= last; j++) {
+            float u, v, x = fire_input(&f, qpos, last - j, &u, &v), out = 0.0f;
             for (int k = 0; k < FIRE_HIDDEN; k++) {
                 float a = f.w1[k] * x + f.b1[k];
                 out += a > 0.0f ? w2[k] * a : 0.0f;
@@ -91,9 +93,38 @@ static void fire_bias_forward(pos_scheme_t *p, const pos_shape_t *s, int layer, 
     }
 }
 
+// the gradient of one (query position qpos, distance d) input of the MLP, g (NH) the logits'
+// gradient there, accumulated into one row of row_grads: dw1 (Hd), db1 (Hd), dw2 (NH,Hd), dc, dL
+static void fire_accumulate(const fire_layer_t *f, const fire_state_t *st, int qpos, int d, const float *g, float *gr)
+{
+    int NH = st->NH, Hd = FIRE_HIDDEN;
+    float *dw1 = gr, *db1 = gr + Hd, *dw2 = gr + 2 * Hd, *dc = dw2 + NH * Hd, *dL = dc + 1;
+    float M = f->L > qpos + 1 ? f->L : (float)(qpos + 1);
+    float a[FIRE_HIDDEN], u, v, x = fire_input(f, qpos, d, &u, &v);
+    float dx = 0.0f;
+    for (int k = 0; k < Hd; k++) {
+        a[k] = f->w1[k] * x + f->b1[k];
+        float da = 0.0f;
+        for (int h = 0; h < NH; h++) {
+            if (a[k] > 0.0f) dw2[h * Hd + k] += g[h] * a[k];
+            da += g[h] * f->w2[h * Hd + k];
+        }
+        if (a[k] <= 0.0f) continue;
+        dw1[k] += da * x;
+        db1[k] += da;
+        dx += da * f->w1[k];
+    }
+    // x = u / v, u = log(c d + 1), v = log(c M + 1) + eps, M = max(L, qpos+1)
+    float du_dc = d / (f->c * d + 1.0f), dv_dc = M / (f->c * M + 1.0f);
+    *dc += dx * (du_dc * v - u * dv_dc) / (v * v) * f->csign;
+    if (f->L > qpos + 1) *dL += dx * (-u / (v * v)) * f->c / (f->c * M + 1.0f) * f->Lsign * st->L0;
+}
+
 // dpreatt (B,NH,T,T) -> this layer's slices of dw1 (32), db1 (32), dw2 (NH,32), dc, dL.
 // Each query row i sums its keys' gradients into row_grads[i] (parallel over i); then the rows
-// are summed in order of i: deterministic whatever the thread count.
+// are summed in order of i: deterministic whatever the thread count. Unpacked, every batch
+// row's query i is at position i, so the gradients of (i, j) are summed over b first; in a
+// masked-packed row the query's position is pos[b,i], so each (b, i, j) of its problem counts alone.
 static void fire_bias_backward(pos_scheme_t *p, const pos_shape_t *s, int layer,
                                const float *qkv, const float *dpreatt, float *dqkv)
 {
@@ -102,34 +133,24 @@ static void fire_bias_backward(pos_scheme_t *p, const pos_shape_t *s, int layer,
     int B = s->B, T = s->T, NH = s->NH, Hd = FIRE_HIDDEN, n = st->n_grad;
     #pragma omp parallel for
     for (int i = 0; i < T; i++) {
-        float *gr = st->row_grads + (size_t)i * n;
-        float *dw1 = gr, *db1 = gr + Hd, *dw2 = gr + 2 * Hd, *dc = dw2 + NH * Hd, *dL = dc + 1;
+        float *gr = st->row_grads + (size_t)i * n, g[NH];
         memset(gr, 0, sizeof(float) * n);
-        float M = f.L > i + 1 ? f.L : (float)(i + 1);
+        if (s->pos) {
+            for (int b = 0; b < B; b++) {
+                int qpos = s->pos[(size_t)b * T + i];
+                for (int j = i - qpos; j <= i; j++) {
+                    for (int h = 0; h < NH; h++) g[h] = dpreatt[(((size_t)b * NH + h) * T + i) * T + j];
+                    fire_accumulate(&f, st, qpos, i - j, g, gr);
+                }
+            }
+            continue;
+        }
         for (int j = 0; j <= i; j++) {
-            float g[NH], a[FIRE_HIDDEN], u, v, x = fire_input(&f, i, i - j, &u, &v);
             for (int h = 0; h < NH; h++) {
                 g[h] = 0.0f;
                 for (int b = 0; b < B; b++) g[h] += dpreatt[(((size_t)b * NH + h) * T + i) * T + j];
             }
-            float dx = 0.0f;
-            for (int k = 0; k < Hd; k++) {
-                a[k] = f.w1[k] * x + f.b1[k];
-                float da = 0.0f;
-                for (int h = 0; h < NH; h++) {
-                    if (a[k] > 0.0f) dw2[h * Hd + k] += g[h] * a[k];
-                    da += g[h] * f.w2[h * Hd + k];
-                }
-                if (a[k] <= 0.0f) continue;
-                dw1[k] += da * x;
-                db1[k] += da;
-                dx += da * f.w1[k];
-            }
-            // x = u / v, u = log(c d + 1), v = log(c M + 1) + eps, M = max(L, i+1)
-            int d = i - j;
-            float du_dc = d / (f.c * d + 1.0f), dv_dc = M / (f.c * M + 1.0f);
-            *dc += dx * (du_dc * v - u * dv_dc) / (v * v) * f.csign;
-            if (f.L > i + 1) *dL += dx * (-u / (v * v)) * f.c / (f.c * M + 1.0f) * f.Lsign * st->L0;
+            fire_accumulate(&f, st, i, i - j, g, gr);
         }
     }
     float *dst[N_FIRE] = {p->dw[W1] + (size_t)layer * Hd, p->dw[B1] + (size_t)layer * Hd,

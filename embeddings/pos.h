@@ -43,7 +43,18 @@ typedef struct {
     int training;            // 1 in a training forward, 0 at evaluation
     uint64_t *rng;           // the model's RNG (for per-batch random draws)
     const double *values;    // (B, tokens_stride): the value of each [NUM] token of tokens_full (FoNE); NULL if none
+    // (B,T) masked-packed rows in training (core/batch.h Batch.pos): the position of row t
+    // within its problem, which the scheme uses instead of t0 + t; the attention masks keys
+    // before t - pos[t]. NULL: row t is at position t0 + t. Relative schemes need nothing:
+    // within one problem key distances are t - j either way. Read it with pos_at.
+    const int *pos;
 } pos_shape_t;
+
+// the position of row t of batch row b: pos[b,t] in a packed row, else t0 + t
+static inline int pos_at(const pos_shape_t *s, int b, int t)
+{
+    return s->pos ? s->pos[(size_t)b * s->T + t] : s->t0 + t;
+}
 
 // a parameter tensor declared by a scheme (owned by the model's arenas)
 typedef struct {
@@ -121,8 +132,8 @@ int pos_opt(const pos_opts_t *o, const char *name);
 // helper for init hooks: declare a parameter tensor; -1 when the scheme already has
 // POS_MAX_PARAMS (give a tensor a leading layer dimension instead of one per layer)
 int pos_declare(pos_scheme_t *p, const char *name, int ndim, const int *shape, int decay, float init_std);
-// helper for embed hooks: x (B,T,C) += table row t0 + t at every row of position t
-// (a (block_size, C) table of absolute positions, learned or fixed)
+// helper for embed hooks: x (B,T,C) += table row pos_at(s, b, t) (t0 + t unpacked) at every
+// row (a (block_size, C) table of absolute positions, learned or fixed)
 void pos_add_rows(const pos_shape_t *s, float *x, const float *table);
 
 #endif

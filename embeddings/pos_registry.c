@@ -170,7 +170,7 @@ void pos_add_rows(const pos_shape_t *s, float *x, const float *table)
     #pragma omp parallel for
     for (int bt = 0; bt < s->B * T; bt++) {
         float *row = x + (size_t)bt * C;
-        const float *e = table + (size_t)(s->t0 + bt % T) * C;
+        const float *e = table + (size_t)pos_at(s, bt / T, bt % T) * C;
         #pragma omp simd
         for (int c = 0; c < C; c++) row[c] += e[c];
     }

@@ -56,13 +56,14 @@ static void rope_rotate(float *x, const float *cs, const float *sn, int half, fl
 }
 
 // qkv (B,T,3C): q at columns [0,C), k at [C,2C), head h at h*HS; row t is position t0+t
+// (pos[b,t] in a masked-packed row)
 static void rope_apply(const pos_scheme_t *p, const pos_shape_t *s, float *qkv, float sign)
 {
     const rope_state_t *st = p->state;
     int T = s->T, C = s->C, NH = s->NH, HS = s->HS, half = st->half;
     #pragma omp parallel for
     for (int bt = 0; bt < s->B * T; bt++) {
-        size_t pos = (size_t)(s->t0 + bt % T) * half;
+        size_t pos = (size_t)pos_at(s, bt / T, bt % T) * half;
         float *row = qkv + (size_t)bt * 3 * C;
         for (int h = 0; h < NH; h++) {
             rope_rotate(row + h * HS, st->cos + pos, st->sin + pos, half, sign);

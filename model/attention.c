@@ -9,7 +9,8 @@
 // q is in qkv (B,T,3C); keys and values of batch row b start at kb + b*kv_bstride,
 // vb + b*kv_bstride with row stride kv_rstride (the qkv itself in training, the
 // cache when decoding); att is (B,NH,T,T_kv); out is (B,T,C). Query row t sits
-// at position t0+t and sees keys 0..t0+t.
+// at position t0+t and sees keys 0..t0+t; in a masked-packed row (s->pos, t0 = 0) it
+// sees only its own problem's keys t - pos[b,t] .. t.
 void attention_forward(pos_scheme_t *pos, int n_pos, const pos_shape_t *s, int layer, float *out, float *att,
                        const float *qkv, const float *kb, const float *vb,
                        size_t kv_bstride, int kv_rstride)
@@ -26,14 +27,15 @@ void attention_forward(pos_scheme_t *pos, int n_pos, const pos_shape_t *s, int l
             ops_gemm(one, 0, 1, T, TK, HS, scale, q, 3 * C, k, kv_rstride, 0.0f, pre, TK);
             for (int i = 0; i < n_pos; i++)
                 if (pos[i].vt->bias_forward) pos[i].vt->bias_forward(&pos[i], s, layer, b, h, q, pre);
-            for (int t = 0; t < T; t++) {   // causal softmax of row t over keys 0..t0+t
-                float *row = pre + (size_t)t * TK, mx = row[0], sum = 0.0f;
-                int last = t0 + t;
-                for (int j = 1; j <= last; j++) mx = row[j] > mx ? row[j] : mx;
+            for (int t = 0; t < T; t++) {   // causal softmax of row t over keys first..t0+t
+                int last = t0 + t, first = last - pos_at(s, b, t);
+                float *row = pre + (size_t)t * TK, mx = row[first], sum = 0.0f;
+                for (int j = 0; j < first; j++) row[j] = 0.0f;
+                for (int j = first + 1; j <= last; j++) mx = row[j] > mx ? row[j] : mx;
                 #pragma omp simd reduction(+:sum)
-                for (int j = 0; j <= last; j++) { row[j] = ops_expf(row[j] - mx); sum += row[j]; }
+                for (int j = first; j <= last; j++) { row[j] = ops_expf(row[j] - mx); sum += row[j]; }
                 float inv = 1.0f / sum;
-                for (int j = 0; j <= last; j++) row[j] *= inv;
+                for (int j = first; j <= last; j++) row[j] *= inv;
                 for (int j = last + 1; j < TK; j++) row[j] = 0.0f;
             }
             ops_gemm(one, 0, 0, T, HS, TK, 1.0f, pre, TK, v, kv_rstride, 0.0f,
@@ -60,11 +62,13 @@ void attention_backward(pos_scheme_t *pos, int n_pos, const pos_shape_t *s, int 
             const float *dy = dout + (size_t)b * T * C + h * HS;
             ops_gemm(one, 0, 1, T, T, HS, 1.0f, dy, C, v, 3 * C, 0.0f, da, T);   // datt = dy v^T
             ops_gemm(one, 1, 0, T, HS, T, 1.0f, a, T, dy, C, 0.0f, dv, 3 * C);   // dv = att^T dy
-            for (int t = 0; t < T; t++) {   // softmax backward, causal rows
+            for (int t = 0; t < T; t++) {   // softmax backward, causal rows over keys first..t
                 const float *ar = a + (size_t)t * T;
                 float *dr = da + (size_t)t * T, dot = 0.0f;
-                for (int j = 0; j <= t; j++) dot += ar[j] * dr[j];
-                for (int j = 0; j <= t; j++) dr[j] = ar[j] * (dr[j] - dot);
+                int first = t - pos_at(s, b, t);
+                for (int j = 0; j < first; j++) dr[j] = 0.0f;
+                for (int j = first; j <= t; j++) dot += ar[j] * dr[j];
+                for (int j = first; j <= t; j++) dr[j] = ar[j] * (dr[j] - dot);
                 for (int j = t + 1; j < T; j++) dr[j] = 0.0f;
             }
             ops_gemm(one, 0, 0, T, HS, T, scale, da, T, k, 3 * C, 0.0f, dq, 3 * C);  // dq = s dpre k

@@ -8,7 +8,8 @@
 
 // q is in qkv (B,T,3C); keys and values of batch row b start at kb + b*kv_bstride,
 // vb + b*kv_bstride with row stride kv_rstride; att is (B,NH,T,T_kv); out is (B,T,C).
-// pos (n_pos of them, may be 0) add their bias_forward to the scaled logits.
+// pos (n_pos of them, may be 0) add their bias_forward to the scaled logits. With s->pos
+// (masked-packed rows, training) query t of row b sees only keys t - s->pos[b,t] .. t.
 void attention_forward(pos_scheme_t *pos, int n_pos, const pos_shape_t *s, int layer, float *out, float *att,
                        const float *qkv, const float *kb, const float *vb,
                        size_t kv_bstride, int kv_rstride);

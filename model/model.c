@@ -319,7 +319,7 @@ int model_memory_bytes(const ModelConfig *cfg, int B_max, int T_max, double *par
     int first_layer, lnf, head;
     if (model_plan(&m, cfg, B_max, T_max, &first_layer, &lnf, &head, err)) return -1;
     *param_bytes = 4.0 * 4.0 * m.n_params;   // parameters, gradients, two AdamW moments
-    *act_bytes = 4.0 * (m.n_acts + m.n_scratch) + 2.0 * sizeof(int) * B_max * T_max;
+    *act_bytes = 4.0 * (m.n_acts + m.n_scratch) + 3.0 * sizeof(int) * B_max * T_max;
     model_free(&m);
     return 0;
 }
@@ -347,8 +347,9 @@ int model_build(Model *m, const ModelConfig *cfg_in, int B_max, int T_max, uint6
     m->scratch = arena(m->n_scratch);
     m->inputs = calloc((size_t)B_max * T_max, sizeof(int));
     m->targets = calloc((size_t)B_max * T_max, sizeof(int));
+    m->positions = calloc((size_t)B_max * T_max, sizeof(int));
     if (!m->params || !m->grads || !m->m || !m->v || !m->lp || !m->dlp || !m->la ||
-        !m->acts || !m->scratch || !m->inputs || !m->targets) {
+        !m->acts || !m->scratch || !m->inputs || !m->targets || !m->positions) {
         double mb = (4.0 * m->n_params * 4 + 4.0 * (m->n_acts + m->n_scratch)) / 1048576.0;
         model_free(m);
         return err_set(err, "out of memory: the model needs %.0f MiB for B=%d, T=%d", mb, B_max, T_max);
@@ -387,7 +388,7 @@ void model_free(Model *m)
     free(m->params); free(m->grads); free(m->m); free(m->v);
     free(m->lp); free(m->dlp); free(m->la);
     free(m->acts); free(m->scratch);
-    free(m->inputs); free(m->targets);
+    free(m->inputs); free(m->targets); free(m->positions);
     free(m->kcache); free(m->vcache);
     memset(m, 0, sizeof(*m));
 }
@@ -427,7 +428,7 @@ static void forward_chunk(Model *m, const int *tokens, const int *tokens_full, i
     const ModelConfig *c = &m->cfg;
     int C = c->n_embd, H = c->mlp_hidden, N = B * T;
     pos_shape_t s = {B, T, C, c->n_head, C / c->n_head, t0, t0 + T, tokens_full, stride, m->training, &m->rng,
-                     cache ? NULL : m->batch.values};
+                     cache ? NULL : m->batch.values, cache ? NULL : m->batch.pos};
 
     encoder_forward(m->encoded, tokens, m->wte, B, T, C);
     for (int i = 0; i < m->n_pos; i++)
@@ -518,7 +519,9 @@ void model_forward_batch(Model *m, const Batch *b)
     m->B = B; m->T = T;
     memcpy(m->inputs, b->tokens, sizeof(int) * N);
     if (b->targets) memcpy(m->targets, b->targets, sizeof(int) * N);
-    m->batch = (Batch){m->inputs, b->targets ? m->targets : NULL, b->values, b->target_values, B, T};
+    if (b->pos) memcpy(m->positions, b->pos, sizeof(int) * N);
+    m->batch = (Batch){m->inputs, b->targets ? m->targets : NULL, b->values, b->target_values, B, T,
+                       b->pos ? m->positions : NULL};
     forward_chunk(m, m->inputs, m->inputs, T, B, T, 0, 0);
     if (b->targets) m->loss = m->head->loss_forward(m, &m->batch);
     else { m->loss = -1.0f; m->n_loss_tokens = 0; }
@@ -564,7 +567,7 @@ void model_backward(Model *m)
     int B = m->B, T = m->T, C = c->n_embd, H = c->mlp_hidden, V = c->vocab_size, N = B * T;
     if (m->loss < 0) { fprintf(stderr, "model_backward: needs a forward with targets\n"); abort(); }
     pos_shape_t s = {B, T, C, c->n_head, C / c->n_head, 0, T, m->inputs, T, m->training, &m->rng,
-                     m->batch.values};
+                     m->batch.values, m->batch.pos};
 
     // the loss: the head's gradient at lnf (and at its own parameters)
     int P = m->pass_hi;

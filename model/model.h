@@ -120,6 +120,7 @@ typedef struct Model {
 
     float *kcache, *vcache;             // (L, B_max, T_max, C) each; allocated at the first cached forward
     int *inputs, *targets;              // copies of the last forward's batch (B_max*T_max)
+    int *positions;                     // and of its Batch.pos (masked-packed rows), B_max*T_max
     const model_head_t *head;           // the output head (model.head resolved; model/head.h)
     // the last forward's batch for the backward: tokens and targets point at the copies
     // above, values and target_values at the caller's arrays (NULL if none)
@@ -147,7 +148,8 @@ int model_memory_bytes(const ModelConfig *cfg, int B_max, int T_max, double *par
 // memory this process may still take (MemAvailable, or the cgroup limit if lower); < 0 if unknown
 double model_available_bytes(void);
 // The forward of a batch (core/batch.h): tokens (B,T); targets (B,T) or NULL, a target < 0
-// not counted in the loss; the values of [NUM] tokens and targets, or NULL. With targets,
+// not counted in the loss; the values of [NUM] tokens and targets, or NULL; positions within
+// each problem (masked-packed rows: attention stays within a problem, positions restart), or NULL. With targets,
 // m->loss is the head's loss (the LM head: the mean cross-entropy, m->logits then hold
 // probabilities; the FoNE head: the digit loss on [NUM] targets, model/head_fone.c).
 // b's value arrays must stay valid until model_backward.

@@ -10,6 +10,7 @@
 #include "run/run.h"
 #include "model/checkpoint.h"
 #include "core/files.h"
+#include "tasks/pack.h"
 
 #define R(f) offsetof(TrainOpts, f), sizeof(((TrainOpts *)0)->f)
 #define O(f) offsetof(AdamWConfig, f), sizeof(((AdamWConfig *)0)->f)
@@ -34,6 +35,10 @@ const key_def_t RUN_TRAIN_KEYS[] = {
     {"train.loss_on", KEY_STR, R(loss_on), 1, 0, "answer", 1,
      "answer (the loss on the answer tokens only) or all (on every token after <bos>, the prompt too, as nanoGPT)",
      LOSS_ON_NAMES},
+    {"train.packing", KEY_STR, R(packing), 1, 0, "none", 1,
+     "none (a problem per row), windows (rows cut from the concatenated problems, as nanoGPT) or masked "
+     "(whole problems per row, each attending only to itself)",
+     TASK_PACKING_NAMES},
 };
 const int RUN_N_TRAIN_KEYS = (int)(sizeof(RUN_TRAIN_KEYS) / sizeof(RUN_TRAIN_KEYS[0]));
 

@@ -2,6 +2,7 @@
 // sequence length) filled in, and the check that its sections fit together.
 #include <string.h>
 #include "run/run.h"
+#include "tasks/pack.h"
 
 // fill the automatic values (vocab, context) and check that the keys fit together
 int run_config_resolve(RunConfig *rc, char *err)
@@ -14,6 +15,11 @@ int run_config_resolve(RunConfig *rc, char *err)
         rc->task.task != TASK_MUL)
         return err_set(err, "eval.population = values applies to task=add|sub|mul (operands drawn by value); "
                        "use eval.population = training for %s", task_kind_name(rc->task.task));
+    if (task_packing_from_name(rc->train.packing) < 0)
+        return err_set(err, "train.packing = '%s': accepted none|windows|masked", rc->train.packing);
+    if (strcmp(rc->train.packing, "none") && rc->train.batch_size == 0)
+        return err_set(err, "train.packing = %s needs train.batch_size >= 1: a full batch (train.batch_size = 0) "
+                       "is the fixed training set, one problem per row", rc->train.packing);
     int vocab = task_config_vocab_size(&rc->task);   // the 84 characters, then any number tokens
     if (rc->model.vocab_size == 0) rc->model.vocab_size = vocab;
     if (rc->model.vocab_size < vocab)

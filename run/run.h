@@ -19,6 +19,7 @@ typedef struct {
     int keep_every;       // every this many steps also keep ckpt_step<step>.safetensors (0 = none)
     int eval_every;       // steps between evaluations (0 = only at the end)
     char loss_on[8];      // "answer" or "all": which tokens carry the loss (run_config_resolve checks)
+    char packing[12];     // "none", "windows" or "masked": problems per row (tasks/pack.h)
 } TrainOpts;
 
 typedef struct {

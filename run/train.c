@@ -319,9 +319,11 @@ int run_train(const RunConfig *rc_in, const char *out_dir, int resume)
     if (!resume) fprintf(metrics, "step,loss,lr,grad_norm,tokens_per_s,eval_accuracy,train_accuracy\n");
 
     say(&o, "run %s: %s task, format %s, lengths %d..%d; model %d layers, d=%d, %d heads, %zu parameters; "
-            "batch %d x %d tokens, %d steps, %d thread%s (BLIS kernels: %s)\n",
+            "batch %d x %d tokens%s%s, %d steps, %d thread%s (BLIS kernels: %s)\n",
         out_dir, task_kind_name(rc->task.task), task_format_name(rc->task.format), rc->task.min_len, rc->task.max_len,
-        m.cfg.n_layer, m.cfg.n_embd, m.cfg.n_head, m.n_params, B, T, rc->train.steps, threads, threads == 1 ? "" : "s", ops_blis_kernels());
+        m.cfg.n_layer, m.cfg.n_embd, m.cfg.n_head, m.n_params, B, T,
+        strcmp(rc->train.packing, "none") ? ", packing " : "", strcmp(rc->train.packing, "none") ? rc->train.packing : "",
+        rc->train.steps, threads, threads == 1 ? "" : "s", ops_blis_kernels());
 
     struct sigaction sa = {0};
     sa.sa_handler = on_sigint;
@@ -334,6 +336,8 @@ int run_train(const RunConfig *rc_in, const char *out_dir, int resume)
         fprintf(stderr, "arithlab train: %s\n", err);
         return 2;
     }
+    int packing = task_packing_from_name(rc->train.packing), loss_on_all = !strcmp(rc->train.loss_on, "all");
+    if (task_loader_set_packing(&loader, packing, loss_on_all, err)) { fprintf(stderr, "arithlab train: %s\n", err); return 1; }
     const TaskPool *pool = loader.pool;
     if (full_batch && full_batch_fill(&loader, err)) { fprintf(stderr, "arithlab train: data: %s\n", err); return 2; }
     int status = 0;
@@ -347,7 +351,7 @@ int run_train(const RunConfig *rc_in, const char *out_dir, int resume)
             status = 1;
             break;
         }
-        if (!strcmp(rc->train.loss_on, "all")) task_batch_loss_on_all(loader.examples, B, T, loader.targets);
+        if (loss_on_all && packing == TASK_PACK_NONE) task_batch_loss_on_all(loader.examples, B, T, loader.targets);
         float lr = adamw_lr(&rc->optim, (int)step);
         model_forward_batch(&m, &loader.batch);
         model_zero_grad(&m);

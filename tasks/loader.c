@@ -37,9 +37,43 @@ int task_loader_init(TaskLoader *l, const TaskConfig *tc, int B, int T, uint64_t
     return 0;
 }
 
+int task_loader_set_packing(TaskLoader *l, int packing, int loss_on_all, char *err)
+{
+    l->packing = packing;
+    l->loss_on_all = loss_on_all;
+    if (packing != TASK_PACK_MASKED) return 0;
+    l->pos = malloc(sizeof(int) * (size_t)l->B * l->T);
+    l->row_len = malloc(sizeof(int) * (size_t)l->B);
+    if (!l->pos || !l->row_len) return err_set(err, "out of memory for the packed batch buffers");
+    l->batch.pos = l->pos;
+    return 0;
+}
+
+// the packer's source (pack.h): the next problem from the fixed set or the generator
+static int loader_next_problem(void *ctx, TaskExample *ex, char *err)
+{
+    TaskLoader *l = ctx;
+    if (l->pool) return task_example_from_problem(&l->task, l->pool->text + l->pool->offset[rng_int(&l->rng, l->pool->n)], ex, err);
+    return task_generate(&l->task, &l->rng, TASK_SPLIT_TRAIN, ex, err);
+}
+
+static int loader_placed(void *ctx, const TaskExample *ex, char *err)
+{
+    TaskLoader *l = ctx;
+    return !l->pool && task_set_add(&l->seen, task_problem_key(ex->problem), err) < 0 ? -1 : 0;
+}
+
 int task_loader_next(TaskLoader *l, char *err)
 {
     int B = l->B, T = l->T;
+    if (l->packing != TASK_PACK_NONE) {
+        TaskPackSource src = {loader_next_problem, loader_placed, l};
+        TaskPacked out = {B, T, l->inputs, l->targets, l->pos, l->values, l->target_values, l->examples, l->row_len, 0};
+        if (task_pack_batch(l->packing, &src, &l->rng, l->loss_on_all, &out, err)) return -1;
+        l->n_problems = out.n_problems;
+        return 0;
+    }
+    l->n_problems = B;
     if (l->pool ? task_pool_fill_batch(&l->task, l->pool, &l->rng, B, T, l->inputs, l->targets, l->examples, err)
                 : task_fill_batch(&l->task, &l->rng, TASK_SPLIT_TRAIN, B, T, l->inputs, l->targets, l->examples, err))
         return -1;
@@ -56,6 +90,7 @@ const TaskSet *task_loader_seen(const TaskLoader *l) { return l->pool ? &l->pool
 void task_loader_free(TaskLoader *l)
 {
     free(l->inputs); free(l->targets); free(l->values); free(l->target_values); free(l->examples);
+    free(l->pos); free(l->row_len);
     task_set_free(&l->seen);
     if (l->pool) task_pool_free(l->pool);
     memset(l, 0, sizeof(*l));

@@ -9,6 +9,7 @@
 
 #include "core/batch.h"
 #include "tasks/task.h"
+#include "tasks/pack.h"
 
 typedef struct {
     TaskConfig task;
@@ -22,13 +23,24 @@ typedef struct {
     TaskExample *examples;            // (B) the problems of the batch
     Batch batch;                      // the arrays above as the model's forward takes them
     TaskSet seen;             // every generated problem handed out (not kept with a fixed set)
+    // train.packing (tasks/pack.h): TASK_PACK_NONE, one problem per row; else packed rows
+    int packing, loss_on_all;
+    int *pos;                 // (B,T) masked packing: positions within each problem (batch.pos)
+    int *row_len;             // (B) masked packing: scratch
+    int n_problems;           // problems in the current batch
 } TaskLoader;
 
 // data_rng: a fresh run's rng_seed(...) or the state saved by a checkpoint;
 // expected_problems sizes the record of seen problems. 0, or -1 + err.
 int task_loader_init(TaskLoader *l, const TaskConfig *tc, int B, int T, uint64_t data_rng,
                      size_t expected_problems, char *err);
-// fill inputs/targets (and values) with the next B problems, l->batch points at them; 0, or -1 + err
+// pack the rows (train.packing, tasks/pack.h): call after init, before the first next.
+// Packed batches apply the loss mask themselves: loss_on_all is train.loss_on = all (an
+// unpacked batch's caller applies it with task_batch_loss_on_all). l->examples then holds
+// no batch. 0, or -1 + err (no memory).
+int task_loader_set_packing(TaskLoader *l, int packing, int loss_on_all, char *err);
+// fill inputs/targets (and values) with the next B problems (packed: the next B packed
+// rows), l->batch points at them; 0, or -1 + err
 int task_loader_next(TaskLoader *l, char *err);
 // the state to save for resume (pass it to task_loader_init to continue)
 uint64_t task_loader_state(const TaskLoader *l);

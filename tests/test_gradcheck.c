@@ -93,12 +93,29 @@ static void att_bwd(float **in, float **din, const float *dout)
     attention_backward(NULL, 0, &g_att_shape, 0, dqkv, dpre, dout, in[0], att);
     for (int i = 0; i < N_ * 3 * C_; i++) din[0][i] += dqkv[i];
 }
+// the same over masked-packed rows (Batch.pos): row 0 holds problems of 2 and 1 tokens, row 1
+// of 1 and 2; each query sees only its own problem's keys
+static const int g_att_pos[N_] = {0, 1, 0, 0, 0, 1};
+static const pos_shape_t g_att_packed = {.B = 2, .T = 3, .C = C_, .NH = 2, .HS = C_ / 2, .t0 = 0, .T_kv = 3, .pos = g_att_pos};
+static void att_packed_fwd(float **in, float *out)
+{
+    float att[2 * 2 * 3 * 3];
+    attention_forward(NULL, 0, &g_att_packed, 0, out, att, in[0], in[0] + C_, in[0] + 2 * C_, 3 * 3 * C_, 3 * C_);
+}
+static void att_packed_bwd(float **in, float **din, const float *dout)
+{
+    float att[2 * 2 * 3 * 3], out[N_ * C_], dpre[2 * 2 * 3 * 3], dqkv[N_ * 3 * C_];
+    attention_forward(NULL, 0, &g_att_packed, 0, out, att, in[0], in[0] + C_, in[0] + 2 * C_, 3 * 3 * C_, 3 * C_);
+    attention_backward(NULL, 0, &g_att_packed, 0, dqkv, dpre, dout, in[0], att);
+    for (int i = 0; i < N_ * 3 * C_; i++) din[0][i] += dqkv[i];
+}
 
 // to add an op: a fwd/bwd pair above and one line here (inputs, their sizes, the output size)
 static const op_case_t OPS[] = {
     {"residual", 2, {N_ * C_, N_ * C_}, N_ * C_, res_fwd, res_bwd},
     {"encoder", 1, {V_ * C_}, N_ * C_, enc_fwd, enc_bwd},
     {"attention", 1, {N_ * 3 * C_}, N_ * C_, att_fwd, att_bwd},
+    {"attention, masked-packed rows", 1, {N_ * 3 * C_}, N_ * C_, att_packed_fwd, att_packed_bwd},
     {"layernorm", 3, {N_ * C_, C_, C_}, N_ * C_, ln_fwd, ln_bwd},
     {"matmul", 3, {N_ * C_, OC_ * C_, OC_}, N_ * OC_, mm_fwd, mm_bwd},
     {"gelu", 1, {N_ * C_}, N_ * C_, gelu_fwd, gelu_bwd},

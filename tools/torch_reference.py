@@ -126,12 +126,14 @@ def sinusoidal_table(T, C):
     return torch.where(c % 2 == 1, torch.cos(angle), torch.sin(angle)).float()
 
 
-def rope(x, base):
-    """x (B,NH,T,HS): pairs (2i, 2i+1) rotated by t * base^(-2i/HS) (embeddings/rope.c)."""
+def rope(x, base, positions=None):
+    """x (B,NH,T,HS): pairs (2i, 2i+1) rotated by t * base^(-2i/HS) (embeddings/rope.c); t is the
+    row's position, or positions (B,T) (masked packing: the position within each problem)."""
     T, HS = x.shape[-2], x.shape[-1]
     half = HS // 2
     i = torch.arange(half, dtype=torch.float64)
-    angle = torch.arange(T, dtype=torch.float64)[:, None] * torch.pow(torch.tensor(float(base), dtype=torch.float64), -2.0 * i / HS)
+    t = torch.arange(T, dtype=torch.float64)[:, None] if positions is None else positions.double()[:, None, :, None]
+    angle = t * torch.pow(torch.tensor(float(base), dtype=torch.float64), -2.0 * i / HS)
     c, s = torch.cos(angle).to(x.dtype), torch.sin(angle).to(x.dtype)
     a, b = x[..., 0:2 * half:2], x[..., 1:2 * half:2]
     out = x.clone()
@@ -166,26 +168,34 @@ def t5_bucket(d, num_buckets, max_distance):
     return torch.where(d < max_exact, d, large)
 
 
-def fire_bias(w1, b1, w2, c_raw, L_raw, T, block_size):
+def fire_bias(w1, b1, w2, c_raw, L_raw, T, block_size, positions=None):
     """FIRE's logit bias (NH,T,T) of one layer: f(psi(i-j) / psi(max(L, i+1))), psi(x) = log(c x + 1),
     f = w2 relu(w1 x + b1). c = |0.1 + c_raw|, L = |block_size (1 + L_raw)|; the normalizer gets
-    +1e-6. Where L == i+1 the subgradient taken is the one through i+1 (L gets none), as in fire.c."""
+    +1e-6. Where L == i+1 the subgradient taken is the one through i+1 (L gets none), as in fire.c.
+    positions (B,T): masked packing, the query's position within its problem replaces i: (B,NH,T,T)."""
     c = torch.abs(FIRE_C0 + c_raw)
     L = torch.abs(block_size * (1.0 + L_raw))
-    qpos1 = torch.arange(1, T + 1, dtype=w1.dtype)[:, None]          # (T,1): i + 1
+    if positions is None:
+        qpos1 = torch.arange(1, T + 1, dtype=w1.dtype)[:, None]      # (T,1): i + 1
+    else:
+        qpos1 = (positions + 1).to(w1.dtype)[:, :, None]             # (B,T,1)
     M = torch.where(L > qpos1, L, qpos1)                              # progressive interpolation
-    x = torch.log(c * distances(T).to(w1.dtype) + 1.0) / (torch.log(c * M + 1.0) + FIRE_EPS)  # (T,T)
-    a = torch.relu(x[..., None] * w1 + b1)                            # (T,T,32)
-    return (a @ w2.t()).permute(2, 0, 1)                              # (NH,T,T)
+    x = torch.log(c * distances(T).to(w1.dtype) + 1.0) / (torch.log(c * M + 1.0) + FIRE_EPS)  # ([B,]T,T)
+    a = torch.relu(x[..., None] * w1 + b1)                            # ([B,]T,T,32)
+    out = a @ w2.t()                                                  # ([B,]T,T,NH)
+    return out.permute(2, 0, 1) if positions is None else out.permute(0, 3, 1, 2)
 
 
-def abacus_rows(idx, offset, n_rows):
+def abacus_rows(idx, offset, n_rows, positions=None):
     """(B,T) int64 table rows: the n-th digit of a run of digit tokens (n = 1, 2, ...) takes row
-    n + offset, clamped to n_rows - 1; every other token row 0 (embeddings/abacus.c)."""
+    n + offset, clamped to n_rows - 1; every other token row 0 (embeddings/abacus.c). With
+    positions (masked packing) a run also ends where a problem starts (position 0)."""
     digit = (idx >= TOK_DIGIT0) & (idx < TOK_DIGIT0 + 10)
     run = torch.zeros_like(idx)
     n = torch.zeros_like(idx[:, 0])
     for t in range(idx.shape[1]):
+        if positions is not None:
+            n = torch.where(positions[:, t] == 0, torch.zeros_like(n), n)
         n = torch.where(digit[:, t], n + 1, torch.zeros_like(n))
         run[:, t] = n
     return torch.where(digit, torch.clamp(run + offset, max=n_rows - 1), torch.zeros_like(run))
@@ -297,6 +307,7 @@ class CausalSelfAttention(nn.Module):
         schemes = cfg["position"].split("+")
         self.rope_base = cfg.get("rope_base", 10000) if "rope" in schemes else None
         self.alibi = torch.tensor(alibi_slopes(self.n_head)) if "alibi" in schemes else None
+        self.positions = None  # masked packing (GPT.positions): (B,T) positions within each problem
 
     def forward(self, x, layer=0, attn_bias=None):
         """x (B,T,C); attn_bias(q, layer) gives the learned logit biases for the rotated q (B,NH,T,hs)."""
@@ -307,7 +318,7 @@ class CausalSelfAttention(nn.Module):
         k = k.view(B, T, self.n_head, hs).transpose(1, 2)
         v = v.view(B, T, self.n_head, hs).transpose(1, 2)
         if self.rope_base is not None:
-            q, k = rope(q, self.rope_base), rope(k, self.rope_base)
+            q, k = rope(q, self.rope_base, self.positions), rope(k, self.rope_base, self.positions)
         att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hs))  # (B,NH,T,T)
         if self.alibi is not None:
             att = att - self.alibi.to(att.dtype)[:, None, None] * distances(T).to(att.dtype)
@@ -315,7 +326,11 @@ class CausalSelfAttention(nn.Module):
             bias = attn_bias(q, layer)
             if bias is not None:
                 att = att + bias
-        att = att.masked_fill(~self.mask[:T, :T], float("-inf"))
+        mask = self.mask[:T, :T]
+        if self.positions is not None:  # block-diagonal: query i sees keys i - pos[i] .. i, its own problem
+            i = torch.arange(T)
+            mask = mask & (i[None, None, :] >= (i[None, :] - self.positions)[:, :, None])[:, None]  # (B,1,T,T)
+        att = att.masked_fill(~mask, float("-inf"))
         att = F.softmax(att, dim=-1)
         y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
         return self.c_proj(y)
@@ -387,6 +402,14 @@ class GPT(nn.Module):
         self.lm_head = nn.Linear(C, V, bias=False)
         if cfg["tied"]:
             self.lm_head.weight = self.transformer.wte.weight
+        self.positions = None  # set_positions: masked packing
+
+    def set_positions(self, positions):
+        """Masked packing (train.packing = masked): positions (B,T) int64 tensor of each token's position
+        within its problem (0 starts one), or None: the rows' own positions, one sequence per row."""
+        self.positions = positions
+        for block in self.transformer.h:
+            block.attn.positions = positions
 
     def attn_bias(self, q, layer):
         """The learned logit biases of `layer` (t5, shaw, fire; alibi is the attention's own):
@@ -406,8 +429,9 @@ class GPT(nn.Module):
             bias = add(torch.einsum("bhid,ijd->bhij", q, r) * (1.0 / math.sqrt(hs)))
         if "fire" in pos:
             f = pos.fire
-            bias = add(fire_bias(f.w1[layer], f.b1[layer], f.w2[layer], f.c[layer], f.L[layer], T,
-                                 self.cfg["block_size"])[None])
+            fb = fire_bias(f.w1[layer], f.b1[layer], f.w2[layer], f.c[layer], f.L[layer], T,
+                           self.cfg["block_size"], self.positions)
+            bias = add(fb[None] if self.positions is None else fb)
         return bias
 
     def forward(self, idx, targets=None, abacus_offset=0, loops=None):
@@ -417,14 +441,14 @@ class GPT(nn.Module):
         skip + keep loops run and the gradient follows only the last keep, the state entering loop
         skip cut off before the input is injected (the injection itself keeps its gradient)."""
         B, T = idx.shape
-        pos = torch.arange(T, device=idx.device)
+        pos = torch.arange(T, device=idx.device) if self.positions is None else self.positions
         e = self.transformer.wte(idx)
         if "wpe" in self.transformer:
             e = e + self.transformer.wpe(pos)
         if self.sinusoidal is not None:
-            e = e + self.sinusoidal[:T].to(e.dtype)
+            e = e + self.sinusoidal[pos].to(e.dtype)
         if "abacus" in self.transformer:
-            e = e + self.transformer.abacus(abacus_rows(idx, abacus_offset, self.cfg["abacus_max"]))
+            e = e + self.transformer.abacus(abacus_rows(idx, abacus_offset, self.cfg["abacus_max"], self.positions))
         if "fone" in self.transformer:
             e = e + self.transformer.fone(idx)
         # a looped model applies the blocks n_loops times (skip + keep when loops is given), adding the
@@ -513,7 +537,7 @@ def model_state(model, opt):
 
 
 def replay_torch(tensors, meta, tokens, targets, steps, hp, dtype=torch.float32, perm=None,
-                 grad_noise=0.0, seed=0, values=None):
+                 grad_noise=0.0, seed=0, values=None, positions=None):
     """`arithlab replay` computed by torch: hp has lr, weight_decay, beta1, beta2, eps, clip.
 
     Two knobs serve float_floor: perm reorders the batch rows (the same math, other rounding; the
@@ -531,6 +555,8 @@ def replay_torch(tensors, meta, tokens, targets, steps, hp, dtype=torch.float32,
     draws, _ = training_draws(meta, steps + 2)
     order = np.arange(tokens.shape[0]) if perm is None else np.asarray(perm)
     set_fone_values(model, values, order)
+    if positions is not None:  # masked packing: positions within each problem (make_positions)
+        model.set_positions(torch.from_numpy(positions[order].astype(np.int64)))
     gen = torch.Generator().manual_seed(seed)
     x = torch.from_numpy(tokens[order].astype(np.int64))
     y = torch.from_numpy(targets[order].astype(np.int64))
@@ -582,7 +608,8 @@ def adamw_step_from(tensors, meta, grads, hp, dtype=torch.float64):
     return model_state(model, opt)
 
 
-def float_floor(tensors, meta, tokens, targets, steps, hp, exact, n_runs, seed, grad_noise, values=None):
+def float_floor(tensors, meta, tokens, targets, steps, hp, exact, n_runs, seed, grad_noise, values=None,
+                positions=None):
     """How far float32 rounding alone moves each output from the exact (float64) replay.
 
     Two ensembles, n_runs each, and the max of rel_err(run, exact) over all of them:
@@ -598,7 +625,7 @@ def float_floor(tensors, meta, tokens, targets, steps, hp, exact, n_runs, seed, 
             for i in range(n_runs)]
     runs += [dict(dtype=torch.float64, grad_noise=grad_noise, seed=seed + i) for i in range(n_runs)]
     for run in runs:
-        r = replay_torch(tensors, meta, tokens, targets, steps, hp, values=values, **run)
+        r = replay_torch(tensors, meta, tokens, targets, steps, hp, values=values, positions=positions, **run)
         pairs = [("logits", r["logits"], exact["logits"]), ("losses", r["losses"], exact["losses"])]
         pairs += [("grad:" + n, g, exact["grads"][n]) for n, g in r["grads"].items()]
         pairs += [("final:" + n, t, exact["final"][n]) for n, t in r["final"].items()]
@@ -699,15 +726,16 @@ def worst_element(name, c, ref, n_embd):
 
 # ---------------------------------------------------------------- the cases
 
-def _case(name, B=4, T=16, clip=1.0, weights="wide", targets_dtype=np.int64, numbers=False, **model):
+def _case(name, B=4, T=16, clip=1.0, weights="wide", targets_dtype=np.int64, numbers=False, packed=False, **model):
     """One check: model.* settings (over a small pre-LN untied default), batch (B,T), clip, whether
-    the replay starts from arithlab's own init ("init") or from widen_weights() ("wide"), and whether
-    the tokens are multi-digit numbers (numbers=True; Abacus indexes their digits) or uniform ids."""
+    the replay starts from arithlab's own init ("init") or from widen_weights() ("wide"), whether
+    the tokens are multi-digit numbers (numbers=True; Abacus indexes their digits) or uniform ids,
+    and whether the rows are masked-packed (packed=True: several sequences per row, make_positions)."""
     cfg = dict(vocab_size=20, block_size=16, n_layer=2, n_head=4, n_embd=32, mlp_hidden=128, tied=0, post_ln=0,
                position="absolute")
     cfg.update(model)
     return dict(name=name, model=cfg, B=B, T=T, clip=clip, weights=weights, targets_dtype=targets_dtype,
-                numbers=numbers)
+                numbers=numbers, packed=packed)
 
 
 CASES = [
@@ -762,6 +790,14 @@ CASES = [
     # the list: a case's seed is --seed plus its index, and the looped cases above depend on theirs
     _case("head_lm_explicit", head="lm", n_layer=1),
     _case("head_fone_explicit", head="fone", position="fone+absolute", fone_places=3, n_layer=1),
+    # masked packing (train.packing = masked, `arithlab replay --positions`): rows of several sequences,
+    # each attending only to itself, positions restarting: absolute, RoPE and FIRE read them, ALiBi, T5
+    # and Shaw see distances within a sequence, Abacus digit runs end where a sequence starts
+    _case("packed_absolute_rope_alibi", position="absolute+rope+alibi", packed=True),
+    _case("packed_sinusoidal_t5_shaw", position="sinusoidal+t5+shaw", t5_buckets=6, rel_max=4, packed=True),
+    _case("packed_fire", position="fire", packed=True),
+    _case("packed_abacus_looped", position="abacus", abacus_k=3, abacus_max=9, n_layer=1, n_loops=2,
+          numbers=True, packed=True),
 ]
 STEPS = 3
 HYPER = dict(lr=1e-2, weight_decay=0.1, beta1=0.9, beta2=0.95, eps=1e-8)  # + the case's clip
@@ -842,6 +878,29 @@ def make_batch(vocab_size, B, T, seed, masked_fraction=0.3, dtype=np.int64, numb
     return tokens, targets
 
 
+def make_positions(case, seed, workdir):
+    """For a packed case: (B,T) positions of sequences of 1 to 7 tokens packed into each row (0 starts
+    one), saved as p.npy in workdir (packed_args passes it to arithlab); None for any other case."""
+    if not case["packed"]:
+        return None
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(case["B"]):
+        row = []
+        while len(row) < case["T"]:
+            row += list(range(int(rng.integers(1, 8))))
+        rows.append(row[:case["T"]])
+    positions = np.array(rows, dtype=np.int64)
+    np.save(os.path.join(workdir, "p.npy"), positions)
+    return positions
+
+
+def packed_args(x_path):
+    """arithlab replay's --positions when make_positions saved them beside x_path."""
+    p = os.path.join(os.path.dirname(x_path), "p.npy")
+    return ["--positions", p] if os.path.exists(p) else []
+
+
 def fone_batch(case, tokens, targets, seed, workdir):
     """For a FoNE case (position has fone): turn about a third of the tokens and of the counted
     targets into [NUM] (in place), draw their values (up to two digits more than the places, which
@@ -901,7 +960,7 @@ def arithlab_replay(binary, ckpt, x_path, y_path, out, steps, hp, threads):
              "--out", out, "--steps", str(steps), "--lr", repr(hp["lr"]),
              "--weight-decay", repr(hp["weight_decay"]), "--beta1", repr(hp["beta1"]),
              "--beta2", repr(hp["beta2"]), "--eps", repr(hp["eps"]), "--clip", repr(hp["clip"]),
-             "--threads", str(threads)] + fone_args(x_path, targets=True), "arithlab replay")
+             "--threads", str(threads)] + fone_args(x_path, targets=True) + packed_args(x_path), "arithlab replay")
     final, final_meta = st_load(os.path.join(out, "final.safetensors"))
     return {
         "logits": np.load(os.path.join(out, "logits.npy")),
@@ -928,7 +987,7 @@ def describe(case):
             f"H={m['mlp_hidden']} tied={m['tied']} post_ln={m['post_ln']} | position={m['position']}{opts} "
             f"head={m.get('head', 'auto')} | "
             f"B={case['B']} T={case['T']} clip={case['clip']:g} weights={case['weights']}"
-            + (" tokens=numbers" if case["numbers"] else ""))
+            + (" tokens=numbers" if case["numbers"] else "") + (" rows=masked-packed" if case["packed"] else ""))
 
 
 def fmt_err(x):
@@ -946,6 +1005,7 @@ def check_case(case, binary, seed, opts):
         tokens, targets = make_batch(case["model"]["vocab_size"], case["B"], case["T"], seed + 1000,
                                      dtype=case["targets_dtype"], numbers=case["numbers"])
         values = fone_batch(case, tokens, targets, seed + 1001, workdir)
+        positions = make_positions(case, seed + 1002, workdir)
         x_path, y_path = os.path.join(workdir, "x.npy"), os.path.join(workdir, "y.npy")
         np.save(x_path, tokens)
         np.save(y_path, targets)
@@ -963,11 +1023,11 @@ def check_case(case, binary, seed, opts):
         print("  FAIL: the initial checkpoint has nonzero AdamW moments; the reference starts AdamW fresh")
         return False
 
-    ref = replay_torch(tensors, meta, tokens, targets, STEPS, hp, torch.float32, values=values)
-    exact = replay_torch(tensors, meta, tokens, targets, STEPS, hp, torch.float64, values=values)
+    ref = replay_torch(tensors, meta, tokens, targets, STEPS, hp, torch.float32, values=values, positions=positions)
+    exact = replay_torch(tensors, meta, tokens, targets, STEPS, hp, torch.float64, values=values, positions=positions)
     grad_err = max(rel_err(got["grads"].get(n, np.inf), g) for n, g in exact["grads"].items())
     floor = float_floor(tensors, meta, tokens, targets, STEPS, hp, exact, opts.floor_runs, seed,
-                        grad_noise=min(max(grad_err, 1e-7), opts.tol), values=values)
+                        grad_noise=min(max(grad_err, 1e-7), opts.tol), values=values, positions=positions)
     failures, noisy = [], []
 
     def judge(kind, name, c, r, e, fl):
