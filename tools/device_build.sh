@@ -59,12 +59,15 @@ build() {
     local cc=${CC:-cc} out=build-device
     mkdir -p "$out/obj"
     local flags="-std=gnu11 -O3 -march=native -fno-math-errno -fno-trapping-math -DNDEBUG -fopenmp -Wall -Wextra -Wno-unused-parameter"
-    local srcs=(core/*.c embeddings/*.c model/*.c tasks/*.c eval/*.c run/*.c probes/*.c sweep/*.c cli/*.c)
+    local srcs=(core/*.c embeddings/*.c model/*.c tasks/*.c eval/*.c run/*.c probes/*.c sweep/*.c view/*.c cli/*.c)
+    # arithlab view's page as a C string, as CMakeLists.txt makes it (the host has cmake)
+    mkdir -p "$out/generated"
+    cmake -DIN=view/page.html -DOUT="$out/generated/view_page.h" -DNAME=VIEW_PAGE -P tools/embed.cmake
     local objs=("$KIT"/obj/*.o) pids=() jobs=${JOBS:-$(nproc)}
     for s in "${srcs[@]}"; do
         local o="$out/obj/${s//\//_}.o"
         objs+=("$o")
-        $cc $flags -I. -isystem "$KIT/include" -c "$s" -o "$o" &
+        $cc $flags -I. -I"$out/generated" -isystem "$KIT/include" -c "$s" -o "$o" &
         pids+=($!)
         if [ ${#pids[@]} -ge "$jobs" ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
     done
