@@ -95,7 +95,7 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
     fprintf(f, "run,group,seed");
     if (sw->n_variants) fprintf(f, ",variant");
     for (int i = 0; i < sw->n_vary; i++) fprintf(f, ",%s", sw->vary[i].key);
-    fprintf(f, ",done,wall_s,in_n,in_accuracy,out_n,out_accuracy");
+    fprintf(f, ",done,stale,wall_s,in_n,in_accuracy,out_n,out_accuracy");
     for (int b = 0; b < sw->n_bands; b++) fprintf(f, ",len_%d_%d_accuracy", sw->band_lo[b], sw->band_hi[b]);
     fputc('\n', f);
     for (int i = 0; i < n_runs; i++) {
@@ -103,7 +103,7 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
         fprintf(f, "%s,%s,%d", r->name, r->group, r->seed);
         if (sw->n_variants) fprintf(f, ",%s", sw->variants[r->variant].name);
         for (int k = 0; k < sw->n_vary; k++) fprintf(f, ",%s", sw->vary[k].values[r->value[k]]);
-        fprintf(f, ",%d,%.1f,%ld,%.4f,%ld,%.4f", r->done, r->wall_s, r->in_n, pct(r->in_ok, r->in_n) / 100,
+        fprintf(f, ",%d,%d,%.1f,%ld,%.4f,%ld,%.4f", r->done, r->stale, r->wall_s, r->in_n, pct(r->in_ok, r->in_n) / 100,
                 r->out_n, pct(r->out_ok, r->out_n) / 100);
         for (int b = 0; b < sw->n_bands; b++) fprintf(f, ",%.4f", pct(r->band_ok[b], r->band_n[b]) / 100);
         fputc('\n', f);
@@ -122,18 +122,21 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
     fprintf(f, " wall s per run |\n|---|---|---|");
     for (int b = 0; b < sw->n_bands + has_out + 1; b++) fprintf(f, "---|");
     fputc('\n', f);
-    int ns = sw->n_seeds;
+    int ns = sw->n_seeds, any_stale = 0;
     for (int g = 0; g < n_runs; g += ns) {
         double in[SWEEP_MAX_SEEDS], outv[SWEEP_MAX_SEEDS], band[SWEEP_MAX_BANDS][SWEEP_MAX_SEEDS], wall = 0.0;
-        int done = 0;
+        int done = 0, stale = 0;
         for (int s = 0; s < ns; s++) {
             const sweep_run_t *r = &runs[g + s];
             in[s] = r->done ? pct(r->in_ok, r->in_n) : NAN;
             outv[s] = r->done ? pct(r->out_ok, r->out_n) : NAN;
             for (int b = 0; b < sw->n_bands; b++) band[b][s] = r->done ? pct(r->band_ok[b], r->band_n[b]) : NAN;
             if (r->done) done++, wall += r->wall_s;
+            stale += r->done && r->stale;
         }
-        fprintf(f, "| %s | %d/%d |", runs[g].group, done, ns);
+        any_stale |= stale;
+        if (stale) fprintf(f, "| %s | %d/%d (%d stale) |", runs[g].group, done, ns, stale);
+        else fprintf(f, "| %s | %d/%d |", runs[g].group, done, ns);
         md_cell(f, in, ns);
         for (int b = 0; b < sw->n_bands; b++) md_cell(f, band[b], ns);
         if (has_out) md_cell(f, outv, ns);
@@ -141,6 +144,9 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
         else fprintf(f, " – |\n");
     }
     fprintf(f, "\nAccuracy is greedy exact match in %%: the mean over seeds, then each seed's value.\n");
+    if (any_stale)
+        fprintf(f, "Stale runs (kept with --keep-stale) were trained with another config than the sweep file gives now: "
+                   "their numbers are in the table but are not those of the sweep as written.\n");
     fclose(f);
 
     // in-distribution accuracy against a varied numeric key, one line per other setting
