@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# test.sh: set up (tools/setup.sh), then run the whole test suite through CTest:
+# test.sh: set up with the test suite's packages (tools/setup.sh --tests: Criterion,
+# Python, NumPy, PyTorch), then run the whole test suite through CTest:
 # the Criterion tests and the PyTorch reference check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/setup.sh
+tools/setup.sh --tests
 cd build
 ctest --output-on-failure "$@"
