@@ -632,6 +632,18 @@ static void tick_label(char *buf, size_t n, double v, double step)
     if (strspn(buf, "-0.") == strlen(buf) && buf[0] == '-') memmove(buf, buf + 1, strlen(buf));
 }
 
+void plot_value_format(const float *v, size_t n, char *fmt, size_t cap)
+{
+    double maxabs = 0;
+    for (size_t i = 0; i < n; i++) if (isfinite(v[i])) maxabs = fmax(maxabs, fabs(v[i]));
+    if (maxabs >= 1e5) { snprintf(fmt, cap, "%%.1e"); return; }
+    // two significant digits for the largest value, as many decimals for all the others
+    int dec = maxabs > 0 ? 1 - (int)floor(log10(maxabs)) : 0;
+    if (dec < 0) dec = 0;
+    if (dec > 4) dec = 4;
+    snprintf(fmt, cap, "%%.%df", dec);
+}
+
 int plot_tick_labels(double lo, double hi, int max_n, double *out, char (*labels)[24], int cap)
 {
     int n = plot_ticks(lo, hi, max_n, out, cap);
@@ -1270,7 +1282,9 @@ int plot_heatmap_draw(plot_canvas *c, const float *m, int rows, int cols,
                                           CELL_Y(i + 1) - CELL_Y(i)}, col);
         }
     if (o->annotate) {
-        const char *fmt = o->annot_fmt ? o->annot_fmt : "%.2g";
+        char autofmt[16];
+        plot_value_format(m, (size_t)rows * cols, autofmt, sizeof autofmt);
+        const char *fmt = o->annot_fmt ? o->annot_fmt : autofmt;
         char buf[32];
         int vw = 1;
         for (size_t i = 0; i < (size_t)rows * cols; i++)

@@ -112,6 +112,10 @@ int plot_ticks(double lo, double hi, int max_n, double *out, int cap);
 // the same ticks with the labels an axis gets: one format shared by all of them
 // (0.0, 0.5, 1.0, not 0, 0.5, 1; 0, 2e6, 4e6 for large steps)
 int plot_tick_labels(double lo, double hi, int max_n, double *out, char (*labels)[24], int cap);
+// one printf format for all n values of a figure (NaN ignored): fixed decimals giving
+// the largest |v| two significant digits ("%.2f" for 0.3 and 0.068: 0.30, 0.07, not
+// 0.3 beside 0.068), "%.1e" from 1e5 up
+void plot_value_format(const float *v, size_t n, char *fmt, size_t cap);
 
 // ---------------------------------------------------------------- geometry
 // Where the data landed. Data x in [x_lo, x_hi] spans area from its left edge
@@ -183,7 +187,7 @@ typedef struct {
     const char *const *row_labels;  // rows strings, e.g. tokens; NULL: indices
     const char *const *col_labels;  // cols strings; NULL: indices
     int annotate;           // write each cell's value in it (when cells are big enough)
-    const char *annot_fmt;  // printf format for one double; NULL -> "%.2g"
+    const char *annot_fmt;  // printf format for one double; NULL -> plot_value_format's, one for every cell
     plot_cells outline;     // outlined block when n_rows, n_cols > 0
     const char *outline_label;  // key for the outline, e.g. "trained lengths"
     int stretch;            // 1: cells fill the area; 0: square cells

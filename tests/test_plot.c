@@ -121,6 +121,28 @@ Test(plot_ticks, labels_of_one_axis_share_one_format)
     for (int i = 1; i < n; i++) cr_assert(strstr(s[i], "e-5"), "one exponent: %s", s[i]);
 }
 
+Test(plot_ticks, cell_values_of_one_figure_share_one_format)
+{
+    char fmt[16], a[32], b[32];
+    const float small[] = {0.3f, 0.068f, NAN, 0.0f};
+    plot_value_format(small, 4, fmt, sizeof fmt);
+    snprintf(a, sizeof a, fmt, 0.3), snprintf(b, sizeof b, fmt, 0.068);
+    cr_expect_str_eq(a, "0.30", "%s", fmt);
+    cr_expect_str_eq(b, "0.07", "not 0.3 beside 0.068: %s", fmt);
+    const float pct[] = {100.0f, 3.5f, -12.0f};
+    plot_value_format(pct, 3, fmt, sizeof fmt);
+    cr_expect_str_eq(fmt, "%.0f");
+    const float tiny[] = {0.0004f, 0.00002f};
+    plot_value_format(tiny, 2, fmt, sizeof fmt);
+    cr_expect_str_eq(fmt, "%.4f");
+    const float big[] = {2e6f, 3.0f};
+    plot_value_format(big, 2, fmt, sizeof fmt);
+    cr_expect_str_eq(fmt, "%.1e");
+    const float none[] = {NAN};
+    plot_value_format(none, 1, fmt, sizeof fmt);
+    cr_expect_str_eq(fmt, "%.0f");
+}
+
 // ---------------------------------------------------------------- heatmap
 Test(plot_heatmap, cells_have_the_viridis_colour_of_their_value)
 {
