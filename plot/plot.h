@@ -116,6 +116,10 @@ int plot_tick_labels(double lo, double hi, int max_n, double *out, char (*labels
 // the largest |v| two significant digits ("%.2f" for 0.3 and 0.068: 0.30, 0.07, not
 // 0.3 beside 0.068), "%.1e" from 1e5 up
 void plot_value_format(const float *v, size_t n, char *fmt, size_t cap);
+// labels for n values in one form: whole numbers as such (100, 1000; from 1e6 as 1e6,
+// 2e6), others with the decimals the most precise one needs when all lie in
+// [0.01, 1e4) (0.25, 0.50), else as mantissa and exponent (1e-3, 3e-3, 1e-2)
+void plot_value_labels(const float *v, int n, char (*labels)[24]);
 
 // ---------------------------------------------------------------- geometry
 // Where the data landed. Data x in [x_lo, x_hi] spans area from its left edge
@@ -164,6 +168,8 @@ typedef struct {
     float line_px;          // 0 -> 2
     const char *const *xtick_labels;   // categories: label i at x = i (i < n_xtick_labels),
     int n_xtick_labels;                //   instead of numeric x ticks
+    const float *xtick_values;         // ticks at exactly these x (a sweep's values), labelled in
+    int n_xtick_values;                //   one format (plot_value_labels), instead of automatic ones
 } plot_line_opts;
 
 int plot_line_draw(plot_canvas *c, const plot_series *s, int n_series,

@@ -185,7 +185,7 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
                 ymax[n_series][k] = cnt ? (float)hi : NAN;
                 if (cnt) dlo = fmin(dlo, lo), dhi = fmax(dhi, hi);
             }
-            snprintf(names[n_series], sizeof(names[0]), "%s", nm[0] ? nm : "accuracy");
+            snprintf(names[n_series], sizeof(names[0]), "%s", nm[0] ? nm : ns > 1 ? "mean over seeds (band: min-max)" : "accuracy");
             series[n_series] = (plot_series){.name = names[n_series], .x = xs, .y = ys[n_series], .n = nx,
                                              .markers = 1, .y_lo = ns > 1 ? ymin[n_series] : NULL,
                                              .y_hi = ns > 1 ? ymax[n_series] : NULL};
@@ -196,7 +196,7 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
         else snprintf(title, sizeof(title), "In-distribution exact match against %s", sw->x);
         // y fits the data (inside 0..100, with room so that 100% is not on the frame)
         plot_line_opts o = {.title = title, .xlabel = sw->x, .ylabel = "exact match (%)",
-                            .logx = sweep_values_geometric(xs, nx)};
+                            .logx = sweep_values_geometric(xs, nx), .xtick_values = xs, .n_xtick_values = nx};
         if (dlo <= dhi) {
             double pad = fmax(2.0, 0.06 * (dhi - dlo));
             o.ymin = (float)fmax(0.0, dlo - pad);

@@ -388,6 +388,51 @@ Test(plot_line, log_x_markers_and_min_max_band_land_where_the_data_says)
     plot_canvas_free(&c);
 }
 
+Test(plot_line, a_sweeps_values_get_the_x_ticks_and_labels_in_one_form)
+{
+    char lab[6][24];
+    const float lr[4] = {0.001f, 0.003f, 0.01f, 0.03f};
+    plot_value_labels(lr, 4, lab);
+    const char *want_lr[] = {"1e-3", "3e-3", "1e-2", "3e-2"};   // not 0.001 beside 0.03, nor 10e-3
+    for (int i = 0; i < 4; i++) cr_expect_str_eq(lab[i], want_lr[i]);
+    const float sizes[3] = {100, 1000, 10000};
+    plot_value_labels(sizes, 3, lab);
+    cr_expect_str_eq(lab[0], "100");
+    cr_expect_str_eq(lab[2], "10000");
+    const float big[2] = {1e6f, 2.5e6f};
+    plot_value_labels(big, 2, lab);
+    cr_expect_str_eq(lab[0], "1e6");
+    cr_expect_str_eq(lab[1], "2.5e6");
+    const float frac[3] = {0.25f, 0.5f, 1.0f};
+    plot_value_labels(frac, 3, lab);
+    cr_expect_str_eq(lab[0], "0.25");
+    cr_expect_str_eq(lab[1], "0.50", "one number of decimals for the axis");
+    cr_expect_str_eq(lab[2], "1.00");
+
+    // the ticks: one below the frame at each value, none between (no automatic 2e-3)
+    float y[4] = {10, 20, 30, 40};
+    plot_series s = {.x = lr, .y = y, .n = 4, .markers = 1};
+    plot_canvas c;
+    plot_axes ax;
+    char err[ERR_MAX];
+    cr_assert_eq(plot_canvas_init(&c, 600, 400, (plot_rgb){255, 255, 255}, err), 0, "%s", err);
+    plot_line_opts o = {.logx = 1, .legend = PLOT_LEGEND_NONE, .xtick_values = lr, .n_xtick_values = 4};
+    cr_assert_eq(plot_line_draw(&c, &s, 1, &o, &ax, err), 0, "%s", err);
+    save(&c, "line_xtick_values.png");
+    int row = ax.area.y + ax.area.h + 3;
+    for (int i = 0; i < 4; i++) {
+        double px;
+        plot_axes_px(&ax, lr[i], 0, &px, NULL);
+        plot_rgb p = plot_pixel(&c, (int)floor(px), row);
+        cr_expect(p.r < 140, "no tick under x = %g (%d,%d,%d)", (double)lr[i], p.r, p.g, p.b);
+    }
+    double p2;
+    plot_axes_px(&ax, 0.002, 0, &p2, NULL);
+    for (int dx = -1; dx <= 1; dx++) ASSERT_RGB(plot_pixel(&c, (int)floor(p2) + dx, row), ((plot_rgb){255, 255, 255}), 0,
+                                                "a tick at 2e-3, which is not a value");
+    plot_canvas_free(&c);
+}
+
 Test(plot_line, a_dashed_baseline_has_gaps_a_solid_line_has_none)
 {
     float y[2] = {1, 1}, y2[2] = {0, 2};
