@@ -13,6 +13,7 @@
 #include <cairo.h>
 #include "model/checkpoint.h"
 #include "probes/probe.h"
+#include "plot/plot.h"
 #include "tests/test_task_util.h"
 
 // ---------------------------------------------------------------- helpers
@@ -605,4 +606,27 @@ Test(cli, probes_write_their_files)
     cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
     const char *l_files[] = {"linear_probes.csv", "linear_probes.png", "linear_digit.png", "linear_carry.png"};
     for (int i = 0; i < 4; i++) cr_expect(file_exists(dir, l_files[i]), "%s not written", l_files[i]);
+    // the place heatmap ends in an outlined column of majority-class baselines: the outline's
+    // colour runs down a column at the right of the map (and in the key), nowhere at the left
+    char png[600];
+    snprintf(png, sizeof png, "%s/linear_digit.png", dir);
+    cairo_surface_t *img = cairo_image_surface_create_from_png(png);
+    cr_assert_eq(cairo_surface_status(img), CAIRO_STATUS_SUCCESS);
+    int W = cairo_image_surface_get_width(img), H = cairo_image_surface_get_height(img);
+    int stride = cairo_image_surface_get_stride(img), tall_col = -1;
+    const unsigned char *data = cairo_image_surface_get_data(img);
+    plot_rgb ol = plot_outline_rgb(PLOT_CMAP_VIRIDIS);
+    for (int x = 0; x < W; x++) {
+        int run_len = 0;
+        for (int y = 0; y < H; y++) {
+            uint32_t p = ((const uint32_t *)(data + (size_t)y * stride))[x];
+            int hit = abs((int)((p >> 16) & 255) - ol.r) < 30 && abs((int)((p >> 8) & 255) - ol.g) < 30 &&
+                      abs((int)(p & 255) - ol.b) < 30;
+            run_len = hit ? run_len + 1 : 0;
+            if (run_len > H / 3 && tall_col < 0) tall_col = x;
+        }
+    }
+    cr_expect_gt(tall_col, W / 2, "no outlined baseline column at the right of linear_digit.png (first at x = %d of %d)",
+                 tall_col, W);
+    cairo_surface_destroy(img);
 }
