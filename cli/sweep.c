@@ -11,6 +11,7 @@
 //   set    = train.steps=4000              ; repeatable: applied to every run
 //   bands  = 1-10, 11-20, 21-30            ; accuracy columns by longest operand
 //   x      = task.train_size               ; plot in-distribution accuracy against a varied key
+//   y      = population                    ; plot the training-distribution accuracy instead (eval.n_population)
 //   probe  = attention                     ; run this probe on every finished run
 //   [variant looped]                       ; optional named variants, each crossed with the grid
 //   model.n_layer = 1

@@ -29,6 +29,13 @@ static TaskConfig eval_task(const TaskConfig *tc)
 
 // ---------------------------------------------------------------- the training distribution
 
+TaskConfig eval_population_task(const TaskConfig *tc, int values)
+{
+    TaskConfig t = *tc;
+    if (values) t.sampling = TASK_SAMPLE_VALUES, t.balance_carries = 0;
+    return t;
+}
+
 int eval_population_draw(const TaskConfig *tc_in, int n, uint64_t seed, const TaskSet *train_set, TaskExample *ex,
                          char *err)
 {

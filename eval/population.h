@@ -26,7 +26,7 @@
 
 typedef struct {
     char name[EVAL_POP_NAME];  // "training distribution, 1000 problems" / "file tests/x.txt, 200 problems"
-    char kind[16];             // "training" or "file" (the CSV's population column)
+    char kind[16];             // "training", "values" (eval.population) or "file": the CSV's population column
     char source[512];          // the file's path; "" for the training distribution
     EvalReport r;              // per-length, per-carry and overlap counts of its problems
     long n, correct;
@@ -39,6 +39,10 @@ typedef struct {
 // their own seed (the grid's and training's draws are untouched): from the test split
 // when train_frac < 1, and redrawn (up to 16 times; the grid, eval_grid, draws
 // strictly) where a fixed training set (train_set with train_size > 0) holds them. -1 + err.
+// the task a population draws from: tc itself (eval.population = training), or for
+// values tc with sampling = values and carries not balanced: the papers' test sets
+// (Lee et al., FoNE), whose training sets are drawn otherwise
+TaskConfig eval_population_task(const TaskConfig *tc, int values);
 // the problems eval_population_train scores, into ex (room for n)
 int eval_population_draw(const TaskConfig *tc, int n, uint64_t seed, const TaskSet *train_set, TaskExample *ex,
                          char *err);

@@ -16,6 +16,7 @@
 #define E(f) offsetof(EvalOpts, f), sizeof(((EvalOpts *)0)->f)
 
 static const char *const LOSS_ON_NAMES[] = {"answer", "all", NULL};
+static const char *const POPULATION_NAMES[] = {"training", "values", NULL};
 
 // the train.* keys of TrainOpts
 const key_def_t RUN_TRAIN_KEYS[] = {
@@ -56,6 +57,9 @@ const key_def_t RUN_EVAL_KEYS[] = {
     {"eval.n_during_train", KEY_INT, E(n_during_train), 0, 1e7, "256", 0, "problems per periodic evaluation while training"},
     {"eval.n_population", KEY_INT, E(n_population), 0, 1e7, "500", 1,
      "problems drawn as training draws them (held out, own seed) for the training-distribution accuracy (0 = off)"},
+    {"eval.population", KEY_ENUM, E(population), 0, 0, "training", 1,
+     "how the n_population problems are drawn: training (as training draws them) or values (add/sub/mul: each "
+     "operand uniform over the training range, carries not balanced: the papers' test sets)", POPULATION_NAMES},
 };
 const int RUN_N_EVAL_KEYS = (int)(sizeof(RUN_EVAL_KEYS) / sizeof(RUN_EVAL_KEYS[0]));
 
@@ -189,7 +193,8 @@ int run_config_apply_set(RunConfig *rc, const char *arg, char *err)
 }
 
 // the eval.* keys that `arithlab eval` reads (eval.n_during_train is training's own)
-static const char *const EVAL_CMD_KEYS[] = {"eval.per_cell", "eval.max_len", "eval.batch_size", "eval.n_population"};
+static const char *const EVAL_CMD_KEYS[] = {"eval.per_cell", "eval.max_len", "eval.batch_size", "eval.n_population",
+                                            "eval.population"};
 #define N_EVAL_CMD_KEYS (int)(sizeof EVAL_CMD_KEYS / sizeof EVAL_CMD_KEYS[0])
 
 int run_config_apply_eval_set(RunConfig *rc, const char *arg, char *err)

@@ -10,6 +10,10 @@ int run_config_resolve(RunConfig *rc, char *err)
     if (task_config_validate(&rc->task, inner)) return err_set(err, "[task] %s", inner);
     if (strcmp(rc->train.loss_on, "answer") && strcmp(rc->train.loss_on, "all"))
         return err_set(err, "train.loss_on = '%s': accepted answer|all", rc->train.loss_on);
+    if (rc->eval.population == RUN_POPULATION_VALUES && rc->task.task != TASK_ADD && rc->task.task != TASK_SUB &&
+        rc->task.task != TASK_MUL)
+        return err_set(err, "eval.population = values applies to task=add|sub|mul (operands drawn by value); "
+                       "use eval.population = training for %s", task_kind_name(rc->task.task));
     if (rc->model.vocab_size == 0) rc->model.vocab_size = task_vocab_size();
     if (rc->model.vocab_size < task_vocab_size())
         return err_set(err, "model.vocab_size = %d is smaller than the task vocabulary (%d)", rc->model.vocab_size, task_vocab_size());

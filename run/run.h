@@ -26,7 +26,13 @@ typedef struct {
     int batch_size;       // problems decoded together
     int n_during_train;   // problems in each periodic evaluation during training
     int n_population;     // problems drawn as training draws them, evaluated with the grid (0 = off)
+    int population;       // RunPopulation: how those problems are drawn
 } EvalOpts;
+
+// eval.population: the n_population problems drawn as training draws them, or with
+// each operand uniform over the training range and carries left unbalanced (the test
+// sets of Lee et al. and FoNE, whose training sets are drawn otherwise)
+typedef enum { RUN_POPULATION_TRAINING, RUN_POPULATION_VALUES } RunPopulation;
 
 typedef struct {
     ModelConfig model;

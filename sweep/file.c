@@ -101,6 +101,11 @@ int sweep_parse_key(sweep_t *sw, const char *name, const char *value, char *err)
         }
     } else if (!strcmp(name, "x")) {
         snprintf(sw->x, sizeof(sw->x), "%s", trim(buf));
+    } else if (!strcmp(name, "y")) {
+        if (!strcmp(trim(buf), "grid")) sw->y_population = 0;
+        else if (!strcmp(trim(buf), "population")) sw->y_population = 1;
+        else return err_set(err, "y = '%s': accepted: grid (in-distribution cells of the accuracy grid), "
+                            "population (problems drawn as training draws them, eval.n_population)", value);
     } else if (!strcmp(name, "probe")) {
         static const char *const kinds[] = {"fourier", "attention", "linear"};
         int ok = 0;
@@ -109,7 +114,7 @@ int sweep_parse_key(sweep_t *sw, const char *name, const char *value, char *err)
         if (sw->n_probes == SWEEP_MAX_PROBES) return err_set(err, "probe: at most %d", SWEEP_MAX_PROBES);
         snprintf(sw->probes[sw->n_probes++], sizeof(sw->probes[0]), "%s", trim(buf));
     } else {
-        return err_set(err, "[sweep] has no key '%s'; accepted: config, seeds, vary, set, bands, x, probe", name);
+        return err_set(err, "[sweep] has no key '%s'; accepted: config, seeds, vary, set, bands, x, y, probe", name);
     }
     return 0;
 }

@@ -40,6 +40,7 @@ typedef struct {
     char sets[SWEEP_MAX_SETS][160];
     int n_bands, band_lo[SWEEP_MAX_BANDS], band_hi[SWEEP_MAX_BANDS];
     char x[96];
+    int y_population;                            // y = population: the plot's y is the training-distribution accuracy
     int n_probes;
     char probes[SWEEP_MAX_PROBES][32];
     int n_variants;
@@ -59,6 +60,7 @@ typedef struct {
     double wall_s;
     long in_n, in_ok, out_n, out_ok;
     long band_n[SWEEP_MAX_BANDS], band_ok[SWEEP_MAX_BANDS];
+    long pop_n, pop_ok;      // problems drawn as training draws them (eval.n_population); 0: none
 } sweep_run_t;
 
 // a/b into dst

@@ -41,6 +41,25 @@ static int read_grid(const sweep_t *sw, sweep_run_t *r, const char *out)
     return eval_grid_csv_read(path, add_cell, &g, err) < 0 ? -1 : 0;
 }
 
+// the drawn population's row of a finished run's eval/accuracy_population.csv
+// (eval.n_population problems, drawn as eval.population says); none: pop_n stays 0
+static void read_population(sweep_run_t *r, const char *out)
+{
+    char path[4096], dir[4096], line[512];
+    sweep_path_join(dir, sizeof(dir), out, r->name);
+    sweep_path_join(path, sizeof(path), dir, "eval/accuracy_population.csv");
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    while (fgets(line, sizeof line, f)) {
+        long n, ok;
+        if (sscanf(line, "training,,%ld,%ld", &n, &ok) == 2 || sscanf(line, "values,,%ld,%ld", &n, &ok) == 2) {
+            r->pop_n = n, r->pop_ok = ok;
+            break;
+        }
+    }
+    fclose(f);
+}
+
 static double pct(long ok, long n) { return n ? 100.0 * ok / n : NAN; }
 
 int sweep_values_geometric(const float *x, int n)
@@ -79,13 +98,14 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
     char path[4096];
     for (int i = 0; i < n_runs; i++) {
         sweep_run_t *r = &runs[i];
-        r->in_n = r->in_ok = r->out_n = r->out_ok = 0;
+        r->in_n = r->in_ok = r->out_n = r->out_ok = r->pop_n = r->pop_ok = 0;
         memset(r->band_n, 0, sizeof(r->band_n));
         memset(r->band_ok, 0, sizeof(r->band_ok));
         char dir[4096];
         sweep_path_join(dir, sizeof(dir), out, r->name);
         sweep_path_join(path, sizeof(path), dir, "sweep_done");
         r->done = sweep_file_exists(path) && read_grid(sw, r, out) == 0;
+        if (r->done) read_population(r, out);
         r->wall_s = sweep_read_wall(dir);
     }
     // one row per run
@@ -97,7 +117,7 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
     for (int i = 0; i < sw->n_vary; i++) fprintf(f, ",%s", sw->vary[i].key);
     fprintf(f, ",done,stale,wall_s,in_n,in_accuracy,out_n,out_accuracy");
     for (int b = 0; b < sw->n_bands; b++) fprintf(f, ",len_%d_%d_accuracy", sw->band_lo[b], sw->band_hi[b]);
-    fputc('\n', f);
+    fprintf(f, ",population_n,population_accuracy\n");
     for (int i = 0; i < n_runs; i++) {
         const sweep_run_t *r = &runs[i];
         fprintf(f, "%s,%s,%d", r->name, r->group, r->seed);
@@ -106,7 +126,7 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
         fprintf(f, ",%d,%d,%.1f,%ld,%.4f,%ld,%.4f", r->done, r->stale, r->wall_s, r->in_n, pct(r->in_ok, r->in_n) / 100,
                 r->out_n, pct(r->out_ok, r->out_n) / 100);
         for (int b = 0; b < sw->n_bands; b++) fprintf(f, ",%.4f", pct(r->band_ok[b], r->band_n[b]) / 100);
-        fputc('\n', f);
+        fprintf(f, ",%ld,%.4f\n", r->pop_n, pct(r->pop_ok, r->pop_n) / 100);
     }
     fclose(f);
 
@@ -114,21 +134,23 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
     sweep_path_join(path, sizeof(path), out, "table.md");
     f = fopen(path, "w");
     if (!f) return err_set(err, "%s: cannot write: %s", path, strerror(errno));
-    int has_out = 0;
-    for (int i = 0; i < n_runs; i++) has_out |= runs[i].out_n > 0;
+    int has_out = 0, has_pop = 0;
+    for (int i = 0; i < n_runs; i++) has_out |= runs[i].out_n > 0, has_pop |= runs[i].pop_n > 0;
     fprintf(f, "| run | seeds done | in-distribution %% |");
+    if (has_pop) fprintf(f, " training distribution %% |");
     for (int b = 0; b < sw->n_bands; b++) fprintf(f, " lengths %d–%d %% |", sw->band_lo[b], sw->band_hi[b]);
     if (has_out) fprintf(f, " out-of-distribution %% |");
     fprintf(f, " wall s per run |\n|---|---|---|");
-    for (int b = 0; b < sw->n_bands + has_out + 1; b++) fprintf(f, "---|");
+    for (int b = 0; b < sw->n_bands + has_out + has_pop + 1; b++) fprintf(f, "---|");
     fputc('\n', f);
     int ns = sw->n_seeds, any_stale = 0;
     for (int g = 0; g < n_runs; g += ns) {
-        double in[SWEEP_MAX_SEEDS], outv[SWEEP_MAX_SEEDS], band[SWEEP_MAX_BANDS][SWEEP_MAX_SEEDS], wall = 0.0;
+        double in[SWEEP_MAX_SEEDS], popv[SWEEP_MAX_SEEDS], outv[SWEEP_MAX_SEEDS], band[SWEEP_MAX_BANDS][SWEEP_MAX_SEEDS], wall = 0.0;
         int done = 0, stale = 0;
         for (int s = 0; s < ns; s++) {
             const sweep_run_t *r = &runs[g + s];
             in[s] = r->done ? pct(r->in_ok, r->in_n) : NAN;
+            popv[s] = r->done ? pct(r->pop_ok, r->pop_n) : NAN;
             outv[s] = r->done ? pct(r->out_ok, r->out_n) : NAN;
             for (int b = 0; b < sw->n_bands; b++) band[b][s] = r->done ? pct(r->band_ok[b], r->band_n[b]) : NAN;
             if (r->done) done++, wall += r->wall_s;
@@ -138,6 +160,7 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
         if (stale) fprintf(f, "| %s | %d/%d (%d stale) |", runs[g].group, done, ns, stale);
         else fprintf(f, "| %s | %d/%d |", runs[g].group, done, ns);
         md_cell(f, in, ns);
+        if (has_pop) md_cell(f, popv, ns);
         for (int b = 0; b < sw->n_bands; b++) md_cell(f, band[b], ns);
         if (has_out) md_cell(f, outv, ns);
         if (done) fprintf(f, " %.0f |\n", wall / done);
@@ -147,6 +170,11 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
     if (any_stale)
         fprintf(f, "Stale runs (kept with --keep-stale) were trained with another config than the sweep file gives now: "
                    "their numbers are in the table but are not those of the sweep as written.\n");
+    if (has_pop)
+        fprintf(f, "In-distribution: the cells of the (len a, len b) grid inside the training lengths; training "
+                   "distribution: the eval.n_population problems, drawn as training draws them or, with "
+                   "eval.population = values, with operands uniform over the training range (held out where "
+                   "the task holds problems out).\n");
     fclose(f);
 
     // in-distribution accuracy against a varied numeric key, one line per other setting
@@ -176,7 +204,8 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
                     int same = r->variant == runs[i].variant && r->value[xi] == k && r->done;
                     for (int q = 0; q < sw->n_vary && same; q++) if (q != xi) same = r->value[q] == runs[i].value[q];
                     if (!same) continue;
-                    double v = pct(r->in_ok, r->in_n);
+                    double v = sw->y_population ? pct(r->pop_ok, r->pop_n) : pct(r->in_ok, r->in_n);
+                    if (isnan(v)) continue;
                     sum += v, cnt++;
                     lo = fmin(lo, v), hi = fmax(hi, v);
                 }
@@ -192,8 +221,9 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
             n_series++;
         }
         char title[256], png[4200];
-        if (ns > 1) snprintf(title, sizeof(title), "In-distribution exact match against %s (mean, min-max over %d seeds)", sw->x, ns);
-        else snprintf(title, sizeof(title), "In-distribution exact match against %s", sw->x);
+        const char *what = sw->y_population ? "Training-distribution" : "In-distribution";
+        if (ns > 1) snprintf(title, sizeof(title), "%s exact match against %s (mean, min-max over %d seeds)", what, sw->x, ns);
+        else snprintf(title, sizeof(title), "%s exact match against %s", what, sw->x);
         // y fits the data (inside 0..100, with room so that 100% is not on the frame)
         plot_line_opts o = {.title = title, .xlabel = sw->x, .ylabel = "exact match (%)",
                             .logx = sweep_values_geometric(xs, nx), .xtick_values = xs, .n_xtick_values = nx};

@@ -12,7 +12,7 @@ static const char *const FORMAT_NAMES[] = {
     "plain", "reversed", "reverse_all", "scratch_simple", "scratch_detailed", "scratch_mul", NULL,
 };
 static const char *const NUMBERS_NAMES[] = { "digits", "fone", NULL };
-static const char *const SAMPLING_NAMES[] = { "lengths", "values", NULL };
+static const char *const SAMPLING_NAMES[] = { "lengths", "values", "magnitude", NULL };
 
 #define T(f) offsetof(TaskConfig, f), sizeof(((TaskConfig *)0)->f)
 
@@ -25,7 +25,9 @@ const key_def_t TASK_KEYS[] = {
      "longest operand drawn, in digits (see sampling)"},
     {"task.sampling", KEY_ENUM, T(sampling), 0, 0, "lengths", 1,
      "add/sub/mul: lengths (every (len_a, len_b) pair equally often) or values (each operand uniform in "
-     "[10^(min_len-1), 10^max_len), from 0 when min_len=1)", SAMPLING_NAMES},
+     "[10^(min_len-1), 10^max_len), from 0 when min_len=1) or magnitude (first the longest length d allowed, "
+     "with the share of d-digit numbers in that range, then values below 10^d: Lee et al.'s training sets)",
+     SAMPLING_NAMES},
     {"task.format", KEY_ENUM, T(format), 0, 0, "plain", 0,
      "plain, reversed ($a+b=rev$), reverse_all, scratch_simple, scratch_detailed (add), scratch_mul (mul)", FORMAT_NAMES},
     {"task.pad_width", KEY_INT, T(pad_width), 0, 2 * TASK_MAX_DIGITS, "0", 0,
@@ -193,8 +195,9 @@ int task_config_validate(const TaskConfig *c, char *err)
                        "no space_prob or hint_random_start");
     if (c->balance_carries && c->task != TASK_ADD && c->task != TASK_SUB)
         return err_set(err, "task key 'balance_carries': applies to task=add and task=sub, not %s", KIND_NAMES[c->task]);
-    if (c->sampling == TASK_SAMPLE_VALUES && (c->task == TASK_SORT || c->task == TASK_MODADD))
-        return err_set(err, "task.sampling = values applies to task=add|sub|mul; %s", c->task == TASK_SORT
+    if (c->sampling != TASK_SAMPLE_LENGTHS && (c->task == TASK_SORT || c->task == TASK_MODADD))
+        return err_set(err, "task.sampling = %s applies to task=add|sub|mul; %s", SAMPLING_NAMES[c->sampling],
+                       c->task == TASK_SORT
                        ? "sort draws lists by length (sampling=lengths)"
                        : "modadd always draws a, b uniformly from [0, modulus) (sampling=lengths)");
     if (c->task == TASK_SORT && c->sort_min_count > c->sort_count)

@@ -1,6 +1,6 @@
 // generate.c: drawing problems. sampling=lengths draws operand lengths evenly
 // over every allowed (len_a, len_b) pair, sampling=values draws operand values
-// uniformly; for add and sub a small dynamic program over the columns draws a
+// uniformly, sampling=magnitude a magnitude and then values below it; for add and sub a small dynamic program over the columns draws a
 // problem with a chosen number of carries (borrows).
 #include <math.h>
 #include <stdlib.h>
@@ -297,14 +297,36 @@ static const double *values_carry_weights(const TaskConfig *cfg, char *err)
     return w;
 }
 
+// sampling = magnitude (Lee et al.'s add_examples_N.txt): first the problem's
+// magnitude d, the length of the longest operand allowed, with the share that
+// d-digit numbers have in [10^(min_len-1), 10^max_len) (1%, 9%, 90% for 1..3
+// digits), then both operands uniform below 10^d as above. With balance_carries
+// the count k comes first, then d among the magnitudes where k carries occur.
+static int pick_magnitude(const TaskConfig *cfg, uint64_t *rng, const double *w, int carries)
+{
+    int lo = cfg->min_len, hi = cfg->max_len, span = hi - lo + 1, K = hi + 1;
+    double pd[TASK_MAX_DIGITS + 1];
+    for (int d = lo; d <= hi; d++) {
+        pd[d - lo] = numbers_of_length(d);
+        if (w) {
+            double with_k = 0;
+            for (int la = lo; la <= d; la++)
+                for (int lb = lo; lb <= d; lb++) with_k += w[((size_t)(la - lo) * span + lb - lo) * K + carries];
+            if (with_k == 0) pd[d - lo] = 0;
+        }
+    }
+    return lo + pick_weighted(rng, pd, span);
+}
+
 static int generate_values(const TaskConfig *cfg, uint64_t *rng, TaskExample *ex, char *err)
 {
     int lo = cfg->min_len, span = cfg->max_len - lo + 1, K = cfg->max_len + 1, sub = cfg->task == TASK_SUB;
     double *pair_w = malloc(sizeof(double) * (size_t)span * span);
     if (!pair_w) return err_set(err, "out of memory drawing a problem");
     int carries = CARRIES_ANY;
+    const double *w = NULL;
     if (cfg->balance_carries) {
-        const double *w = values_carry_weights(cfg, err);
+        w = values_carry_weights(cfg, err);
         if (!w) { free(pair_w); return -1; }
         int possible[TASK_MAX_DIGITS + 2], n_possible = 0;
         for (int k = 0; k < K; k++) {
@@ -313,9 +335,12 @@ static int generate_values(const TaskConfig *cfg, uint64_t *rng, TaskExample *ex
             if (total > 0) possible[n_possible++] = k;
         }
         carries = possible[rng_int(rng, n_possible)];
-        for (int p = 0; p < span * span; p++) pair_w[p] = w[(size_t)p * K + carries];
-    } else {
-        for (int p = 0; p < span * span; p++) pair_w[p] = problems_of_lengths(sub, lo + p / span, lo + p % span);
+    }
+    // the longest operand length this draw allows: max_len, or the drawn magnitude
+    int top = cfg->sampling == TASK_SAMPLE_MAGNITUDE ? pick_magnitude(cfg, rng, w, carries) : cfg->max_len;
+    for (int p = 0; p < span * span; p++) {
+        int la = lo + p / span, lb = lo + p % span;
+        pair_w[p] = la > top || lb > top ? 0.0 : w ? w[(size_t)p * K + carries] : problems_of_lengths(sub, la, lb);
     }
     int p = pick_weighted(rng, pair_w, span * span);
     free(pair_w);
@@ -331,7 +356,7 @@ static int generate_once(const TaskConfig *cfg, uint64_t *rng, TaskExample *ex, 
         snprintf(p.b, sizeof p.b, "%d", rng_int(rng, cfg->modulus));
         return task__build_example(cfg, &p, rng, ex, err);
     }
-    if (cfg->sampling == TASK_SAMPLE_VALUES) return generate_values(cfg, rng, ex, err);
+    if (cfg->sampling != TASK_SAMPLE_LENGTHS) return generate_values(cfg, rng, ex, err);
     int la, lb;
     draw_lengths(cfg, rng, &la, &lb);
     int carries = cfg->balance_carries ? CARRIES_BALANCED : CARRIES_ANY;

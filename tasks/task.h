@@ -73,8 +73,12 @@ typedef enum { TASK_NUMBERS_DIGITS, TASK_NUMBERS_FONE } TaskNumbers;
 // then uniformly among problems of those lengths; values = each operand uniformly from
 // [10^(min_len-1), 10^max_len) ([0, 10^max_len) when min_len is 1), as Lee et al. 2023
 // and FoNE draw them, so most problems have max_len-digit operands (81% of min_len=1
-// max_len=2 problems are 2+2 digits). Subtraction keeps a >= b in both.
-typedef enum { TASK_SAMPLE_LENGTHS, TASK_SAMPLE_VALUES } TaskSampling;
+// max_len=2 problems are 2+2 digits); magnitude = first the problem's magnitude d
+// (1..max_len) with the share of d-digit numbers in that range (1%, 9%, 90% for
+// max_len 3), then each operand uniformly below 10^d: Lee et al.'s training files
+// (add_examples_N.txt) are drawn so, 1% of their problems 1+1-digit and 8% 2+2,
+// where values makes those 0.01% and 0.8%. Subtraction keeps a >= b in all.
+typedef enum { TASK_SAMPLE_LENGTHS, TASK_SAMPLE_VALUES, TASK_SAMPLE_MAGNITUDE } TaskSampling;
 #define TASK_FONE_MAX_DIGITS VOCAB_FONE_MAX_PLACES  // core/vocab.h
 #define TASK_MAX_VALUES 3        // [NUM] tokens in one FoNE sequence: a, b, answer
 

@@ -4,6 +4,7 @@
 // reversed; answers that disagree with the truth), and the names, summary
 // lines and CSV rows that say which population a number is on.
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,37 @@ Test(population, avoids_a_fixed_training_set)
     cr_assert(hits_free > n / 5, "the check above needs draws that would hit the pool: %d", hits_free);
     free(ex);
     task_pool_free(&pool);
+}
+
+Test(population, values_draws_uniform_operands_without_carry_balance_whatever_training_draws)
+{
+    // training: sampling=magnitude with balanced carries (1+1-digit problems about 1%, 3 carries
+    // a quarter); eval.population = values: a, b uniform in [0, 1000), so (1,1) 0.01%, (3,3) 81%,
+    // and 3 carries as often as uniform pairs have them (6.6%, counted below). n = 10000: sd
+    // 0.004 at 0.81, 0.0025 at 0.066
+    TaskConfig train = task_config_make("task=add min_len=1 max_len=3 sampling=magnitude balance_carries=1");
+    TaskConfig tc = eval_population_task(&train, 1), same = eval_population_task(&train, 0);
+    cr_assert_eq(same.sampling, train.sampling);
+    cr_assert_eq(same.balance_carries, 1);
+    int n = 10000, at11 = 0, at33 = 0, three = 0, three_uniform = 0;
+    TaskExample *ex = malloc(sizeof(TaskExample) * (size_t)n);
+    char err[ERR_MAX];
+    cr_assert_eq(eval_population_draw(&tc, n, 5, NULL, ex, err), 0, "%s", err);
+    for (int i = 0; i < n; i++) {
+        at11 += ex[i].len_a == 1 && ex[i].len_b == 1;
+        at33 += ex[i].len_a == 3 && ex[i].len_b == 3;
+        int a = atoi(ex[i].a), b = atoi(ex[i].b);
+        three += a % 10 + b % 10 >= 10 && (a / 10 % 10 + b / 10 % 10 + 1) >= 10 && (a / 100 + b / 100 + 1) >= 10;
+    }
+    // the share of the 10^6 pairs with three carries, counted
+    for (int a = 0; a < 1000; a++)
+        for (int b = 0; b < 1000; b++)
+            three_uniform += a % 10 + b % 10 >= 10 && (a / 10 % 10 + b / 10 % 10 + 1) >= 10 && (a / 100 + b / 100 + 1) >= 10;
+    cr_assert(at11 < 10, "(1,1): %d of %d", at11, n);
+    cr_assert(fabs(at33 / (double)n - 0.81) < 0.02, "(3,3): %d of %d", at33, n);
+    cr_assert(fabs(three / (double)n - three_uniform / 1e6) < 0.012, "3 carries: %d of %d (uniform pairs: %d in 10^6)",
+              three, n, three_uniform);
+    free(ex);
 }
 
 // ---------------------------------------------------------------- problems files
@@ -228,6 +260,17 @@ Test(cli, train_and_eval_name_the_population_of_every_number, .init = tmp_setup,
     snprintf(path, sizeof path, "%s/eval/accuracy_population.csv", run_dir);
     cr_assert(strstr(slurp(path), "\ntraining,,30,"), "%s", slurp(path));
 
+    // eval.population = values: named as what it is, in the summary and the CSV's population column
+    snprintf(cmd, sizeof cmd, "%s eval --run %s --out %s/evv --set eval.n_population=12 --set eval.population=values "
+             "--threads 2", ARITHLAB_BIN, run_dir, tmpdir);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "operands uniform over the training range (carries not balanced), 12 problems: "), "%s", out);
+    snprintf(path, sizeof path, "%s/evv/accuracy_population.csv", tmpdir);
+    cr_assert(strstr(slurp(path), "\nvalues,,12,"), "%s", slurp(path));
+    snprintf(cmd, sizeof cmd, "%s eval --run %s --out %s/evw --set eval.population=uniform", ARITHLAB_BIN, run_dir, tmpdir);
+    cr_assert_eq(run(cmd, out, sizeof out), 2, "%s", out);
+    cr_assert(strstr(out, "eval.population") && strstr(out, "training") && strstr(out, "values"), "%s", out);
+
     snprintf(cmd, sizeof cmd, "%s eval --run %s --out %s --problems %s --set eval.n_population=10 --threads 2",
              ARITHLAB_BIN, run_dir, ev, probs);
     cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
@@ -245,6 +288,6 @@ Test(cli, train_and_eval_name_the_population_of_every_number, .init = tmp_setup,
     cr_assert(strstr(out, want) && strstr(out, "accepted lines"), "%s", out);
     snprintf(path, sizeof path, "%s/ev2", tmpdir);
     cr_assert_neq(access(path, F_OK), 0, "%s was created", path);
-    snprintf(cmd, sizeof cmd, "rm -rf %s %s", run_dir, ev);   // tmp_teardown removes plain files only
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s %s/evv", run_dir, ev, tmpdir);   // tmp_teardown removes plain files only
     run(cmd, out, sizeof out);
 }

@@ -1,5 +1,5 @@
 // test_sampling.c: how training problems are drawn (task.sampling = lengths |
-// values, with and without carry balancing) and which tokens carry the loss
+// values | magnitude, with and without carry balancing) and which tokens carry the loss
 // (train.loss_on = all through task_batch_loss_on_all). The statistical tests
 // use fixed seeds, so they are deterministic; each tolerance is several standard
 // deviations wide and far narrower than the gap to the other sampling mode.
@@ -136,6 +136,64 @@ Test(sampling, values_with_balanced_borrows_for_subtraction)
     cr_assert_eq(n_k[3], 0);
 }
 
+// ---------------------------------------------------------------- sampling = magnitude
+
+Test(sampling, magnitude_draws_lee_et_al_s_mix_of_one_two_and_three_digit_problems)
+{
+    // max_len 3: magnitude 1, 2, 3 with 10, 90, 900 parts in 1000; then a, b uniform below
+    // 10^d. So P(longest operand has 1 digit) = 0.01 + 0.09 * 0.01 + 0.9 * 0.0001 = 0.01099,
+    // P(2,2) = 0.09 * 0.81 + 0.9 * 0.0081 = 0.08019, P(3,3) = 0.9 * 0.81 = 0.729: as in Lee et
+    // al.'s add_examples_4000.txt (105, 320 and 2875 of 4000). values gives 0.0001, 0.0081
+    // and 0.81 instead. n = 40000: sd 0.0005 at 0.011, 0.0014 at 0.080, 0.0022 at 0.729.
+    TaskConfig c = task_config_make("task=add min_len=1 max_len=3 sampling=magnitude");
+    uint64_t rng = rng_seed(21);
+    char err[ERR_MAX];
+    int n = 40000, one = 0, at22 = 0, at33 = 0, a_big = 0;
+    for (int i = 0; i < n; i++) {
+        cr_assert_eq(task_generate(&c, &rng, TASK_SPLIT_ANY, &EX, err), 0, "%s", err);
+        one += EX.len_a == 1 && EX.len_b == 1;
+        at22 += EX.len_a == 2 && EX.len_b == 2;
+        at33 += EX.len_a == 3 && EX.len_b == 3;
+        a_big += atoi(EX.a) >= 500;
+    }
+    cr_assert(fabs(one / (double)n - 0.01099) < 0.003, "(1,1): %d of %d", one, n);
+    cr_assert(fabs(at22 / (double)n - 0.08019) < 0.008, "(2,2): %d of %d", at22, n);
+    cr_assert(fabs(at33 / (double)n - 0.729) < 0.012, "(3,3): %d of %d", at33, n);
+    // a >= 500 only at magnitude 3, half of it: 0.45
+    cr_assert(fabs(a_big / (double)n - 0.45) < 0.012, "a >= 500: %d of %d", a_big, n);
+}
+
+Test(sampling, magnitude_with_balanced_carries_draws_each_count_equally)
+{
+    // 0..3 carries a quarter each
+    TaskConfig c = task_config_make("task=add min_len=1 max_len=3 sampling=magnitude balance_carries=1");
+    uint64_t rng = rng_seed(22);
+    char err[ERR_MAX];
+    int n = 20000, by_k[4] = {0}, one = 0;
+    for (int i = 0; i < n; i++) {
+        cr_assert_eq(task_generate(&c, &rng, TASK_SPLIT_ANY, &EX, err), 0, "%s", err);
+        int k = count_carries(EX.a, EX.b, 0);
+        cr_assert(k >= 0 && k <= 3, "%s", EX.problem);
+        by_k[k]++;
+        one += EX.len_a == 1 && EX.len_b == 1;
+    }
+    for (int k = 0; k < 4; k++) cr_assert(fabs(by_k[k] / (double)n - 0.25) < 0.02, "%d carries: %d of %d", k, by_k[k], n);
+    // 1+1-digit problems come from magnitude 1 (0 or 1 carry) far more often than values would
+    // draw them (values with balanced carries: below 0.1%)
+    cr_assert(one / (double)n > 0.004, "(1,1): %d of %d", one, n);
+}
+
+Test(sampling, magnitude_is_refused_for_modadd_naming_the_key)
+{
+    TaskConfig c;
+    char err[ERR_MAX];
+    task_config_default(&c);
+    cr_assert_eq(task_config_set(&c, "task", "modadd", err), 0, "%s", err);
+    cr_assert_eq(task_config_set(&c, "sampling", "magnitude", err), 0, "%s", err);
+    cr_assert_eq(task_config_validate(&c, err), -1);
+    cr_expect(strstr(err, "task.sampling = magnitude") && strstr(err, "add|sub|mul"), "%s", err);
+}
+
 Test(sampling, lengths_is_the_default_and_draws_the_same_problems)
 {
     TaskConfig def = task_config_make("task=add min_len=1 max_len=4 balance_carries=1");
@@ -167,7 +225,7 @@ Test(sampling, values_is_refused_for_sort_and_modadd_naming_the_key)
     char err[ERR_MAX];
     task_config_default(&c);
     cr_assert_eq(task_config_set(&c, "sampling", "value", err), -1);
-    cr_assert(strstr(err, "task.sampling") && strstr(err, "lengths|values"), "%s", err);
+    cr_assert(strstr(err, "task.sampling") && strstr(err, "lengths|values|magnitude"), "%s", err);
 }
 
 // ---------------------------------------------------------------- train.loss_on = all

@@ -160,9 +160,10 @@ Test(sweep, runs_every_value_and_seed_and_tabulates_them, .init = tmp_setup, .fi
     csv_t c;
     csv_read(out_path("summary.csv"), &c);
     const char *header[] = {"run", "group", "seed", "model.n_embd", "done", "stale", "wall_s", "in_n", "in_accuracy",
-                            "out_n", "out_accuracy", "len_1_2_accuracy", "len_3_3_accuracy"};
-    cr_assert_eq(c.n_cols, 13, "%d columns", c.n_cols);
-    for (int k = 0; k < 13; k++) cr_expect_str_eq(c.cell[0][k], header[k]);
+                            "out_n", "out_accuracy", "len_1_2_accuracy", "len_3_3_accuracy", "population_n",
+                            "population_accuracy"};
+    cr_assert_eq(c.n_cols, 15, "%d columns", c.n_cols);
+    for (int k = 0; k < 15; k++) cr_expect_str_eq(c.cell[0][k], header[k]);
     cr_assert_eq(c.n_rows, 5, "%d lines in summary.csv", c.n_rows);
     const char *names[] = {"8_seed1", "8_seed2", "16_seed1", "16_seed2"}, *values[] = {"8", "8", "16", "16"};
     const char *seeds[] = {"1", "2", "1", "2"};
@@ -472,6 +473,38 @@ Test(sweep, variants_cross_the_grid_and_x_draws_the_plot, .init = tmp_setup, .fi
 
 // the sweep file "[sweep]\n" + TINY + body (+ tail) is refused with exit 2, a message holding
 // each needle, and no output directory
+Test(sweep, y_population_tabulates_and_plots_the_training_distribution, .init = tmp_setup, .fini = sweep_teardown,
+     .timeout = 120)
+{
+    write_sweep("seeds = 1, 2\nset = eval.n_population=40\nvary = train.lr: 0.001, 0.01\nx = train.lr\ny = population\n", NULL);
+    char out[8192];
+    cr_assert_eq(sweep(NULL, out, sizeof out), 0, "%s", out);
+    csv_t c;
+    csv_read(out_path("summary.csv"), &c);
+    int cn = csv_col(&c, "population_n"), ca = csv_col(&c, "population_accuracy");
+    cr_assert(cn >= 0 && ca >= 0, "summary.csv has no population columns");
+    for (int r = 1; r < c.n_rows; r++) {
+        cr_expect_str_eq(c.cell[r][cn], "40", "row %d: population_n", r);
+        // the value is each run's own eval/accuracy_population.csv training row
+        char p[600], line[256];
+        snprintf(p, sizeof p, "%s", out_path(c.cell[r][0]));
+        strncat(p, "/eval/accuracy_population.csv", sizeof p - strlen(p) - 1);
+        FILE *f = fopen(p, "r");
+        cr_assert_not_null(f, "%s", p);
+        long n = -1, ok = -1;
+        while (fgets(line, sizeof line, f)) if (sscanf(line, "training,,%ld,%ld", &n, &ok) == 2) break;
+        fclose(f);
+        char want[32];
+        snprintf(want, sizeof want, "%.4f", (double)ok / n);
+        cr_expect_str_eq(c.cell[r][ca], want, "row %d: population_accuracy", r);
+    }
+    size_t md_n;
+    char *md = (char *)read_bytes(out_path("table.md"), &md_n);
+    cr_expect(strstr(md, "training distribution %") != NULL, "table.md: %s", md);
+    free(md);
+    cr_expect(exists(out_path("accuracy_vs_lr.png")));
+}
+
 static void expect_refused(const char *body, const char *tail, const char *extra, const char *needle, const char *needle2)
 {
     char out[8192];
@@ -487,7 +520,7 @@ static void expect_refused(const char *body, const char *tail, const char *extra
 Test(sweep_refuses, an_unknown_sweep_key_naming_line_and_accepted_keys, .init = tmp_setup, .fini = sweep_teardown)
 {
     expect_refused("seedz = 1, 2\n", NULL, NULL, "sweep.ini:10: [sweep] has no key 'seedz'",
-                   "accepted: config, seeds, vary, set, bands, x, probe");
+                   "accepted: config, seeds, vary, set, bands, x, y, probe");
 }
 // (the line named is the section's first key: ini_parse calls back on key lines only)
 Test(sweep_refuses, an_unknown_section, .init = tmp_setup, .fini = sweep_teardown)
@@ -525,4 +558,9 @@ Test(sweep_refuses, reports_the_first_of_two_errors_at_its_own_line, .init = tmp
 {
     // line 10 is an unknown key, line 11 an unknown section: the message must be line 10's
     expect_refused("seedz = 1\n", "[bogus]\nx = 1\n", NULL, "sweep.ini:10: [sweep] has no key 'seedz'", NULL);
+}
+
+Test(sweep_refuses, a_y_that_is_neither_grid_nor_population, .init = tmp_setup, .fini = sweep_teardown)
+{
+    expect_refused("y = loss\n", NULL, NULL, "y = 'loss'", "population");
 }
