@@ -637,8 +637,10 @@ void plot_value_format(const float *v, size_t n, char *fmt, size_t cap)
     double maxabs = 0;
     for (size_t i = 0; i < n; i++) if (isfinite(v[i])) maxabs = fmax(maxabs, fabs(v[i]));
     if (maxabs >= 1e5) { snprintf(fmt, cap, "%%.1e"); return; }
-    // two significant digits for the largest value, as many decimals for all the others
+    // two significant digits for the largest value, as many decimals for all the others,
+    // and one decimal at least below 100 (10.2 beside 0.4, not 10 beside 0)
     int dec = maxabs > 0 ? 1 - (int)floor(log10(maxabs)) : 0;
+    if (dec < 1 && maxabs > 0 && maxabs < 100) dec = 1;
     if (dec < 0) dec = 0;
     if (dec > 4) dec = 4;
     snprintf(fmt, cap, "%%.%df", dec);

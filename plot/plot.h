@@ -113,8 +113,8 @@ int plot_ticks(double lo, double hi, int max_n, double *out, int cap);
 // (0.0, 0.5, 1.0, not 0, 0.5, 1; 0, 2e6, 4e6 for large steps)
 int plot_tick_labels(double lo, double hi, int max_n, double *out, char (*labels)[24], int cap);
 // one printf format for all n values of a figure (NaN ignored): fixed decimals giving
-// the largest |v| two significant digits ("%.2f" for 0.3 and 0.068: 0.30, 0.07, not
-// 0.3 beside 0.068), "%.1e" from 1e5 up
+// the largest |v| two significant digits, at least one decimal below 100 ("%.2f" for
+// 0.3 and 0.068: 0.30, 0.07, not 0.3 beside 0.068; "%.1f" for 10.2 and 0.4), "%.1e" from 1e5 up
 void plot_value_format(const float *v, size_t n, char *fmt, size_t cap);
 // labels for n values in one form: whole numbers as such (100, 1000; from 1e6 as 1e6,
 // 2e6), others with the decimals the most precise one needs when all lie in

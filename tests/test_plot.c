@@ -132,6 +132,9 @@ Test(plot_ticks, cell_values_of_one_figure_share_one_format)
     const float pct[] = {100.0f, 3.5f, -12.0f};
     plot_value_format(pct, 3, fmt, sizeof fmt);
     cr_expect_str_eq(fmt, "%.0f");
+    const float mixed[] = {10.2f, 0.4f};
+    plot_value_format(mixed, 2, fmt, sizeof fmt);
+    cr_expect_str_eq(fmt, "%.1f", "10.2 beside 0.4, not 10 beside 0");
     const float tiny[] = {0.0004f, 0.00002f};
     plot_value_format(tiny, 2, fmt, sizeof fmt);
     cr_expect_str_eq(fmt, "%.4f");
