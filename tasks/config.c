@@ -24,9 +24,8 @@ const key_def_t TASK_KEYS[] = {
     {"task.max_len", KEY_INT, T(max_len), 1, TASK_MAX_DIGITS, "3", 0,
      "longest operand drawn, in digits (see sampling)"},
     {"task.sampling", KEY_ENUM, T(sampling), 0, 0, "lengths", 1,
-     "add/sub/mul: lengths (every (len_a, len_b) pair equally often) or values (each operand uniform in "
-     "[10^(min_len-1), 10^max_len), from 0 when min_len=1) or magnitude (first the longest length d allowed, "
-     "with the share of d-digit numbers in that range, then values below 10^d: Lee et al.'s training sets)",
+     "add/sub/mul: lengths (each (len_a, len_b) pair equally often), values (operands uniform below "
+     "10^max_len, >= 10^(min_len-1) if min_len > 1) or magnitude (a length d, then values < 10^d: Lee)",
      SAMPLING_NAMES},
     {"task.format", KEY_ENUM, T(format), 0, 0, "plain", 0,
      "plain, reversed ($a+b=rev$), reverse_all, scratch_simple, scratch_detailed (add), scratch_mul (mul)", FORMAT_NAMES},
