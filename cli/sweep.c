@@ -16,6 +16,9 @@
 //   [variant looped]                       ; optional named variants, each crossed with the grid
 //   model.n_layer = 1
 //   model.n_loops = 4
+// A run whose directory holds another config than the sweep file gives it now
+// (the file was edited) is stale: the sweep moves it aside and runs it again;
+// --table refuses to tabulate it, and --keep-stale keeps and marks it instead.
 #define _GNU_SOURCE   // sched_getaffinity
 #include <ctype.h>
 #include <errno.h>
@@ -60,7 +63,7 @@ static const char *default_out(const sweep_t *sw, const char *spec, char *buf, s
 int cmd_sweep(int argc, char **argv)
 {
     const char *spec = NULL, *out = NULL, *seeds = NULL;
-    int jobs = 0, threads = 1, dry = 0, table_only = 0;
+    int jobs = 0, threads = 1, dry = 0, table_only = 0, keep_stale = 0;
     arg_t args[] = {
         {"--out", ARG_STR, &out, "output directory (default runs/<sweep directory name>)"},
         {"--jobs", ARG_INT, &jobs, "runs at once (default: cores / --threads)"},
@@ -68,10 +71,11 @@ int cmd_sweep(int argc, char **argv)
         {"--list", ARG_FLAG, &dry, "list the runs and their state, run nothing"},
         {"--table", ARG_FLAG, &table_only, "only tabulate the finished runs"},
         {"--seeds", ARG_STR, &seeds, "override the sweep file's seeds, e.g. 2,3"},
+        {"--keep-stale", ARG_FLAG, &keep_stale, "keep runs whose config differs from the sweep file's now: not re-run, tabulated marked stale"},
         ARGS_FORMAT,
     };
-    int r = args_parse("sweep", "SWEEP.ini|DIR [--out DIR] [--jobs N] [--threads K] [--seeds LIST] [--list] [--table] [--format LIST]",
-                       args, 7, argc, argv, &spec);
+    int r = args_parse("sweep", "SWEEP.ini|DIR [--out DIR] [--jobs N] [--threads K] [--seeds LIST] [--list] [--table] [--keep-stale] [--format LIST]",
+                       args, 8, argc, argv, &spec);
     if (r) return r < 0 ? 2 : 0;
     if (!spec) { fprintf(stderr, "arithlab sweep: give a sweep file or a directory holding sweep.ini (e.g. experiments/schemes)\n"); return 2; }
     char err[ERR_MAX];
@@ -92,16 +96,13 @@ int cmd_sweep(int argc, char **argv)
     int n_runs = sweep_expand(&sw, runs, err);
     if (n_runs < 0) { fprintf(stderr, "arithlab sweep: %s\n", err); return 2; }
     char path[4096];
-    int n_done = 0;
+    int n_done = 0, n_stale = 0;
     for (int i = 0; i < n_runs; i++) {
-        char dir[4096];
-        sweep_path_join(dir, sizeof(dir), out, runs[i].name);
-        sweep_path_join(path, sizeof(path), dir, "sweep_done");
-        runs[i].done = sweep_file_exists(path);
-        n_done += runs[i].done;
+        if (sweep_run_state(&sw, &runs[i], out, err)) { fprintf(stderr, "arithlab sweep: run %s\n(nothing was started)\n", err); return 2; }
+        n_stale += runs[i].stale;
     }
     for (int i = 0; i < n_runs; i++)
-        if (!runs[i].done && sweep_check_run(&sw, &runs[i], err)) {
+        if ((!runs[i].done || runs[i].stale) && sweep_check_run(&sw, &runs[i], err)) {
             fprintf(stderr, "arithlab sweep: run %s\n(nothing was started)\n", err);
             return 2;
         }
@@ -110,10 +111,35 @@ int cmd_sweep(int argc, char **argv)
             char dir[4096];
             sweep_path_join(dir, sizeof(dir), out, runs[i].name);
             sweep_path_join(path, sizeof(path), dir, "ckpt.safetensors");
-            printf("%-60s %s\n", runs[i].name, runs[i].done ? "done" : sweep_file_exists(path) ? "stopped (will resume)" : "to run");
+            const char *state = runs[i].done ? "done" : sweep_file_exists(path) ? "stopped (will resume)" : "to run";
+            if (runs[i].stale)
+                state = keep_stale ? (runs[i].done ? "done, stale (config changed; kept: --keep-stale)" : "stopped, stale (config changed; kept: --keep-stale)")
+                                   : (runs[i].done ? "done, stale (config changed; will re-run)" : "stopped, stale (config changed; will re-run)");
+            printf("%-60s %s\n", runs[i].name, state);
         }
+        if (n_stale) printf("%d stale run%s: trained with another config than %s gives now\n", n_stale, n_stale == 1 ? "" : "s", spec);
         return 0;
     }
+    if (n_stale && table_only && !keep_stale) {
+        fprintf(stderr, "arithlab sweep: %d run%s in %s were trained with another config than %s gives now:\n",
+                n_stale, n_stale == 1 ? "" : "s", out, spec);
+        for (int i = 0; i < n_runs; i++) if (runs[i].stale) fprintf(stderr, "  %s\n", runs[i].name);
+        fprintf(stderr, "run the sweep without --table to re-run them, or add --keep-stale to tabulate them marked stale\n");
+        return 2;
+    }
+    if (n_stale && !table_only && !keep_stale) {
+        printf("%d run%s trained with another config than %s gives now: moved aside and run again\n", n_stale, n_stale == 1 ? "" : "s", spec);
+        for (int i = 0; i < n_runs; i++) {
+            if (!runs[i].stale) continue;
+            char moved[4200];
+            if (sweep_set_aside(out, &runs[i], moved, sizeof(moved), err)) { fprintf(stderr, "arithlab sweep: %s\n", err); return 1; }
+            printf("  %s -> %s\n", runs[i].name, moved);
+            runs[i].stale = 0;
+            runs[i].done = 0;
+        }
+        fflush(stdout);
+    }
+    for (int i = 0; i < n_runs; i++) n_done += runs[i].done;
     if (cli_mkdir_p(out, err)) { fprintf(stderr, "arithlab sweep: %s\n", err); return 1; }
     int status = 0;
     if (!table_only && n_done < n_runs) {

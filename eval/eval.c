@@ -222,6 +222,10 @@ int eval_grid(Model *m, const TaskConfig *tc_in, int per_cell, uint64_t seed, Ev
     TaskExample *ex = malloc(sizeof(TaskExample) * (size_t)per_cell);
     if (!ex) return err_set(err, "eval: out of memory for %d examples", per_cell);
     uint64_t rng = rng_seed(seed ^ 0xE7A1u);
+    long total = 0, done = 0;
+    for (int la = 1; la <= r->max_len; la++)
+        for (int lb = 1; lb <= r->max_len; lb++) total += cell_exists(&tc, la, lb) ? per_cell : 0;
+    if (r->progress) r->progress(r->progress_user, 0, total);
     for (int la = 1; la <= r->max_len; la++)
         for (int lb = 1; lb <= r->max_len; lb++) {
             if (!cell_exists(&tc, la, lb)) continue;
@@ -243,6 +247,8 @@ int eval_grid(Model *m, const TaskConfig *tc_in, int per_cell, uint64_t seed, Ev
             }
             if (n < per_cell) { r->short_cells++; r->short_problems += per_cell - n; }
             if (n && eval_examples(m, &tc, ex, n, 1, r, train_set, NULL, err) < 0) { free(ex); return -1; }
+            done += per_cell;
+            if (r->progress) r->progress(r->progress_user, done, total);
         }
     free(ex);
     return 0;

@@ -22,6 +22,10 @@ typedef struct {
     long malformed;                           // answers that did not parse
     int short_cells;                          // grid cells with no held-out problem in EVAL_GRID_DRAWS draws
     long short_problems;                      // the problems those cells are short of per_cell
+    // called by eval_grid after each cell with the problems decoded so far and the
+    // grid's total (e.g. a progress bar); NULL: none. Set after eval_report_init
+    void (*progress)(void *user, long done, long total);
+    void *progress_user;
 } EvalReport;
 
 int eval_report_init(EvalReport *r, int max_len, int train_max_len, char *err);

@@ -632,6 +632,62 @@ static void tick_label(char *buf, size_t n, double v, double step)
     if (strspn(buf, "-0.") == strlen(buf) && buf[0] == '-') memmove(buf, buf + 1, strlen(buf));
 }
 
+void plot_value_format(const float *v, size_t n, char *fmt, size_t cap)
+{
+    double maxabs = 0;
+    for (size_t i = 0; i < n; i++) if (isfinite(v[i])) maxabs = fmax(maxabs, fabs(v[i]));
+    if (maxabs >= 1e5) { snprintf(fmt, cap, "%%.1e"); return; }
+    // two significant digits for the largest value, as many decimals for all the others,
+    // and one decimal at least below 100 (10.2 beside 0.4, not 10 beside 0)
+    int dec = maxabs > 0 ? 1 - (int)floor(log10(maxabs)) : 0;
+    if (dec < 1 && maxabs > 0 && maxabs < 100) dec = 1;
+    if (dec < 0) dec = 0;
+    if (dec > 4) dec = 4;
+    snprintf(fmt, cap, "%%.%df", dec);
+}
+
+// decimals (up to max_dec) that write v exactly to 6 significant digits; -1 when more are needed
+static int decimals_needed(double v, int max_dec)
+{
+    for (int d = 0; d <= max_dec; d++) {
+        double s = v * pow(10, d);
+        if (fabs(s - round(s)) <= 1e-6 * fmax(1.0, fabs(s))) return d;
+    }
+    return -1;
+}
+
+void plot_value_labels(const float *v, int n, char (*labels)[24])
+{
+    double lo = INFINITY, hi = 0;
+    int whole = 1, dec = 0;
+    for (int i = 0; i < n; i++) {
+        double a = fabs(v[i]);
+        if (a > 0) lo = fmin(lo, a);
+        hi = fmax(hi, a);
+        int d = decimals_needed(v[i], 4);
+        whole &= d == 0;
+        dec = d < 0 ? 99 : d > dec ? d : dec;
+    }
+    int sci = whole ? hi >= 1e6 : !(lo >= 0.01 && hi < 1e4 && dec <= 4);
+    for (int i = 0; i < n; i++) {
+        if (!sci) {
+            snprintf(labels[i], 24, "%.*f", whole ? 0 : dec, (double)v[i]);
+        } else if (v[i] == 0) {
+            snprintf(labels[i], 24, "0");
+        } else {   // printf's rounding picks the exponent (a float 0.01 is 9.99999978e-3)
+            char buf[32], *ex;
+            snprintf(buf, sizeof buf, "%.2e", (double)v[i]);
+            ex = strchr(buf, 'e');
+            int e = atoi(ex + 1);
+            *ex = 0;
+            char *end = buf + strlen(buf);
+            while (end > buf && end[-1] == '0') *--end = 0;
+            if (end > buf && end[-1] == '.') *--end = 0;
+            snprintf(labels[i], 24, "%se%d", buf, e);
+        }
+    }
+}
+
 int plot_tick_labels(double lo, double hi, int max_n, double *out, char (*labels)[24], int cap)
 {
     int n = plot_ticks(lo, hi, max_n, out, cap);
@@ -978,7 +1034,7 @@ int plot_line_draw(plot_canvas *c, const plot_series *s, int ns, const plot_line
     else ticks_linear(&yt, ylo, yhi, ah / 45);
     int left = PAD + (o->ylabel ? (int)FS_LABEL + 8 : 0) + ticks_widest(&yt, FS_TICK) + 4 + TICK_LEN;
     int right = PAD + 14, aw = W - left - right;
-    for (int max_n = aw / 70; !o->xtick_labels; max_n--) {   // fewer x ticks until their labels have room
+    for (int max_n = aw / 70; !o->xtick_labels && !o->xtick_values; max_n--) {   // fewer x ticks until their labels have room
         if (logx) ticks_log(&xt, xlo, xhi, max_n);
         else ticks_linear(&xt, xlo, xhi, max_n);
         double gap = aw;   // the narrowest gap between labelled ticks
@@ -988,6 +1044,20 @@ int plot_line_draw(plot_canvas *c, const plot_series *s, int ns, const plot_line
                 prev = i;
             }
         if (ticks_widest(&xt, FS_TICK) + 16 <= gap || max_n <= 2) break;
+    }
+    if (o->xtick_values) {   // a tick at each given value inside the range, one label format
+        char (*lab)[24] = malloc(sizeof(*lab) * (o->n_xtick_values > 0 ? o->n_xtick_values : 1));
+        if (!lab) return err_set(err, "plot_line_draw: out of memory");
+        plot_value_labels(o->xtick_values, o->n_xtick_values, lab);
+        xt.n = 0;
+        for (int i = 0; i < o->n_xtick_values && xt.n < TICKS_MAX; i++) {
+            double x = o->xtick_values[i];
+            if (logx && !(x > 0)) continue;
+            double v = logx ? log10(x) : x;
+            if (v < xlo - 1e-9 || v > xhi + 1e-9) continue;
+            ticks_add(&xt, v, lab[i]);
+        }
+        free(lab);
     }
     if (o->xtick_labels) {   // one tick per category inside the range
         xt.n = 0;
@@ -1270,7 +1340,9 @@ int plot_heatmap_draw(plot_canvas *c, const float *m, int rows, int cols,
                                           CELL_Y(i + 1) - CELL_Y(i)}, col);
         }
     if (o->annotate) {
-        const char *fmt = o->annot_fmt ? o->annot_fmt : "%.2g";
+        char autofmt[16];
+        plot_value_format(m, (size_t)rows * cols, autofmt, sizeof autofmt);
+        const char *fmt = o->annot_fmt ? o->annot_fmt : autofmt;
         char buf[32];
         int vw = 1;
         for (size_t i = 0; i < (size_t)rows * cols; i++)

@@ -112,6 +112,14 @@ int plot_ticks(double lo, double hi, int max_n, double *out, int cap);
 // the same ticks with the labels an axis gets: one format shared by all of them
 // (0.0, 0.5, 1.0, not 0, 0.5, 1; 0, 2e6, 4e6 for large steps)
 int plot_tick_labels(double lo, double hi, int max_n, double *out, char (*labels)[24], int cap);
+// one printf format for all n values of a figure (NaN ignored): fixed decimals giving
+// the largest |v| two significant digits, at least one decimal below 100 ("%.2f" for
+// 0.3 and 0.068: 0.30, 0.07, not 0.3 beside 0.068; "%.1f" for 10.2 and 0.4), "%.1e" from 1e5 up
+void plot_value_format(const float *v, size_t n, char *fmt, size_t cap);
+// labels for n values in one form: whole numbers as such (100, 1000; from 1e6 as 1e6,
+// 2e6), others with the decimals the most precise one needs when all lie in
+// [0.01, 1e4) (0.25, 0.50), else as mantissa and exponent (1e-3, 3e-3, 1e-2)
+void plot_value_labels(const float *v, int n, char (*labels)[24]);
 
 // ---------------------------------------------------------------- geometry
 // Where the data landed. Data x in [x_lo, x_hi] spans area from its left edge
@@ -160,6 +168,8 @@ typedef struct {
     float line_px;          // 0 -> 2
     const char *const *xtick_labels;   // categories: label i at x = i (i < n_xtick_labels),
     int n_xtick_labels;                //   instead of numeric x ticks
+    const float *xtick_values;         // ticks at exactly these x (a sweep's values), labelled in
+    int n_xtick_values;                //   one format (plot_value_labels), instead of automatic ones
 } plot_line_opts;
 
 int plot_line_draw(plot_canvas *c, const plot_series *s, int n_series,
@@ -183,7 +193,7 @@ typedef struct {
     const char *const *row_labels;  // rows strings, e.g. tokens; NULL: indices
     const char *const *col_labels;  // cols strings; NULL: indices
     int annotate;           // write each cell's value in it (when cells are big enough)
-    const char *annot_fmt;  // printf format for one double; NULL -> "%.2g"
+    const char *annot_fmt;  // printf format for one double; NULL -> plot_value_format's, one for every cell
     plot_cells outline;     // outlined block when n_rows, n_cols > 0
     const char *outline_label;  // key for the outline, e.g. "trained lengths"
     int stretch;            // 1: cells fill the area; 0: square cells

@@ -109,29 +109,57 @@ static void dot_escaped(FILE *f, const char *s)
     }
 }
 
+// Laid out by Graphviz's dot: one column (rank) per layer, input at the left, each
+// column's tokens top to bottom in sequence order (invisible edges hold the order;
+// newrank lets rank=same work inside the clusters), edges as straight lines whose
+// pen width is the weight, and a legend of three pen widths. Weights are in each
+// edge's tooltip (SVG) rather than its label, which would cover the lines.
+static double dot_penwidth(float w) { return 0.5 + 4.0 * w; }
+
 void probe_graph_write_dot(const probe_graph *g, const char *const *tok_names, const char *title, FILE *f)
 {
     char buf[48];
-    fprintf(f, "digraph attention {\n  rankdir=LR;\n  label=\"");
+    fprintf(f, "digraph attention {\n  rankdir=LR;\n  newrank=true;\n  splines=line;\n  ranksep=1.6;\n  nodesep=0.06;\n"
+               "  label=\"");
     dot_escaped(f, title ? title : "");
-    fprintf(f, "\";\n  labelloc=t;\n  // mode: %s, edges with weight >= %g\n", g->rollout ? "rollout" : "attention",
-            (double)g->threshold);
-    fprintf(f, "  node [shape=box, fontname=\"DejaVu Sans\"];\n");
+    fprintf(f, "\";\n  labelloc=t;\n  fontname=\"DejaVu Sans\";\n  // mode: %s, edges with weight >= %g\n",
+            g->rollout ? "rollout" : "attention", (double)g->threshold);
+    fprintf(f, "  node [shape=box, fontname=\"DejaVu Sans\", fontsize=11, height=0.26, margin=\"0.06,0.02\"];\n");
+    fprintf(f, "  edge [arrowsize=0.5, color=\"#1f3b73\"];\n");
     for (int l = 0; l <= g->n_layer; l++) {
-        fprintf(f, "  subgraph cluster_L%d {\n    label=\"%s\";\n    rank=same;\n", l, layer_name(g, l, buf, sizeof buf));
+        fprintf(f, "  subgraph cluster_L%d {\n    label=\"%s\";\n    color=gray75;\n    rank=same;\n", l,
+                layer_name(g, l, buf, sizeof buf));
         for (int t = 0; t < g->T; t++) {
-            fprintf(f, "    L%d_T%d [label=\"", l, t);
+            fprintf(f, "    L%d_T%d [label=\"%d ", l, t, t);
             dot_escaped(f, tok_names[t]);
             fprintf(f, "\"];\n");
         }
+        if (g->T > 1) {   // positions in order down the column (a flat edge puts its head above its tail)
+            fprintf(f, "    ");
+            for (int t = g->T - 1; t >= 0; t--) fprintf(f, "L%d_T%d%s", l, t, t ? " -> " : " [style=invis];\n");
+        }
         fprintf(f, "  }\n");
     }
+    // each position on one row across the columns; these edges, not the attention
+    // edges (constraint=false), place the columns
+    for (int l = 0; l < g->n_layer; l++)
+        for (int t = 0; t < g->T; t++) fprintf(f, "  L%d_T%d -> L%d_T%d [style=invis, weight=100];\n", l, t, l + 1, t);
     for (int i = 0; i < g->n_edges; i++) {
         const probe_edge *e = &g->edges[i];
-        fprintf(f, "  L%d_T%d -> L%d_T%d [weight=%.4f, penwidth=%.2f, label=\"%.2f\"];\n", e->from_layer, e->from_pos,
-                e->to_layer, e->to_pos, (double)e->weight, 0.5 + 4.0 * e->weight, (double)e->weight);
+        fprintf(f, "  L%d_T%d -> L%d_T%d [penwidth=%.2f, constraint=false, tooltip=\"%.2f\"];\n", e->from_layer, e->from_pos, e->to_layer,
+                e->to_pos, dot_penwidth(e->weight), (double)e->weight);
     }
-    fprintf(f, "}\n");
+    // the legend: pen widths of weight 1, 0.5 and the threshold, beside the last column
+    static const float lw[3] = {1.0f, 0.5f, -1.0f};
+    fprintf(f, "  subgraph cluster_legend {\n    label=\"edge weight (pen width)\";\n    color=gray75;\n"
+               "    node [shape=plaintext, height=0.2, fontsize=10];\n");
+    for (int k = 0; k < 3; k++) {
+        float w = lw[k] < 0 ? g->threshold : lw[k];
+        fprintf(f, "    legend_%d_a [label=\"\"];\n    legend_%d_b [label=\"%.2f\"];\n"
+                   "    legend_%d_a -> legend_%d_b [penwidth=%.2f, arrowhead=none];\n",
+                k, k, (double)w, k, k, dot_penwidth(w));
+    }
+    fprintf(f, "  }\n}\n");
 }
 
 char *probe_graph_json(const probe_graph *g, const char *const *tok_names, const char *title)
@@ -216,6 +244,9 @@ int probe_graph_png(const probe_graph *g, const char *const *tok_names, const ch
     plot_text_style st_right = st_left, st_note = { .size_px = 12, .color = {90, 90, 90}, .halign = PLOT_ALIGN_CENTER,
                                                     .valign = PLOT_ALIGN_BOTTOM };
     st_right.halign = PLOT_ALIGN_LEFT;
+    plot_text_style st_inner = st_right;
+    st_inner.size_px = 10;
+    st_inner.color = (plot_rgb){90, 90, 90};
     int r = plot_text(&c, W / 2.0, 10, title ? title : "", &st_title, NULL, err);
 
     // x of column k of panel p
@@ -240,9 +271,18 @@ int probe_graph_png(const probe_graph *g, const char *const *tok_names, const ch
             r = plot_text(&c, COL_X(p, k), G_TOP - 8, layer_name(g, layer, buf, sizeof buf), &st_head, NULL, err);
             for (int t = 0; t < T && !r; t++) {
                 plot_line(&c, COL_X(p, k), ROW_Y(t), COL_X(p, k), ROW_Y(t), 7, INK);
-                if (k == 0) r = plot_text(&c, COL_X(p, k) - 8, ROW_Y(t), tok_names[t], &st_left, NULL, err);
-                if (!r && k == cols_per_panel - 1)
-                    r = plot_text(&c, COL_X(p, k) + 8, ROW_Y(t), tok_names[t], &st_right, NULL, err);
+                // every column labels its positions: "position token" at the outer
+                // columns, the token on a white patch over the edges at the inner ones
+                char lab[48];
+                snprintf(lab, sizeof lab, "%d %s", t, tok_names[t]);
+                if (k == 0) r = plot_text(&c, COL_X(p, k) - 8, ROW_Y(t), lab, &st_left, NULL, err);
+                else if (k == cols_per_panel - 1) r = plot_text(&c, COL_X(p, k) + 8, ROW_Y(t), lab, &st_right, NULL, err);
+                else {
+                    int tw, th;
+                    r = plot_text_size(tok_names[t], st_inner.size_px, &tw, &th, err);
+                    if (!r) plot_fill_rect(&c, (plot_rect){(int)COL_X(p, k) + 5, (int)(ROW_Y(t) - th / 2.0), tw + 4, th}, WHITE);
+                    if (!r) r = plot_text(&c, COL_X(p, k) + 7, ROW_Y(t), tok_names[t], &st_inner, NULL, err);
+                }
             }
         }
 #undef COL_X

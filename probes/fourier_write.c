@@ -123,7 +123,7 @@ static int fourier_lens(Model *m, const TaskConfig *tc, const TaskExample *ex, i
     plot_heatmap_opts ho = { .width = 820, .height = 160 + 46 * nc, .title = title,
                              .xlabel = "frequency over the digit axis (period T)", .ylabel = "layer / component",
                              .cbar_label = "mean magnitude", .cmap = PLOT_CMAP_VIRIDIS, .row_labels = rows,
-                             .col_labels = cols, .annotate = 1, .annot_fmt = "%.2g", .stretch = 1 };
+                             .col_labels = cols, .annotate = 1, .stretch = 1 };   // one format for every cell
     // the constant k = 0 shifts every digit logit alike; softmax ignores it, so it is left out of the pictures
     float *mk = malloc(sizeof(float) * nc * (NF - 1));
     if (!mk) r = err_set(err, "out of memory");

@@ -75,23 +75,30 @@ static int linear_plots(const linear_data *D, const float *acc, const float *maj
 {
     int P = D->P, LP = D->LP, r = 0;
     char pn[PROBE_MAX_PLACES][24], title[256];
-    const char *lcols[64], *prows[PROBE_MAX_PLACES];
+    const char *lcols[65], *prows[PROBE_MAX_PLACES];
     for (int lp = 0; lp < LP && lp < 64; lp++) lcols[lp] = D->names[lp];
     for (int p = 0; p < P; p++) { snprintf(pn[p], 24, p ? "place %d" : "place 0 (units)", p); prows[p] = pn[p]; }
-    // one heatmap per target: place x layer point
+    // one heatmap per target: place x layer point, and a last column, outlined, with
+    // each place's majority-class baseline (what a probe that learnt nothing scores)
+    lcols[LP < 64 ? LP : 64] = "majority class";
     for (int tg = 0; tg < N_TARGETS && !r && LP <= 64; tg++) {
         char name[64];
+        int NC = LP + 1;
         snprintf(title, sizeof title, "Linear probe for the %s: held-out accuracy (%%)", TARGET_NAMES[tg]);
         snprintf(name, sizeof name, "linear_%s.png", TARGET_KEYS[tg]);
-        float *m = malloc(sizeof(float) * P * LP);
+        float *m = malloc(sizeof(float) * P * NC);
         if (!m) return err_set(err, "out of memory");
-        for (int p = 0; p < P; p++)
-            for (int lp = 0; lp < LP; lp++) m[p * LP + lp] = 100.0f * acc[((size_t)tg * P + p) * LP + lp];
-        plot_heatmap_opts o = { .width = 260 + 150 * LP, .height = 180 + 48 * P, .title = title,
+        for (int p = 0; p < P; p++) {
+            for (int lp = 0; lp < LP; lp++) m[p * NC + lp] = 100.0f * acc[((size_t)tg * P + p) * LP + lp];
+            m[p * NC + LP] = 100.0f * maj[((size_t)tg * P + p) * LP];
+        }
+        plot_heatmap_opts o = { .width = 260 + 150 * NC, .height = 200 + 48 * P, .title = title,
                                 .xlabel = "residual stream read", .ylabel = "answer place", .cbar_label = "accuracy (%)",
                                 .cmap = PLOT_CMAP_VIRIDIS, .vmin = 0, .vmax = 100, .row_labels = prows, .col_labels = lcols,
-                                .annotate = 1, .annot_fmt = "%.0f", .stretch = 1 };
-        r = plot_heatmap_write(probe__path(out, name), m, P, LP, &o, err);
+                                .annotate = 1, .annot_fmt = "%.0f", .stretch = 1,
+                                .outline = {0, LP, P, 1}, .outline_label = "baseline: majority class of the place",
+                                .nan_label = "too few examples to probe" };
+        r = plot_heatmap_write(probe__path(out, name), m, P, NC, &o, err);
         free(m);
     }
     // the line plot: mean over places per layer point, and the majority-class baselines

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include "run/report.h"
 #include "core/files.h"
+#include "core/progress.h"
 #include "plot/plot.h"
 
 int report_curves(const char *run_dir, char *err)
@@ -91,6 +92,12 @@ int report_eval(Model *m, const RunConfig *rc, const TaskSet *train_set, const c
     return report_eval_populations(m, rc, train_set, NULL, out_dir, out, err);
 }
 
+// the grid's progress on standard error, when that is a terminal
+static void grid_progress(void *user, long done, long total)
+{
+    progress_draw(user, done, total, "problems of the accuracy grid");
+}
+
 int report_eval_populations(Model *m, const RunConfig *rc, const TaskSet *train_set, const char *problems_path,
                             const char *out_dir, FILE *out, char *err)
 {
@@ -101,7 +108,12 @@ int report_eval_populations(Model *m, const RunConfig *rc, const TaskSet *train_
     if (eval_report_init(&r, L, rc->task.max_len, err)) return -1;
     int overlap_known = train_set || rc->task.train_frac < 1.0, png_failed = 0;
     double t0 = time_s();
+    progress_t bar;
+    progress_init(&bar, stderr);
+    r.progress = grid_progress;
+    r.progress_user = &bar;
     int rcode = eval_grid(m, &rc->task, rc->eval.per_cell, rc->train.seed, &r, train_set, err);
+    progress_clear(&bar);
     if (!rcode && rc->eval.n_population > 0) {
         TaskConfig drawn = eval_population_task(&rc->task, rc->eval.population == RUN_POPULATION_VALUES);
         rcode = eval_population_train(m, &drawn, rc->eval.n_population, rc->train.seed, train_set, &pop[n_pop], err);

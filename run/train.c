@@ -14,6 +14,7 @@
 #include "core/keys.h"
 #include "run/report.h"
 #include "model/checkpoint.h"
+#include "core/progress.h"
 #include "model/ops.h"
 #include "eval/eval.h"
 #include "tasks/loader.h"
@@ -252,14 +253,14 @@ static int full_batch_fill(TaskLoader *l, char *err)
     return 0;
 }
 
+// the bar sized to the terminal now (core/progress.h), so that it is redrawn in place
 static void progress(Out *o, long step, long total, float loss, double tok_s, double eta_s)
 {
     if (!o->tty) return;
-    int width = 30, fill = total ? (int)(width * step / total) : width;
-    char bar[64];
-    for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
-    bar[width] = 0;
-    printf("\r\033[K[%s] %ld/%ld loss %.4f %.0f tok/s eta %.0fs", bar, step, total, loss, tok_s, eta_s);
+    char text[128], line[1024];
+    snprintf(text, sizeof(text), "loss %.4f %.0f tok/s eta %.0fs", loss, tok_s, eta_s);
+    progress_format(line, sizeof(line), progress_term_cols(STDOUT_FILENO), step, total, text);
+    printf("\r\033[K%s", line);
     fflush(stdout);
 }
 

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -243,25 +244,103 @@ int sweep_run_sets(const sweep_t *sw, const sweep_run_t *r, char sets[][160], in
     return n;
 }
 
+int sweep_run_config(const sweep_t *sw, const sweep_run_t *r, RunConfig *rc, char *err)
+{
+    static char sets[SWEEP_MAX_SETS * 2 + 8][160];
+    char inner[ERR_MAX];
+    run_config_default(rc);
+    if (sw->config[0] && run_config_load_ini(rc, sw->config, inner)) return err_set(err, "%s: %s", r->name, inner);
+    int n = sweep_run_sets(sw, r, sets, SWEEP_MAX_SETS * 2 + 7);
+    for (int i = 0; i < n; i++)
+        if (run_config_apply_set(rc, sets[i], inner)) return err_set(err, "%s: %s: %s", r->name, sets[i], inner);
+    if (run_config_resolve(rc, inner)) return err_set(err, "%s: %s", r->name, inner);
+    return 0;
+}
+
 // every run's whole configuration, resolved as `train` would, and its position
 // schemes built: a combination that cannot work fails now, not hours in
 int sweep_check_run(const sweep_t *sw, const sweep_run_t *r, char *err)
 {
-    static char sets[SWEEP_MAX_SETS * 2 + 8][160];
     char inner[ERR_MAX];
     RunConfig rc;
-    run_config_default(&rc);
-    if (sw->config[0] && run_config_load_ini(&rc, sw->config, inner)) return err_set(err, "%s: %s", r->name, inner);
-    int n = sweep_run_sets(sw, r, sets, SWEEP_MAX_SETS * 2 + 7);
-    for (int i = 0; i < n; i++)
-        if (run_config_apply_set(&rc, sets[i], inner)) return err_set(err, "%s: %s: %s", r->name, sets[i], inner);
-    if (run_config_resolve(&rc, inner)) return err_set(err, "%s: %s", r->name, inner);
+    if (sweep_run_config(sw, r, &rc, err)) return -1;
     pos_scheme_t pos[POS_MAX];
     int n_pos = 0;
     pos_config_t pc = model_pos_config(&rc.model);
     if (pos_parse(rc.model.position, &pc, pos, &n_pos, inner)) return err_set(err, "%s: %s", r->name, inner);
     for (int i = 0; i < n_pos; i++) if (pos[i].vt->free) pos[i].vt->free(&pos[i]);
     return 0;
+}
+
+// ---------------------------------------------------------------- stale runs
+
+void sweep_config_hash(const RunConfig *rc, char out[17])
+{
+    RunConfig def;
+    run_config_default(&def);
+    int n_sec;
+    const run_section_t *sec = run_config_sections(&n_sec);
+    uint64_t h = 1469598103934665603ULL;   // FNV-1a 64
+    for (int s = 0; s < n_sec; s++)
+        for (int i = 0; i < sec[s].n; i++) {
+            const key_def_t *k = &sec[s].keys[i];
+            if (!strcmp(k->name, "train.threads")) continue;
+            char val[128], dval[128], line[320];
+            key_format((const char *)rc + sec[s].offset, k, val, sizeof(val));
+            key_format((const char *)&def + sec[s].offset, k, dval, sizeof(dval));
+            if (!strcmp(val, dval)) continue;
+            snprintf(line, sizeof(line), "%s = %s\n", k->name, val);
+            for (const char *c = line; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+        }
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+// the hash a run directory was started with: its SWEEP_HASH_FILE, else its config.ini's;
+// 1 found, 0 none (no directory, or nothing written yet)
+static int stored_hash(const char *dir, char out[17])
+{
+    char path[4200];
+    sweep_path_join(path, sizeof(path), dir, SWEEP_HASH_FILE);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        int ok = fscanf(f, "%16s", out) == 1;
+        fclose(f);
+        if (ok) return 1;
+    }
+    sweep_path_join(path, sizeof(path), dir, "config.ini");
+    if (!sweep_file_exists(path)) return 0;
+    RunConfig rc;
+    char err[ERR_MAX];
+    run_config_default(&rc);
+    if (run_config_load_ini(&rc, path, err) || run_config_resolve(&rc, err)) snprintf(out, 17, "unreadable");
+    else sweep_config_hash(&rc, out);
+    return 1;
+}
+
+int sweep_run_state(const sweep_t *sw, sweep_run_t *r, const char *out, char *err)
+{
+    RunConfig rc;
+    if (sweep_run_config(sw, r, &rc, err)) return -1;
+    sweep_config_hash(&rc, r->hash);
+    char dir[4096], path[4200], had[17];
+    sweep_path_join(dir, sizeof(dir), out, r->name);
+    sweep_path_join(path, sizeof(path), dir, "sweep_done");
+    r->done = sweep_file_exists(path);
+    r->stale = stored_hash(dir, had) && strcmp(had, r->hash) != 0;
+    return 0;
+}
+
+int sweep_set_aside(const char *out, const sweep_run_t *r, char *moved, size_t cap, char *err)
+{
+    char dir[4096];
+    sweep_path_join(dir, sizeof(dir), out, r->name);
+    for (int k = 1; k < 1000; k++) {
+        if (snprintf(moved, cap, "%s.stale-%d", dir, k) >= (int)cap) return err_set(err, "%s: path too long", dir);
+        if (sweep_file_exists(moved)) continue;
+        if (rename(dir, moved)) return err_set(err, "%s: cannot rename to %s: %s", dir, moved, strerror(errno));
+        return 0;
+    }
+    return err_set(err, "%s: 999 stale copies already beside it; remove some", dir);
 }
 
 int sweep_file_exists(const char *path) { return access(path, F_OK) == 0; }

@@ -98,6 +98,13 @@ static int launch(const sweep_t *sw, const sweep_run_t *r, const char *out, int 
             argv[a++] = "--resume";
             argv[a++] = dir;
         } else {
+            // the hash of the config it is started with, for a later sweep to compare
+            char hpath[4200];
+            sweep_path_join(hpath, sizeof(hpath), dir, SWEEP_HASH_FILE);
+            FILE *hf = fopen(hpath, "w");
+            int bad = !hf;
+            if (hf) bad = fprintf(hf, "%s\n", r->hash) < 0, bad |= fclose(hf) != 0;
+            if (bad) return err_set(err, "%s: cannot write: %s", hpath, strerror(errno));
             if (sw->config[0]) argv[a++] = (char *)sw->config;
             argv[a++] = "--out";
             argv[a++] = dir;
@@ -128,7 +135,8 @@ static int launch(const sweep_t *sw, const sweep_run_t *r, const char *out, int 
 }
 
 
-// every run not done yet, `jobs` processes at a time, each run's probes after its
+// every run not done yet (and not stale: one kept with --keep-stale is not resumed,
+// which would finish the old config), `jobs` processes at a time, each run's probes after its
 // training; SIGINT/SIGTERM stop it (runs save a checkpoint). Counts finished runs
 // in *n_done; returns 0, 1 (a run failed) or 130 (stopped).
 int sweep_run_pool(const sweep_t *sw_, sweep_run_t *runs, int n_runs, const char *out, int jobs, int threads, int *n_done_io)
@@ -145,7 +153,7 @@ int sweep_run_pool(const sweep_t *sw_, sweep_run_t *runs, int n_runs, const char
     double t_start = now_s();
     for (;;) {
         while (!g_stop && running < jobs) {
-            while (next < n_runs && runs[next].done) next++;
+            while (next < n_runs && (runs[next].done || runs[next].stale)) next++;
             if (next >= n_runs) break;
             int s = 0;
             while (slots[s].pid) s++;

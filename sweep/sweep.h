@@ -53,6 +53,8 @@ typedef struct {
     int variant;             // -1: none
     int value[SWEEP_MAX_VARY];
     int seed;
+    char hash[17];           // sweep_config_hash of the run's resolved config now
+    int stale;               // 1: its directory holds a run of another config (the sweep file changed)
     // results
     int done;
     double wall_s;
@@ -79,6 +81,26 @@ int sweep_expand(const sweep_t *sw, sweep_run_t *runs, char *err);
 int sweep_run_sets(const sweep_t *sw, const sweep_run_t *r, char sets[][160], int cap);
 // the run's configuration resolves; -1 + err naming the run
 int sweep_check_run(const sweep_t *sw, const sweep_run_t *r, char *err);
+// the run's whole configuration (base config, sets, variant, varied values, seed), resolved
+int sweep_run_config(const sweep_t *sw, const sweep_run_t *r, RunConfig *rc, char *err);
+
+// ---------------------------------------------------------------- stale runs
+// Each run directory keeps SWEEP_HASH_FILE: a hash of the resolved configuration it
+// was started with. A sweep file edited since (a base config, a set, a value) gives
+// the run another hash: the run is stale, and is re-run or refused, never tabulated
+// as if it were the new one.
+#define SWEEP_HASH_FILE "sweep_config_hash"
+// 16 hex digits: FNV-1a over "key = value" of every key whose value is not its
+// default (so that a key added to the program later does not make old runs stale),
+// train.threads left out (the sweep sets it from --threads)
+void sweep_config_hash(const RunConfig *rc, char out[17]);
+// r->hash, r->done and r->stale from the run's directory under out. A directory
+// without SWEEP_HASH_FILE (a sweep of an older arithlab) is judged by its config.ini;
+// one without either has nothing to be stale. -1 + err when the run does not resolve
+int sweep_run_state(const sweep_t *sw, sweep_run_t *r, const char *out, char *err);
+// a stale run's directory renamed to NAME.stale-K (the first K free) so that it can be
+// run again from the start; the new name into moved. -1 + err
+int sweep_set_aside(const char *out, const sweep_run_t *r, char *moved, size_t cap, char *err);
 int sweep_run_pool(const sweep_t *sw, sweep_run_t *runs, int n_runs, const char *out, int jobs, int threads, int *n_done);
 // 1 when x[0..n) grow (or shrink) by a steady factor over at least 4x (10x for
 // two values), e.g. 100, 1000, 10000 or 1, 2, 4, 8: the plot then uses a log x axis

@@ -124,7 +124,7 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
     fprintf(f, "run,group,seed");
     if (sw->n_variants) fprintf(f, ",variant");
     for (int i = 0; i < sw->n_vary; i++) fprintf(f, ",%s", sw->vary[i].key);
-    fprintf(f, ",done,wall_s,in_n,in_accuracy,out_n,out_accuracy");
+    fprintf(f, ",done,stale,wall_s,in_n,in_accuracy,out_n,out_accuracy");
     for (int b = 0; b < sw->n_bands; b++) fprintf(f, ",len_%d_%d_accuracy", sw->band_lo[b], sw->band_hi[b]);
     fprintf(f, ",population_n,population_accuracy\n");
     for (int i = 0; i < n_runs; i++) {
@@ -132,7 +132,7 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
         fprintf(f, "%s,%s,%d", r->name, r->group, r->seed);
         if (sw->n_variants) fprintf(f, ",%s", sw->variants[r->variant].name);
         for (int k = 0; k < sw->n_vary; k++) fprintf(f, ",%s", sw->vary[k].values[r->value[k]]);
-        fprintf(f, ",%d,%.1f,%ld,%.4f,%ld,%.4f", r->done, r->wall_s, r->in_n, pct(r->in_ok, r->in_n) / 100,
+        fprintf(f, ",%d,%d,%.1f,%ld,%.4f,%ld,%.4f", r->done, r->stale, r->wall_s, r->in_n, pct(r->in_ok, r->in_n) / 100,
                 r->out_n, pct(r->out_ok, r->out_n) / 100);
         for (int b = 0; b < sw->n_bands; b++) fprintf(f, ",%.4f", pct(r->band_ok[b], r->band_n[b]) / 100);
         fprintf(f, ",%ld,%.4f\n", r->pop_n, pct(r->pop_ok, r->pop_n) / 100);
@@ -156,10 +156,10 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
     fprintf(f, " wall s per run |\n|---|---|---|");
     for (int b = 0; b < sw->n_bands + has_out + has_pop + 1; b++) fprintf(f, "---|");
     fputc('\n', f);
-    int ns = sw->n_seeds;
+    int ns = sw->n_seeds, any_stale = 0;
     for (int g = 0; g < n_runs; g += ns) {
         double in[SWEEP_MAX_SEEDS], popv[SWEEP_MAX_SEEDS], outv[SWEEP_MAX_SEEDS], band[SWEEP_MAX_BANDS][SWEEP_MAX_SEEDS], wall = 0.0;
-        int done = 0;
+        int done = 0, stale = 0;
         for (int s = 0; s < ns; s++) {
             const sweep_run_t *r = &runs[g + s];
             in[s] = r->done ? pct(r->in_ok, r->in_n) : NAN;
@@ -167,8 +167,11 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
             outv[s] = r->done ? pct(r->out_ok, r->out_n) : NAN;
             for (int b = 0; b < sw->n_bands; b++) band[b][s] = r->done ? pct(r->band_ok[b], r->band_n[b]) : NAN;
             if (r->done) done++, wall += r->wall_s;
+            stale += r->done && r->stale;
         }
-        fprintf(f, "| %s | %d/%d |", runs[g].group, done, ns);
+        any_stale |= stale;
+        if (stale) fprintf(f, "| %s | %d/%d (%d stale) |", runs[g].group, done, ns, stale);
+        else fprintf(f, "| %s | %d/%d |", runs[g].group, done, ns);
         md_cell(f, in, ns);
         if (has_pop) md_cell(f, popv, ns);
         for (int b = 0; b < sw->n_bands; b++) md_cell(f, band[b], ns);
@@ -177,6 +180,9 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
         else fprintf(f, " – |\n");
     }
     fprintf(f, "\nAccuracy is greedy exact match in %%: the mean over seeds, then each seed's value.\n");
+    if (any_stale)
+        fprintf(f, "Stale runs (kept with --keep-stale) were trained with another config than the sweep file gives now: "
+                   "their numbers are in the table but are not those of the sweep as written.\n");
     if (has_pop)
         fprintf(f, "In-distribution: the cells of the (len a, len b) grid inside the training lengths; %s: the "
                    "eval.n_population problems, drawn as training draws them (eval.population = training) or with "
@@ -221,7 +227,7 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
                 ymax[n_series][k] = cnt ? (float)hi : NAN;
                 if (cnt) dlo = fmin(dlo, lo), dhi = fmax(dhi, hi);
             }
-            snprintf(names[n_series], sizeof(names[0]), "%s", nm[0] ? nm : "accuracy");
+            snprintf(names[n_series], sizeof(names[0]), "%s", nm[0] ? nm : ns > 1 ? "mean over seeds (band: min-max)" : "accuracy");
             series[n_series] = (plot_series){.name = names[n_series], .x = xs, .y = ys[n_series], .n = nx,
                                              .markers = 1, .y_lo = ns > 1 ? ymin[n_series] : NULL,
                                              .y_hi = ns > 1 ? ymax[n_series] : NULL};
@@ -234,7 +240,7 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
         else snprintf(title, sizeof(title), "%s exact match against %s", what, sw->x);
         // y fits the data (inside 0..100, with room so that 100% is not on the frame)
         plot_line_opts o = {.title = title, .xlabel = sw->x, .ylabel = "exact match (%)",
-                            .logx = sweep_values_geometric(xs, nx)};
+                            .logx = sweep_values_geometric(xs, nx), .xtick_values = xs, .n_xtick_values = nx};
         if (dlo <= dhi) {
             double pad = fmax(2.0, 0.06 * (dhi - dlo));
             o.ymin = (float)fmax(0.0, dlo - pad);

@@ -121,6 +121,31 @@ Test(plot_ticks, labels_of_one_axis_share_one_format)
     for (int i = 1; i < n; i++) cr_assert(strstr(s[i], "e-5"), "one exponent: %s", s[i]);
 }
 
+Test(plot_ticks, cell_values_of_one_figure_share_one_format)
+{
+    char fmt[16], a[32], b[32];
+    const float small[] = {0.3f, 0.068f, NAN, 0.0f};
+    plot_value_format(small, 4, fmt, sizeof fmt);
+    snprintf(a, sizeof a, fmt, 0.3), snprintf(b, sizeof b, fmt, 0.068);
+    cr_expect_str_eq(a, "0.30", "%s", fmt);
+    cr_expect_str_eq(b, "0.07", "not 0.3 beside 0.068: %s", fmt);
+    const float pct[] = {100.0f, 3.5f, -12.0f};
+    plot_value_format(pct, 3, fmt, sizeof fmt);
+    cr_expect_str_eq(fmt, "%.0f");
+    const float mixed[] = {10.2f, 0.4f};
+    plot_value_format(mixed, 2, fmt, sizeof fmt);
+    cr_expect_str_eq(fmt, "%.1f", "10.2 beside 0.4, not 10 beside 0");
+    const float tiny[] = {0.0004f, 0.00002f};
+    plot_value_format(tiny, 2, fmt, sizeof fmt);
+    cr_expect_str_eq(fmt, "%.4f");
+    const float big[] = {2e6f, 3.0f};
+    plot_value_format(big, 2, fmt, sizeof fmt);
+    cr_expect_str_eq(fmt, "%.1e");
+    const float none[] = {NAN};
+    plot_value_format(none, 1, fmt, sizeof fmt);
+    cr_expect_str_eq(fmt, "%.0f");
+}
+
 // ---------------------------------------------------------------- heatmap
 Test(plot_heatmap, cells_have_the_viridis_colour_of_their_value)
 {
@@ -363,6 +388,51 @@ Test(plot_line, log_x_markers_and_min_max_band_land_where_the_data_says)
     double p4;
     plot_axes_px(&ax, 30000, 100, &p4, &py);
     ASSERT_RGB(plot_pixel(&c, (int)p4, ax.area.y - 1), col, 30, "a line at the range's top is not hidden by the frame");
+    plot_canvas_free(&c);
+}
+
+Test(plot_line, a_sweeps_values_get_the_x_ticks_and_labels_in_one_form)
+{
+    char lab[6][24];
+    const float lr[4] = {0.001f, 0.003f, 0.01f, 0.03f};
+    plot_value_labels(lr, 4, lab);
+    const char *want_lr[] = {"1e-3", "3e-3", "1e-2", "3e-2"};   // not 0.001 beside 0.03, nor 10e-3
+    for (int i = 0; i < 4; i++) cr_expect_str_eq(lab[i], want_lr[i]);
+    const float sizes[3] = {100, 1000, 10000};
+    plot_value_labels(sizes, 3, lab);
+    cr_expect_str_eq(lab[0], "100");
+    cr_expect_str_eq(lab[2], "10000");
+    const float big[2] = {1e6f, 2.5e6f};
+    plot_value_labels(big, 2, lab);
+    cr_expect_str_eq(lab[0], "1e6");
+    cr_expect_str_eq(lab[1], "2.5e6");
+    const float frac[3] = {0.25f, 0.5f, 1.0f};
+    plot_value_labels(frac, 3, lab);
+    cr_expect_str_eq(lab[0], "0.25");
+    cr_expect_str_eq(lab[1], "0.50", "one number of decimals for the axis");
+    cr_expect_str_eq(lab[2], "1.00");
+
+    // the ticks: one below the frame at each value, none between (no automatic 2e-3)
+    float y[4] = {10, 20, 30, 40};
+    plot_series s = {.x = lr, .y = y, .n = 4, .markers = 1};
+    plot_canvas c;
+    plot_axes ax;
+    char err[ERR_MAX];
+    cr_assert_eq(plot_canvas_init(&c, 600, 400, (plot_rgb){255, 255, 255}, err), 0, "%s", err);
+    plot_line_opts o = {.logx = 1, .legend = PLOT_LEGEND_NONE, .xtick_values = lr, .n_xtick_values = 4};
+    cr_assert_eq(plot_line_draw(&c, &s, 1, &o, &ax, err), 0, "%s", err);
+    save(&c, "line_xtick_values.png");
+    int row = ax.area.y + ax.area.h + 3;
+    for (int i = 0; i < 4; i++) {
+        double px;
+        plot_axes_px(&ax, lr[i], 0, &px, NULL);
+        plot_rgb p = plot_pixel(&c, (int)floor(px), row);
+        cr_expect(p.r < 140, "no tick under x = %g (%d,%d,%d)", (double)lr[i], p.r, p.g, p.b);
+    }
+    double p2;
+    plot_axes_px(&ax, 0.002, 0, &p2, NULL);
+    for (int dx = -1; dx <= 1; dx++) ASSERT_RGB(plot_pixel(&c, (int)floor(p2) + dx, row), ((plot_rgb){255, 255, 255}), 0,
+                                                "a tick at 2e-3, which is not a value");
     plot_canvas_free(&c);
 }
 

@@ -10,8 +10,10 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <cJSON.h>
+#include <cairo.h>
 #include "model/checkpoint.h"
 #include "probes/probe.h"
+#include "plot/plot.h"
 #include "tests/test_task_util.h"
 
 // ---------------------------------------------------------------- helpers
@@ -155,13 +157,13 @@ Test(attention, graph_has_exactly_the_planted_edges)
     FILE *f = open_memstream(&dot, &len);
     probe_graph_write_dot(&g, names, "planted", f);
     fclose(f);
-    int arrows = 0;
-    for (const char *p = dot; (p = strstr(p, "->")); p += 2) arrows++;
-    cr_expect_eq(arrows, 9, "%s", dot);
-    cr_expect(strstr(dot, "L0_T1 -> L1_T1 [weight=0.9500, penwidth=4.30, label=\"0.95\"];"), "%s", dot);
-    cr_expect(strstr(dot, "L1_T2 -> L2_T2 [weight=0.9000"), "%s", dot);
+    int arrows_shown = 0;
+    for (const char *p = dot; (p = strstr(p, "constraint=false")); p++) arrows_shown++;
+    cr_expect_eq(arrows_shown, 9, "attention edges: %s", dot);
+    cr_expect(strstr(dot, "L0_T1 -> L1_T1 [penwidth=4.30, constraint=false, tooltip=\"0.95\"];"), "%s", dot);
+    cr_expect(strstr(dot, "L1_T2 -> L2_T2 [penwidth=4.10,"), "%s", dot);
     cr_expect(!strstr(dot, "L1_T1 -> L2_T2"), "an edge below the threshold was drawn");
-    cr_expect(strstr(dot, "L0_T2 [label=\"\\\\n\"]"), "the backslash of \\n is not escaped: %s", dot);
+    cr_expect(strstr(dot, "L0_T2 [label=\"2 \\\\n\"]"), "the backslash of \\n is not escaped: %s", dot);
     free(dot);
 
     char *json = probe_graph_json(&g, names, "planted");
@@ -178,6 +180,114 @@ Test(attention, graph_has_exactly_the_planted_edges)
     cr_expect_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(root, "tokens"), 2)->valuestring, "\\n");
     cJSON_Delete(root);
     free(json);
+    probe_graph_free(&g);
+}
+
+// the planted graph's DOT text
+static char *planted_dot(probe_graph *g)
+{
+    char err[ERR_MAX];
+    cr_assert_eq(probe_graph_build(PLANTED, 2, 3, 0.1f, 0, g, err), 0, "%s", err);
+    const char *names[3] = {"<bos>", "7", "="};
+    char *dot = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&dot, &len);
+    probe_graph_write_dot(g, names, "planted", f);
+    fclose(f);
+    return dot;
+}
+
+Test(attention, dot_has_a_rank_per_layer_tokens_in_order_and_a_pen_width_legend)
+{
+    probe_graph g;
+    char *dot = planted_dot(&g);
+    for (int l = 0; l <= 2; l++) {
+        char want[128];
+        snprintf(want, sizeof want, "subgraph cluster_L%d {", l);
+        const char *c = strstr(dot, want);
+        cr_assert(c, "no column for layer %d: %s", l, dot);
+        cr_expect(strstr(c, "rank=same;") < strstr(c, "}"), "layer %d is not one rank", l);
+        snprintf(want, sizeof want, "L%d_T2 -> L%d_T1 -> L%d_T0 [style=invis];", l, l, l);
+        cr_expect(strstr(c, want) && strstr(c, want) < strstr(c, "}"), "layer %d: no order chain '%s': %s", l, want, dot);
+    }
+    cr_expect(strstr(dot, "newrank=true;") && strstr(dot, "splines=line;"), "%s", dot);
+    cr_expect(strstr(dot, "L1_T2 -> L2_T2 [style=invis, weight=100];"), "positions are not held on rows: %s", dot);
+    const char *leg = strstr(dot, "subgraph cluster_legend {");
+    cr_assert(leg, "no legend: %s", dot);
+    cr_expect(strstr(leg, "label=\"edge weight (pen width)\"") && strstr(leg, "[label=\"1.00\"]") &&
+              strstr(leg, "[label=\"0.10\"]") && strstr(leg, "penwidth=4.50") && strstr(leg, "penwidth=0.90"),
+              "the legend lacks the widths of 1.00 and the threshold: %s", leg);
+    cr_expect(strstr(dot, "label=\"") && !strstr(dot, "label=\"0.95\""), "edge labels would cover the lines: %s", dot);
+    free(dot);
+    probe_graph_free(&g);
+}
+
+// where Graphviz puts a node: "node NAME X Y ..." lines of -Tplain
+static int plain_pos(const char *plain, const char *name, double *x, double *y)
+{
+    char want[64];
+    snprintf(want, sizeof want, "\nnode %s ", name);
+    const char *p = strstr(plain, want);
+    return p && sscanf(p + strlen(want), "%lf %lf", x, y) == 2;
+}
+
+Test(attention, graphviz_lays_the_dot_out_in_columns_with_tokens_in_order, .init = tmp_setup, .fini = tmp_teardown)
+{
+    if (system("command -v dot >/dev/null 2>&1")) cr_skip_test("Graphviz (dot) is not installed");
+    probe_graph g;
+    char *dot = planted_dot(&g);
+    FILE *f = fopen(tmp_path("g.dot"), "w");
+    fputs(dot, f);
+    fclose(f);
+    char cmd[1024], plain[16384];
+    snprintf(cmd, sizeof cmd, "dot -Tplain %s", tmp_path("g.dot"));
+    cr_assert_eq(run(cmd, plain, sizeof plain), 0, "%s", plain);
+    cr_expect(strstr(plain, "Warning") == NULL && strstr(plain, "Error") == NULL, "%s", plain);
+    double x[3][3], y[3][3];
+    for (int l = 0; l <= 2; l++)
+        for (int t = 0; t < 3; t++) {
+            char name[16];
+            snprintf(name, sizeof name, "L%d_T%d", l, t);
+            cr_assert(plain_pos(plain, name, &x[l][t], &y[l][t]), "%s not laid out: %s", name, plain);
+        }
+    for (int l = 0; l <= 2; l++)
+        for (int t = 0; t < 3; t++) {
+            cr_expect_float_eq(x[l][t], x[l][0], 1e-6, "layer %d is not one column", l);
+            cr_expect_float_eq(y[l][t], y[0][t], 1e-6, "position %d is not on one row across the columns", t);
+            if (t) cr_expect_gt(y[l][t - 1], y[l][t], "layer %d: position %d is not below position %d", l, t, t - 1);
+            if (l) cr_expect_gt(x[l][0], x[l - 1][0], "layer %d is not right of layer %d", l, l - 1);
+        }
+    free(dot);
+    probe_graph_free(&g);
+}
+
+Test(attention, graph_png_labels_the_positions_of_every_column, .init = tmp_setup, .fini = tmp_teardown)
+{
+    probe_graph g;
+    char err[ERR_MAX];
+    cr_assert_eq(probe_graph_build(PLANTED, 2, 3, 0.1f, 0, &g, err), 0, "%s", err);
+    const char *names[3] = {"<bos>", "77", "="};
+    cr_assert_eq(probe_graph_png(&g, names, "planted", tmp_path("g.png"), err), 0, "%s", err);
+    cairo_surface_t *img = cairo_image_surface_create_from_png(tmp_path("g.png"));
+    cr_assert_eq(cairo_surface_status(img), CAIRO_STATUS_SUCCESS);
+    int W = cairo_image_surface_get_width(img), stride = cairo_image_surface_get_stride(img);
+    const unsigned char *data = cairo_image_surface_get_data(img);
+    // the figure's layout (probes/attention.c): columns G_COL = 260 apart, centred; rows
+    // G_ROW = 22 apart from G_TOP = 70. Beside each dot: text, grey or black, not an edge's blue
+    double x0 = (W - 2 * 260) / 2.0;
+    for (int k = 0; k <= 2; k++)
+        for (int t = 0; t < 3; t++) {
+            int cx = (int)(x0 + 260 * k), cy = (int)(70 + (t + 0.5) * 22), text = 0;
+            int from = k == 0 ? cx - 60 : cx + 6, to = k == 0 ? cx - 6 : cx + 40;
+            for (int y = cy - 6; y <= cy + 6; y++)
+                for (int x = from; x < to; x++) {
+                    uint32_t p = ((const uint32_t *)(data + (size_t)y * stride))[x];
+                    int r = (p >> 16) & 255, gg = (p >> 8) & 255, b = p & 255;
+                    text += r < 150 && abs(r - b) < 25 && abs(r - gg) < 25;
+                }
+            cr_expect_gt(text, 3, "column %d, position %d has no label", k, t);
+        }
+    cairo_surface_destroy(img);
     probe_graph_free(&g);
 }
 
@@ -496,4 +606,27 @@ Test(cli, probes_write_their_files)
     cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
     const char *l_files[] = {"linear_probes.csv", "linear_probes.png", "linear_digit.png", "linear_carry.png"};
     for (int i = 0; i < 4; i++) cr_expect(file_exists(dir, l_files[i]), "%s not written", l_files[i]);
+    // the place heatmap ends in an outlined column of majority-class baselines: the outline's
+    // colour runs down a column at the right of the map (and in the key), nowhere at the left
+    char png[600];
+    snprintf(png, sizeof png, "%s/linear_digit.png", dir);
+    cairo_surface_t *img = cairo_image_surface_create_from_png(png);
+    cr_assert_eq(cairo_surface_status(img), CAIRO_STATUS_SUCCESS);
+    int W = cairo_image_surface_get_width(img), H = cairo_image_surface_get_height(img);
+    int stride = cairo_image_surface_get_stride(img), tall_col = -1;
+    const unsigned char *data = cairo_image_surface_get_data(img);
+    plot_rgb ol = plot_outline_rgb(PLOT_CMAP_VIRIDIS);
+    for (int x = 0; x < W; x++) {
+        int run_len = 0;
+        for (int y = 0; y < H; y++) {
+            uint32_t p = ((const uint32_t *)(data + (size_t)y * stride))[x];
+            int hit = abs((int)((p >> 16) & 255) - ol.r) < 30 && abs((int)((p >> 8) & 255) - ol.g) < 30 &&
+                      abs((int)(p & 255) - ol.b) < 30;
+            run_len = hit ? run_len + 1 : 0;
+            if (run_len > H / 3 && tall_col < 0) tall_col = x;
+        }
+    }
+    cr_expect_gt(tall_col, W / 2, "no outlined baseline column at the right of linear_digit.png (first at x = %d of %d)",
+                 tall_col, W);
+    cairo_surface_destroy(img);
 }

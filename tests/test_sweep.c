@@ -159,11 +159,11 @@ Test(sweep, runs_every_value_and_seed_and_tabulates_them, .init = tmp_setup, .fi
     // one row per run, in grid order, each done, with its accuracy counts
     csv_t c;
     csv_read(out_path("summary.csv"), &c);
-    const char *header[] = {"run", "group", "seed", "model.n_embd", "done", "wall_s", "in_n", "in_accuracy", "out_n",
-                            "out_accuracy", "len_1_2_accuracy", "len_3_3_accuracy", "population_n",
+    const char *header[] = {"run", "group", "seed", "model.n_embd", "done", "stale", "wall_s", "in_n", "in_accuracy",
+                            "out_n", "out_accuracy", "len_1_2_accuracy", "len_3_3_accuracy", "population_n",
                             "population_accuracy"};
-    cr_assert_eq(c.n_cols, 14, "%d columns", c.n_cols);
-    for (int k = 0; k < 14; k++) cr_expect_str_eq(c.cell[0][k], header[k]);
+    cr_assert_eq(c.n_cols, 15, "%d columns", c.n_cols);
+    for (int k = 0; k < 15; k++) cr_expect_str_eq(c.cell[0][k], header[k]);
     cr_assert_eq(c.n_rows, 5, "%d lines in summary.csv", c.n_rows);
     const char *names[] = {"8_seed1", "8_seed2", "16_seed1", "16_seed2"}, *values[] = {"8", "8", "16", "16"};
     const char *seeds[] = {"1", "2", "1", "2"};
@@ -174,10 +174,11 @@ Test(sweep, runs_every_value_and_seed_and_tabulates_them, .init = tmp_setup, .fi
         cr_expect_str_eq(c.cell[i + 1][3], values[i]);
         cr_expect_str_eq(c.cell[i + 1][4], "1", "%s not done", names[i]);
         // lengths 1..2 are in distribution (4 cells x 2 problems), the 5 cells with a 3-digit operand are not
-        cr_expect_str_eq(c.cell[i + 1][6], "8", "%s in_n", names[i]);
-        cr_expect_str_eq(c.cell[i + 1][8], "10", "%s out_n", names[i]);
-        double acc = atof(c.cell[i + 1][7]);
-        cr_expect(acc >= 0.0 && acc <= 1.0, "%s in_accuracy %s", names[i], c.cell[i + 1][7]);
+        cr_expect_str_eq(c.cell[i + 1][5], "0", "%s stale", names[i]);
+        cr_expect_str_eq(c.cell[i + 1][7], "8", "%s in_n", names[i]);
+        cr_expect_str_eq(c.cell[i + 1][9], "10", "%s out_n", names[i]);
+        double acc = atof(c.cell[i + 1][8]);
+        cr_expect(acc >= 0.0 && acc <= 1.0, "%s in_accuracy %s", names[i], c.cell[i + 1][8]);
     }
 
     // one row per group, both seeds done
@@ -332,6 +333,95 @@ Test(sweep, a_stopped_sweep_resumes_its_runs_where_they_stopped, .init = tmp_set
     cr_assert(r1000 > 0);
     cr_expect_str_eq(c.cell[r1000][done], "1");
     cr_expect(strstr(out, "| 1000 | 1/1 |") != NULL, "%s", out);
+}
+
+// ---------------------------------------------------------------- stale runs
+
+Test(sweep, an_edited_sweep_file_makes_its_runs_stale_refused_kept_or_rerun, .init = tmp_setup, .fini = sweep_teardown,
+     .timeout = 120)
+{
+    char out[16384];
+    size_t n;
+    write_sweep("seeds = 1\nvary = train.lr: 0.001, 0.003\n", NULL);
+    int rc = sweep(NULL, out, sizeof(out));
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, out);
+    cr_assert(exists(out_path("0.001_seed1/" "sweep_config_hash")), "no hash stored with the run");
+    char *log_old = (char *)read_bytes(out_path("0.003_seed1/log.txt"), &n);
+
+    // one more step for every run: both are stale now
+    write_sweep("seeds = 1\nvary = train.lr: 0.001, 0.003\nset = train.steps=21\n", NULL);
+    cr_assert_eq(sweep("--list", out, sizeof(out)), 0, "%s", out);
+    cr_expect_str_eq(list_state(out, "0.001_seed1"), "done, stale (config changed; will re-run)", "%s", out);
+    cr_expect_str_eq(list_state(out, "0.003_seed1"), "done, stale (config changed; will re-run)", "%s", out);
+    cr_expect(strstr(out, "2 stale runs") != NULL, "%s", out);
+
+    // tabulating alone refuses, naming them; nothing is rewritten
+    struct stat before, after;
+    cr_assert_eq(stat(out_path("summary.csv"), &before), 0);
+    rc = sweep("--table", out, sizeof(out));
+    cr_expect_eq(rc, 2, "exit %d: %s", rc, out);
+    cr_expect(strstr(out, "2 runs in") && strstr(out, "  0.001_seed1\n") && strstr(out, "--keep-stale"), "%s", out);
+    cr_assert_eq(stat(out_path("summary.csv"), &after), 0);
+    cr_expect(before.st_mtim.tv_nsec == after.st_mtim.tv_nsec && before.st_mtim.tv_sec == after.st_mtim.tv_sec,
+              "a refused --table rewrote summary.csv");
+
+    // --keep-stale tabulates them, marked
+    rc = sweep("--table --keep-stale", out, sizeof(out));
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, out);
+    cr_expect(strstr(out, "| 0.001 | 1/1 (1 stale) |") && strstr(out, "Stale runs"), "%s", out);
+    csv_t c;
+    csv_read(out_path("summary.csv"), &c);
+    cr_expect_str_eq(c.cell[csv_row(&c, "0.003_seed1")][csv_col(&c, "stale")], "1");
+
+    // the sweep itself moves them aside and runs them again with the new config
+    rc = sweep(NULL, out, sizeof(out));
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, out);
+    cr_expect(strstr(out, "2 runs trained with another config") && strstr(out, "[2/2] "), "%s", out);
+    cr_expect_str_eq(ini_value(out_path("0.003_seed1/config.ini"), "train", "steps"), "21");
+    char *log_kept = (char *)read_bytes(out_path("0.003_seed1.stale-1/log.txt"), &n);
+    cr_expect_str_eq(log_kept, log_old, "the stale run was not kept beside the new one");
+    free(log_kept);
+    free(log_old);
+    csv_read(out_path("summary.csv"), &c);
+    for (int r = 1; r < c.n_rows; r++) {
+        cr_expect_str_eq(c.cell[r][csv_col(&c, "stale")], "0", "%s", c.cell[r][0]);
+        cr_expect_str_eq(c.cell[r][csv_col(&c, "done")], "1", "%s", c.cell[r][0]);
+    }
+    cr_assert_eq(sweep("--list", out, sizeof(out)), 0, "%s", out);
+    cr_expect_eq(count(out, " done\n"), 2, "%s", out);
+}
+
+Test(sweep, a_changed_base_config_is_stale_but_other_threads_or_a_missing_hash_are_not, .init = tmp_setup,
+     .fini = sweep_teardown, .timeout = 120)
+{
+    char out[16384], cmd[2048];
+    FILE *f = fopen(tmp_path("base.ini"), "w");
+    cr_assert_not_null(f);
+    fputs("[train]\nwarmup_steps = 3\n", f);
+    fclose(f);
+    write_sweep("config = base.ini\nseeds = 1, 2\n", NULL);
+    int rc = sweep(NULL, out, sizeof(out));
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, out);
+    // a run of an older sweep has no hash: its config.ini stands for it
+    cr_assert_eq(unlink(out_path("run_seed2/sweep_config_hash")), 0);
+    snprintf(cmd, sizeof(cmd), "%s sweep %s/sweep.ini --out %s/out --jobs 1 --threads 2 --list", ARITHLAB_BIN, tmpdir, tmpdir);
+    if (sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
+        cr_assert_eq(run(cmd, out, sizeof(out)), 0, "%s", out);
+        cr_expect_str_eq(list_state(out, "run_seed1"), "done", "another --threads made a run stale: %s", out);
+        cr_expect_str_eq(list_state(out, "run_seed2"), "done", "%s", out);
+    }
+    f = fopen(tmp_path("base.ini"), "w");
+    cr_assert_not_null(f);
+    fputs("[train]\nwarmup_steps = 4\n", f);
+    fclose(f);
+    cr_assert_eq(sweep("--list --keep-stale", out, sizeof(out)), 0, "%s", out);
+    cr_expect_str_eq(list_state(out, "run_seed1"), "done, stale (config changed; kept: --keep-stale)", "%s", out);
+    cr_expect_str_eq(list_state(out, "run_seed2"), "done, stale (config changed; kept: --keep-stale)", "%s", out);
+    // kept: not re-run
+    rc = sweep("--keep-stale", out, sizeof(out));
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, out);
+    cr_expect(strstr(out, " done (") == NULL && strstr(out, "| run | 2/2 (2 stale) |"), "%s", out);
+    cr_expect_str_eq(ini_value(out_path("run_seed1/config.ini"), "train", "warmup_steps"), "3");
 }
 
 // ---------------------------------------------------------------- variants, base config, the plot
