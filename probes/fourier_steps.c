@@ -1,7 +1,7 @@
-// fourier_steps.c: the digit embeddings' Fourier spectrum at every checkpoint a
-// run kept (probes/fourier_steps.h), the spectrum computed by the Fourier
-// probe's own functions (probes/fourier.c) on embeddings read through
-// model/inspect.h (a forward of the ten digit tokens).
+// fourier_steps.c: the number embeddings' Fourier spectrum at every checkpoint a
+// run kept (probes/fourier_steps.h): the ten digit tokens, or a number-token
+// model's operand tokens (period N); the spectrum computed by the Fourier probe's
+// own functions (probes/fourier.c) on embeddings read through model/inspect.h.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,69 +12,146 @@
 #include "probes/fourier_steps.h"
 #include "probes/probe.h"
 #include "run/load.h"
+#include "run/run.h"
 #include "run/train.h"
 
-enum { N_DIGITS = 10, N_FREQ = N_DIGITS / 2 + 1 };
+enum { N_DIGITS = 10 };
 
-// share (N_FREQ) and is_key (N_FREQ) of the digit embeddings of the checkpoint at path
-static int spectrum_of(const char *path, float key_ratio, int threads, float *share, int *is_key, char *err)
+// the number axis of a checkpoint: the ten digit tokens, or for task.numbers = tokens the
+// operand tokens' values 0..N-1 (modadd: the residues). 0 + *N, or -1 + err.
+static int number_axis(const char *path, int *N, int *tokens, char *err)
+{
+    RunConfig rc;
+    if (run_config_from_checkpoint(&rc, path, err)) return -1;
+    *tokens = rc.task.numbers == TASK_NUMBERS_TOKENS;
+    *N = *tokens ? task_operand_range(&rc.task) : N_DIGITS;
+    if (*N < 2 || *N > PROBE_NUMTOK_MAX_N)
+        return err_set(err, "%s: %d number tokens: the probe takes 2..%d", path, *N, PROBE_NUMTOK_MAX_N);
+    return 0;
+}
+
+// share (nf) and is_key (nf) of the number embeddings (N rows) of the checkpoint at path
+static int spectrum_of(const char *path, int N, int tokens, float key_ratio, int threads, float *share, int *is_key,
+                       char *err)
 {
     Model m;
-    if (run_load_model(&m, path, N_DIGITS, 1, threads, err)) return -1;
-    int r = 0, C = m.cfg.n_embd;
+    if (run_load_model(&m, path, N, 1, threads, err)) return -1;
+    int r = 0, C = m.cfg.n_embd, nf = probe_fourier_n_freq(N);
     if (m.head->decodes == MODEL_HEAD_DIGITS || model_value_scheme(&m.cfg))
         r = err_set(err, "%s: a FoNE model (model.head = fone or the fone scheme): its numbers are [NUM] tokens, "
                     "so there are no trained digit-token embeddings to analyse", path);
-    else if (m.cfg.vocab_size < TASK_DIGIT0 + N_DIGITS)
+    else if (!tokens && m.cfg.vocab_size < TASK_DIGIT0 + N_DIGITS)
         r = err_set(err, "%s: the vocabulary (%d) has no digit tokens", path, m.cfg.vocab_size);
-    float *x = malloc(sizeof(float) * N_DIGITS * C), *coef = malloc(sizeof(float) * N_DIGITS * C);
-    if (!r && (!x || !coef)) r = err_set(err, "out of memory");
-    if (!r) {
+    float *x = malloc(sizeof(float) * (size_t)N * C), *coef = malloc(sizeof(float) * (size_t)N * C);
+    float *norm = malloc(sizeof(float) * nf);
+    int *keys = malloc(sizeof(int) * nf);
+    if (!r && (!x || !coef || !norm || !keys)) r = err_set(err, "out of memory");
+    if (!r && tokens) {
+        r = probe_numtok_rows(&m, 0, N, x, err);   // x (N, C): the operand tokens' embedding rows
+    } else if (!r) {
         int tok[N_DIGITS];
         for (int d = 0; d < N_DIGITS; d++) tok[d] = TASK_DIGIT0 + d;
         model_forward(&m, tok, NULL, N_DIGITS, 1);   // (10, 1): one digit per row
         r = model_embed_parts(&m, x, NULL, err);   // x (10, C): the digits' token embeddings
     }
-    if (!r && probe_fourier_project(x, N_DIGITS, C, coef)) r = err_set(err, "out of memory");
+    if (!r && probe_fourier_project(x, N, C, coef)) r = err_set(err, "out of memory");
     if (!r) {
-        float norm[N_FREQ];
-        int keys[N_FREQ];
-        probe_fourier_spectrum(coef, N_DIGITS, C, norm);
-        int nk = probe_fourier_key_freqs(norm, N_DIGITS, key_ratio, share, keys);
-        memset(is_key, 0, sizeof(int) * N_FREQ);
+        probe_fourier_spectrum(coef, N, C, norm);
+        int nk = probe_fourier_key_freqs(norm, N, key_ratio, share, keys);
+        memset(is_key, 0, sizeof(int) * nf);
         for (int i = 0; i < nk; i++) is_key[keys[i]] = 1;
     }
-    free(x); free(coef);
+    free(x); free(coef); free(norm); free(keys);
     model_free(&m);
     return r;
 }
 
-static int write_plot(const char *dir, const long *steps, const float *share, const int *is_key, int n, float key_ratio, char *err)
+// the run's held-out and training exact match at the steps it evaluated (metrics.csv's
+// eval_accuracy and train_accuracy columns), as fractions; NaN where a row has none.
+// *n = 0 when the file or the columns are missing: the plot then shows the shares alone.
+static void read_accuracy(const char *run_dir, float **step, float **held, float **train, int *n)
 {
-    int any[N_FREQ] = {0}, n_any = 0;
-    for (int i = 0; i < n; i++)
-        for (int k = 1; k < N_FREQ; k++) any[k] |= is_key[i * N_FREQ + k];
-    for (int k = 1; k < N_FREQ; k++) n_any += any[k];
-    float *x = malloc(sizeof(float) * n), *y = malloc(sizeof(float) * (size_t)n * N_FREQ);
-    if (!x || !y) { free(x); free(y); return err_set(err, "out of memory"); }
-    plot_series s[N_FREQ];
-    char names[N_FREQ][48];
-    int ns = 0;
-    for (int i = 0; i < n; i++) x[i] = (float)steps[i];
-    for (int k = 1; k < N_FREQ; k++) {
-        if (n_any && !any[k]) continue;
-        for (int i = 0; i < n; i++) y[(size_t)k * n + i] = share[i * N_FREQ + k];
-        snprintf(names[k], sizeof names[k], "k=%d (period %.3g)", k, (double)N_DIGITS / k);
-        s[ns++] = (plot_series){ .name = names[k], .x = x, .y = y + (size_t)k * n, .n = n, .markers = 1 };
+    char path[4096], line[1024];
+    snprintf(path, sizeof path, "%s/metrics.csv", run_dir);
+    *n = 0, *step = *held = *train = NULL;
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    int ce = -1, ct = -1, cap = 0;
+    if (fgets(line, sizeof line, f)) {
+        int k = 0;
+        for (char *tok = strtok(line, ",\n"); tok; tok = strtok(NULL, ",\n"), k++) {
+            if (!strcmp(tok, "eval_accuracy")) ce = k;
+            if (!strcmp(tok, "train_accuracy")) ct = k;
+        }
     }
-    char title[160];
-    snprintf(title, sizeof title, n_any ? "Digit embeddings: share of each key frequency (ratio %.3g) at each kept checkpoint"
-                                        : "Digit embeddings: share per frequency at each kept checkpoint (no key frequency, ratio %.3g)",
-             (double)key_ratio);
-    plot_line_opts o = { .title = title, .xlabel = "training step", .ylabel = "share of the non-constant energy",
+    while (ce >= 0 && fgets(line, sizeof line, f)) {
+        char *fields[16] = {0};
+        int k = 0;
+        for (char *p = line, *q; p && k < 16; p = q ? q + 1 : NULL, k++) {
+            q = strchr(p, ',');
+            if (q) *q = 0;
+            fields[k] = p;
+        }
+        if (ce >= k || !fields[ce][0] || fields[ce][0] == '\n') continue;   // not an evaluation step
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 64;
+            float *a = realloc(*step, sizeof(float) * cap), *b = realloc(*held, sizeof(float) * cap),
+                  *c = realloc(*train, sizeof(float) * cap);
+            if (a) *step = a;
+            if (b) *held = b;
+            if (c) *train = c;
+            if (!a || !b || !c) break;
+        }
+        (*step)[*n] = strtof(fields[0], NULL);
+        (*held)[*n] = strtof(fields[ce], NULL);
+        (*train)[*n] = ct >= 0 && ct < k && fields[ct][0] && fields[ct][0] != '\n' ? strtof(fields[ct], NULL) : NAN;
+        (*n)++;
+    }
+    fclose(f);
+}
+
+static int write_plot(const char *run_dir, const char *dir, const long *steps, const float *share, const int *is_key,
+                      int n, int N, int tokens, float key_ratio, char *err)
+{
+    int nf = probe_fourier_n_freq(N), n_any = 0, *any = calloc(nf, sizeof(int));
+    float *x = malloc(sizeof(float) * n), *y = malloc(sizeof(float) * (size_t)n * nf);
+    // at most 8 frequency lines: the key ones (by their largest share), else k = 1..5
+    enum { MAX_LINES = 8 };
+    plot_series s[MAX_LINES + 2];
+    char names[MAX_LINES][48];
+    float *acc_step = NULL, *held = NULL, *train = NULL;
+    int n_acc = 0, ns = 0, r = 0;
+    if (!any || !x || !y) { r = err_set(err, "out of memory"); goto done; }
+    for (int i = 0; i < n; i++)
+        for (int k = 1; k < nf; k++) any[k] |= is_key[i * nf + k];
+    for (int k = 1; k < nf; k++) n_any += any[k];
+    for (int i = 0; i < n; i++) x[i] = (float)steps[i];
+    for (int k = 1; k < nf && ns < MAX_LINES; k++) {
+        if (n_any ? !any[k] : k > 5) continue;
+        for (int i = 0; i < n; i++) y[(size_t)k * n + i] = share[i * nf + k];
+        snprintf(names[ns], sizeof names[ns], "k=%d (period %.3g)", k, (double)N / k);
+        s[ns] = (plot_series){ .name = names[ns], .x = x, .y = y + (size_t)k * n, .n = n, .markers = 1 };
+        ns++;
+    }
+    // beside them, the run's held-out and training accuracy (grokking: the delayed rise)
+    read_accuracy(run_dir, &acc_step, &held, &train, &n_acc);
+    static const plot_rgb grey = {0.6f, 0.6f, 0.6f}, black = {0.0f, 0.0f, 0.0f};
+    if (n_acc) {
+        s[ns++] = (plot_series){ .name = "held-out exact match", .x = acc_step, .y = held, .n = n_acc, .color = &black };
+        s[ns++] = (plot_series){ .name = "training exact match", .x = acc_step, .y = train, .n = n_acc, .color = &grey,
+                                 .dashed = 1 };
+    }
+    char title[200];
+    const char *what = tokens ? "Number-token embeddings" : "Digit embeddings";
+    snprintf(title, sizeof title, n_any ? "%s: share of each key frequency (ratio %.3g) at each kept checkpoint"
+                                        : "%s: share per frequency at each kept checkpoint (no key frequency, ratio %.3g)",
+             what, (double)key_ratio);
+    plot_line_opts o = { .title = title, .xlabel = "training step",
+                         .ylabel = n_acc ? "share of the non-constant energy; exact match" : "share of the non-constant energy",
                          .ymin = 0.0f, .ymax = 1.0f };
-    int r = plot_line_write(probe__path(dir, "fourier_steps.png"), s, ns, &o, err);
-    free(x); free(y);
+    r = plot_line_write(probe__path(dir, "fourier_steps.png"), s, ns, &o, err);
+done:
+    free(any); free(x); free(y); free(acc_step); free(held); free(train);
     return r;
 }
 
@@ -88,30 +165,37 @@ int probe_fourier_steps_write(const char *run_dir, float key_ratio, int threads,
         return err_set(err, "%s holds no kept checkpoint (" RUN_KEPT_CKPT_FMT "-style files): train with "
                        "--set train.keep_every=N to keep one every N steps", run_dir, 500L);
     }
-    float *share = malloc(sizeof(float) * (size_t)n * N_FREQ);
-    int *is_key = malloc(sizeof(int) * (size_t)n * N_FREQ), r = 0;
-    if (!share || !is_key) r = err_set(err, "out of memory");
-    for (int i = 0; !r && i < n; i++) r = spectrum_of(paths[i], key_ratio, threads, share + i * N_FREQ, is_key + i * N_FREQ, err);
+    int N = 0, tokens = 0, r = number_axis(paths[0], &N, &tokens, err), nf = probe_fourier_n_freq(N);
+    float *share = r ? NULL : malloc(sizeof(float) * (size_t)n * nf);
+    int *is_key = r ? NULL : malloc(sizeof(int) * (size_t)n * nf);
+    if (!r && (!share || !is_key)) r = err_set(err, "out of memory");
+    for (int i = 0; !r && i < n; i++) r = spectrum_of(paths[i], N, tokens, key_ratio, threads, share + i * nf, is_key + i * nf, err);
     char path[4096];
     FILE *f = r ? NULL : probe__open(dir, "fourier_steps.csv", path, sizeof path, err);
     if (!r && !f) r = -1;
     if (f) {
         fprintf(f, "step,k,period,share_of_nonconstant_energy,key\n");
         for (int i = 0; i < n; i++)
-            for (int k = 0; k < N_FREQ; k++)
-                fprintf(f, "%ld,%d,%.4g,%.6g,%d\n", steps[i], k, k ? (double)N_DIGITS / k : INFINITY,
-                        (double)share[i * N_FREQ + k], is_key[i * N_FREQ + k]);
+            for (int k = 0; k < nf; k++)
+                fprintf(f, "%ld,%d,%.4g,%.6g,%d\n", steps[i], k, k ? (double)N / k : INFINITY,
+                        (double)share[i * nf + k], is_key[i * nf + k]);
         r = probe__close(f, path, err);
     }
-    int64_t shp[2] = {n, N_FREQ};
+    int64_t shp[2] = {n, nf};
     if (!r) r = probe__write_npy(dir, "fourier_steps.npy", share, 2, shp, err);
-    if (!r) r = write_plot(dir, steps, share, is_key, n, key_ratio, err);
+    if (!r) r = write_plot(run_dir, dir, steps, share, is_key, n, N, tokens, key_ratio, err);
     if (!r) {
-        probe__say(log, "digit embeddings over %d kept checkpoints (share of the non-constant energy per k; * key):\n", n);
+        probe__say(log, "%s over %d kept checkpoints (share of the non-constant energy per k; * key):\n",
+                   tokens ? "number-token embeddings" : "digit embeddings", n);
         for (int i = 0; i < n; i++) {
             probe__say(log, "  step %7ld:", steps[i]);
-            for (int k = 1; k < N_FREQ; k++)
-                probe__say(log, " k=%d %4.1f%%%s", k, 100.0 * share[i * N_FREQ + k], is_key[i * N_FREQ + k] ? "*" : " ");
+            int shown = 0;
+            for (int k = 1; k < nf; k++) {
+                if (nf > 6 && !is_key[i * nf + k]) continue;   // many frequencies: only the key ones
+                probe__say(log, " k=%d %4.1f%%%s", k, 100.0 * share[i * nf + k], is_key[i * nf + k] ? "*" : " ");
+                shown++;
+            }
+            if (!shown) probe__say(log, " no key frequency");
             probe__say(log, "\n");
         }
     }

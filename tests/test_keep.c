@@ -119,6 +119,35 @@ Test(keep, over_steps_reports_at_each_kept_step_the_spectrum_probe_fourier_repor
     }
 }
 
+Test(keep, over_steps_on_number_tokens_reads_the_residue_embeddings_beside_the_accuracy)
+{
+    // modadd p = 13 with one token per residue: the spectrum has k = 0..6 (period 13/k) and at
+    // each kept step equals what probe fourier writes for that checkpoint's number tokens
+    char cmd[2048], out[16384];
+    snprintf(cmd, sizeof cmd, "%s train --out nt --set train.steps=4 --set train.keep_every=2 --set task.task=modadd "
+             "--set task.modulus=13 --set task.numbers=tokens --set task.format=plain --set task.pad_width=0 "
+             "--set model.n_layer=1 --set model.n_embd=16 --set model.n_head=2 --set train.eval_every=2 "
+             "--set eval.per_cell=1 --set eval.n_during_train=8 --set train.threads=1", ARITHLAB_BIN);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    snprintf(cmd, sizeof cmd, "%s probe fourier --run nt --over-steps --threads 1", ARITHLAB_BIN);
+    cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "number-token embeddings over 2 kept checkpoints") != NULL, "%s", out);
+    cr_assert(exists("nt/probe_fourier/fourier_steps.png"), "%s", out);
+    for (long step = 2; step <= 4; step += 2) {
+        snprintf(cmd, sizeof cmd, "%s probe fourier --checkpoint nt/ckpt_step%06ld.safetensors --out q%ld --threads 1",
+                 ARITHLAB_BIN, step, step);
+        cr_assert_eq(run(cmd, out, sizeof out), 0, "%s", out);
+        double over[16], one[16];
+        char path[64];
+        snprintf(path, sizeof path, "q%ld/numtok_embed_spectrum.csv", step);
+        cr_assert_eq(read_shares("nt/probe_fourier/fourier_steps.csv", step, 3, over), 7);
+        cr_assert_eq(read_shares(path, -1, 3, one), 7);
+        for (int k = 0; k < 7; k++)
+            cr_assert(fabs(over[k] - one[k]) < 1e-5, "step %ld k=%d: over-steps share %g, probe fourier %g", step, k,
+                      over[k], one[k]);
+    }
+}
+
 Test(keep, refusals_name_the_flag_or_key)
 {
     char cmd[2048], out[16384];
