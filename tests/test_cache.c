@@ -18,16 +18,9 @@
 
 static void model_for_quickstart(Model *m, int n_layer, int n_loops, int B, uint64_t seed)
 {
-    char err[ERR_MAX];
-    TaskConfig tc = task_config_quickstart();
-    ModelConfig cfg;
-    model_config_default(&cfg);
-    cfg.vocab_size = task_vocab_size();
-    cfg.block_size = task_max_tokens(&tc) - 1;
-    cfg.n_layer = n_layer; cfg.n_loops = n_loops;
-    cfg.n_head = 2; cfg.n_embd = 16;
-    cr_assert_eq(model_config_validate(&cfg, err), 0, "%s", err);
-    cr_assert_eq(model_build(m, &cfg, B, cfg.block_size, seed, err), 0, "%s", err);
+    ModelConfig cfg = model_config_quickstart(n_layer, 2, 16);
+    cfg.n_loops = n_loops;
+    model_build_quickstart(m, &cfg, B, seed);
     // every parameter moved off its init (biases are 0 there, LayerNorm gains 1), so that
     // a hook that left out a bias or a gain would show
     uint64_t rng = rng_seed(seed + 1);

@@ -19,16 +19,9 @@
 // a random model for the quickstart task; norm: "layernorm" or "none"
 static void small_model(Model *m, const char *norm, int B, uint64_t seed)
 {
-    char err[ERR_MAX];
-    TaskConfig tc = task_config_quickstart();
-    ModelConfig cfg;
-    model_config_default(&cfg);
-    cfg.vocab_size = task_vocab_size();
-    cfg.block_size = task_max_tokens(&tc) - 1;
-    cfg.n_layer = 2; cfg.n_head = 2; cfg.n_embd = 32;
+    ModelConfig cfg = model_config_quickstart(2, 2, 32);
     snprintf(cfg.norm, sizeof cfg.norm, "%s", norm);
-    cr_assert_eq(model_config_validate(&cfg, err), 0, "%s", err);
-    cr_assert_eq(model_build(m, &cfg, B, cfg.block_size, seed, err), 0, "%s", err);
+    model_build_quickstart(m, &cfg, B, seed);
 }
 
 // key frequencies of x (N, C) as the probe finds them; returns their count

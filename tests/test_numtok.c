@@ -71,14 +71,9 @@ Test(numtok_vocab, run_resolve_sizes_the_model_vocabulary_from_the_task)
 static void expect_refused(const char *kv, const char *want1, const char *want2)
 {
     TaskConfig c;
-    char buf[512], err[ERR_MAX];
+    char err[ERR_MAX];
     task_config_default(&c);
-    snprintf(buf, sizeof buf, "%s", kv);
-    for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " ")) {
-        char *eq = strchr(tok, '=');
-        *eq = 0;
-        cr_assert_eq(task_config_set(&c, tok, eq + 1, err), 0, "%s", err);
-    }
+    task_config_apply(&c, kv);
     cr_assert_eq(task_config_validate(&c, err), -1, "%s accepted", kv);
     cr_assert(strstr(err, want1) && strstr(err, want2), "%s: %s", kv, err);
 }

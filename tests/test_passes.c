@@ -15,16 +15,9 @@
 // a random model for the quickstart task: n_layer blocks applied n_loops times
 static void looped_model(Model *m, int n_layer, int n_loops, int post_ln, int B, uint64_t seed)
 {
-    char err[ERR_MAX];
-    TaskConfig tc = task_config_quickstart();
-    ModelConfig cfg;
-    model_config_default(&cfg);
-    cfg.vocab_size = task_vocab_size();
-    cfg.block_size = task_max_tokens(&tc) - 1;
-    cfg.n_layer = n_layer; cfg.n_loops = n_loops; cfg.post_ln = post_ln;
-    cfg.n_head = 2; cfg.n_embd = 32;
-    cr_assert_eq(model_config_validate(&cfg, err), 0, "%s", err);
-    cr_assert_eq(model_build(m, &cfg, B, cfg.block_size, seed, err), 0, "%s", err);
+    ModelConfig cfg = model_config_quickstart(n_layer, 2, 32);
+    cfg.n_loops = n_loops; cfg.post_ln = post_ln;
+    model_build_quickstart(m, &cfg, B, seed);
 }
 
 static TaskExample *examples(int n, uint64_t seed)

@@ -37,15 +37,8 @@ static int file_exists(const char *dir, const char *name)
 // a randomly initialised model for the quickstart task
 static void random_model(Model *m, int B, uint64_t seed)
 {
-    char err[ERR_MAX];
-    TaskConfig tc = task_config_quickstart();
-    ModelConfig cfg;
-    model_config_default(&cfg);
-    cfg.vocab_size = task_vocab_size();
-    cfg.block_size = task_max_tokens(&tc) - 1;
-    cfg.n_layer = 2; cfg.n_head = 4; cfg.n_embd = 64;
-    cr_assert_eq(model_config_validate(&cfg, err), 0, "%s", err);
-    cr_assert_eq(model_build(m, &cfg, B, cfg.block_size, seed, err), 0, "%s", err);
+    ModelConfig cfg = model_config_quickstart(2, 4, 64);
+    model_build_quickstart(m, &cfg, B, seed);
 }
 
 // ---------------------------------------------------------------- Fourier
