@@ -61,13 +61,6 @@ static void read_population(sweep_run_t *r, const char *out)
     fclose(f);
 }
 
-static int has_pop_count(const sweep_run_t *runs, int n)
-{
-    int k = 0;
-    for (int i = 0; i < n; i++) k += runs[i].pop_n > 0;
-    return k;
-}
-
 static double pct(long ok, long n) { return n ? 100.0 * ok / n : NAN; }
 
 int sweep_values_geometric(const float *x, int n)
@@ -143,11 +136,12 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
     sweep_path_join(path, sizeof(path), out, "table.md");
     f = fopen(path, "w");
     if (!f) return err_set(err, "%s: cannot write: %s", path, strerror(errno));
-    int has_out = 0, has_pop = 0, n_values = 0;
+    int has_out = 0, n_pop = 0, n_values = 0;   // runs with a population; of those, drawn by value
     for (int i = 0; i < n_runs; i++)
-        has_out |= runs[i].out_n > 0, has_pop |= runs[i].pop_n > 0, n_values += runs[i].pop_n > 0 && runs[i].pop_values;
+        has_out |= runs[i].out_n > 0, n_pop += runs[i].pop_n > 0, n_values += runs[i].pop_n > 0 && runs[i].pop_values;
+    int has_pop = n_pop > 0;
     // the population's name: as training draws (eval.population = training), uniform operands, or both
-    const char *pop_name = !n_values ? "training distribution" : n_values == has_pop_count(runs, n_runs)
+    const char *pop_name = !n_values ? "training distribution" : n_values == n_pop
                            ? "uniform operands" : "population (training or uniform operands)";
     fprintf(f, "| run | seeds done | in-distribution %% |");
     if (has_pop) fprintf(f, " %s %% |", pop_name);
@@ -235,7 +229,7 @@ int sweep_write_results(const sweep_t *sw, sweep_run_t *runs, int n_runs, const 
         }
         char title[256], png[4200];
         const char *what = !sw->y_population ? "In-distribution" : !n_values ? "Training-distribution"
-                           : n_values == has_pop_count(runs, n_runs) ? "Uniform-operand" : "Population";
+                           : n_values == n_pop ? "Uniform-operand" : "Population";
         if (ns > 1) snprintf(title, sizeof(title), "%s exact match against %s (mean, min-max over %d seeds)", what, sw->x, ns);
         else snprintf(title, sizeof(title), "%s exact match against %s", what, sw->x);
         // y fits the data (inside 0..100, with room so that 100% is not on the frame)
