@@ -12,6 +12,7 @@
 #include "probes/fourier_steps.h"
 #include "probes/probe.h"
 #include "run/load.h"
+#include "run/report.h"
 #include "run/run.h"
 #include "run/train.h"
 
@@ -66,50 +67,6 @@ static int spectrum_of(const char *path, int N, int tokens, float key_ratio, int
     return r;
 }
 
-// the run's held-out and training exact match at the steps it evaluated (metrics.csv's
-// eval_accuracy and train_accuracy columns), as fractions; NaN where a row has none.
-// *n = 0 when the file or the columns are missing: the plot then shows the shares alone.
-static void read_accuracy(const char *run_dir, float **step, float **held, float **train, int *n)
-{
-    char path[4096], line[1024];
-    snprintf(path, sizeof path, "%s/metrics.csv", run_dir);
-    *n = 0, *step = *held = *train = NULL;
-    FILE *f = fopen(path, "r");
-    if (!f) return;
-    int ce = -1, ct = -1, cap = 0;
-    if (fgets(line, sizeof line, f)) {
-        int k = 0;
-        for (char *tok = strtok(line, ",\n"); tok; tok = strtok(NULL, ",\n"), k++) {
-            if (!strcmp(tok, "eval_accuracy")) ce = k;
-            if (!strcmp(tok, "train_accuracy")) ct = k;
-        }
-    }
-    while (ce >= 0 && fgets(line, sizeof line, f)) {
-        char *fields[16] = {0};
-        int k = 0;
-        for (char *p = line, *q; p && k < 16; p = q ? q + 1 : NULL, k++) {
-            q = strchr(p, ',');
-            if (q) *q = 0;
-            fields[k] = p;
-        }
-        if (ce >= k || !fields[ce][0] || fields[ce][0] == '\n') continue;   // not an evaluation step
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 64;
-            float *a = realloc(*step, sizeof(float) * cap), *b = realloc(*held, sizeof(float) * cap),
-                  *c = realloc(*train, sizeof(float) * cap);
-            if (a) *step = a;
-            if (b) *held = b;
-            if (c) *train = c;
-            if (!a || !b || !c) break;
-        }
-        (*step)[*n] = strtof(fields[0], NULL);
-        (*held)[*n] = strtof(fields[ce], NULL);
-        (*train)[*n] = ct >= 0 && ct < k && fields[ct][0] && fields[ct][0] != '\n' ? strtof(fields[ct], NULL) : NAN;
-        (*n)++;
-    }
-    fclose(f);
-}
-
 static int write_plot(const char *run_dir, const char *dir, const long *steps, const float *share, const int *is_key,
                       int n, int N, int tokens, float key_ratio, char *err)
 {
@@ -119,8 +76,8 @@ static int write_plot(const char *run_dir, const char *dir, const long *steps, c
     enum { MAX_LINES = 8 };
     plot_series s[MAX_LINES + 2];
     char names[MAX_LINES][48];
-    float *acc_step = NULL, *held = NULL, *train = NULL;
-    int n_acc = 0, ns = 0, r = 0;
+    ReportMetrics mt = {0};
+    int ns = 0, r = 0;
     if (!any || !x || !y) { r = err_set(err, "out of memory"); goto done; }
     for (int i = 0; i < n; i++)
         for (int k = 1; k < nf; k++) any[k] |= is_key[i * nf + k];
@@ -133,12 +90,15 @@ static int write_plot(const char *run_dir, const char *dir, const long *steps, c
         s[ns] = (plot_series){ .name = names[ns], .x = x, .y = y + (size_t)k * n, .n = n, .markers = 1 };
         ns++;
     }
-    // beside them, the run's held-out and training accuracy (grokking: the delayed rise)
-    read_accuracy(run_dir, &acc_step, &held, &train, &n_acc);
+    // beside them, the run's held-out and training accuracy (grokking: the delayed rise); without
+    // a readable metrics.csv, the shares alone
+    char merr[ERR_MAX];
+    if (report_read_metrics(run_dir, &mt, merr)) mt.n_acc = 0;
+    int n_acc = mt.n_acc;
     static const plot_rgb grey = {0.6f, 0.6f, 0.6f}, black = {0.0f, 0.0f, 0.0f};
     if (n_acc) {
-        s[ns++] = (plot_series){ .name = "held-out exact match", .x = acc_step, .y = held, .n = n_acc, .color = &black };
-        s[ns++] = (plot_series){ .name = "training exact match", .x = acc_step, .y = train, .n = n_acc, .color = &grey,
+        s[ns++] = (plot_series){ .name = "held-out exact match", .x = mt.acc_step, .y = mt.acc, .n = n_acc, .color = &black };
+        s[ns++] = (plot_series){ .name = "training exact match", .x = mt.acc_step, .y = mt.train_acc, .n = n_acc, .color = &grey,
                                  .dashed = 1 };
     }
     char title[200];
@@ -151,7 +111,8 @@ static int write_plot(const char *run_dir, const char *dir, const long *steps, c
                          .ymin = 0.0f, .ymax = 1.0f };
     r = plot_line_write(probe__path(dir, "fourier_steps.png"), s, ns, &o, err);
 done:
-    free(any); free(x); free(y); free(acc_step); free(held); free(train);
+    free(any); free(x); free(y);
+    report_metrics_free(&mt);
     return r;
 }
 

@@ -9,24 +9,28 @@
 #include "core/progress.h"
 #include "plot/plot.h"
 
-int report_curves(const char *run_dir, char *err)
+int report_read_metrics(const char *run_dir, ReportMetrics *m, char *err)
 {
     char path[4096], line[1024];
+    memset(m, 0, sizeof *m);
     snprintf(path, sizeof(path), "%s/metrics.csv", run_dir);
     FILE *f = fopen(path, "r");
     if (!f) return err_set(err, "%s: cannot read: %s", path, strerror(errno));
-    size_t cap = 1024, n = 0, n_acc = 0;
-    float *step = malloc(cap * sizeof(float)), *loss = malloc(cap * sizeof(float));
-    float *acc_step = malloc(cap * sizeof(float)), *acc = malloc(cap * sizeof(float)), *tacc = malloc(cap * sizeof(float));
-    int has_train = 0;
-    while (step && loss && acc_step && acc && tacc && fgets(line, sizeof(line), f)) {
+    size_t cap = 1024;
+    m->step = malloc(cap * sizeof(float)), m->loss = malloc(cap * sizeof(float));
+    m->acc_step = malloc(cap * sizeof(float)), m->acc = malloc(cap * sizeof(float)), m->train_acc = malloc(cap * sizeof(float));
+    int ok = m->step && m->loss && m->acc_step && m->acc && m->train_acc;
+    while (ok && fgets(line, sizeof(line), f)) {
         if (line[0] < '0' || line[0] > '9') continue;     // header
-        if (n == cap || n_acc == cap) {
+        if ((size_t)m->n == cap || (size_t)m->n_acc == cap) {
             cap *= 2;
-            step = realloc(step, cap * sizeof(float)); loss = realloc(loss, cap * sizeof(float));
-            acc_step = realloc(acc_step, cap * sizeof(float)); acc = realloc(acc, cap * sizeof(float));
-            tacc = realloc(tacc, cap * sizeof(float));
-            if (!step || !loss || !acc_step || !acc || !tacc) break;
+            float **arr[] = {&m->step, &m->loss, &m->acc_step, &m->acc, &m->train_acc};
+            for (int i = 0; i < 5 && ok; i++) {
+                float *g = realloc(*arr[i], cap * sizeof(float));
+                if (g) *arr[i] = g;
+                ok = g != NULL;
+            }
+            if (!ok) break;
         }
         // step,loss,lr,grad_norm,tokens_per_s,eval_accuracy[,train_accuracy]
         char *fields[7] = {0}, *p = line;
@@ -36,21 +40,39 @@ int report_curves(const char *run_dir, char *err)
             if (comma) *comma = 0;
             p = comma ? comma + 1 : NULL;
         }
-        step[n] = (float)atof(fields[0]);
-        loss[n] = fields[1] ? (float)atof(fields[1]) : NAN;
+        m->step[m->n] = (float)atof(fields[0]);
+        m->loss[m->n] = fields[1] ? (float)atof(fields[1]) : NAN;
         if (fields[5] && fields[5][0] && fields[5][0] != '\n') {
-            acc_step[n_acc] = step[n];
-            acc[n_acc] = 100.0f * (float)atof(fields[5]);
-            tacc[n_acc] = NAN;
-            if (fields[6] && fields[6][0] && fields[6][0] != '\n') tacc[n_acc] = 100.0f * (float)atof(fields[6]), has_train = 1;
-            n_acc++;
+            m->acc_step[m->n_acc] = m->step[m->n];
+            m->acc[m->n_acc] = (float)atof(fields[5]);
+            m->train_acc[m->n_acc] = NAN;
+            if (fields[6] && fields[6][0] && fields[6][0] != '\n') m->train_acc[m->n_acc] = (float)atof(fields[6]), m->has_train = 1;
+            m->n_acc++;
         }
-        n++;
+        m->n++;
     }
     fclose(f);
+    if (!ok) { report_metrics_free(m); return err_set(err, "out of memory reading %s", path); }
+    return 0;
+}
+
+void report_metrics_free(ReportMetrics *m)
+{
+    free(m->step); free(m->loss); free(m->acc_step); free(m->acc); free(m->train_acc);
+    memset(m, 0, sizeof *m);
+}
+
+int report_curves(const char *run_dir, char *err)
+{
+    ReportMetrics mt;
+    if (report_read_metrics(run_dir, &mt, err)) return -1;
+    char path[4096];
+    size_t n = (size_t)mt.n, n_acc = (size_t)mt.n_acc;
+    float *step = mt.step, *loss = mt.loss, *acc_step = mt.acc_step, *acc = mt.acc, *tacc = mt.train_acc;
+    int has_train = mt.has_train;
+    for (size_t i = 0; i < n_acc; i++) acc[i] *= 100.0f, tacc[i] *= 100.0f;   // the plot is in percent
     int r = 0;
-    if (!step || !loss || !acc_step || !acc || !tacc) r = err_set(err, "out of memory reading %s", path);
-    else if (n) {
+    if (n) {
         plot_series s = {.name = "training loss", .x = step, .y = loss, .n = (int)n};
         // which tokens the loss is on, from the run's config.ini (train.loss_on); answer tokens if it cannot be read
         RunConfig rc;
@@ -72,7 +94,7 @@ int report_curves(const char *run_dir, char *err)
             r = plot_line_write(path, a, has_train ? 2 : 1, &oa, err);
         }
     }
-    free(step); free(loss); free(acc_step); free(acc); free(tacc);
+    report_metrics_free(&mt);
     return r;
 }
 

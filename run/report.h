@@ -7,6 +7,18 @@
 #include "eval/eval.h"
 #include "eval/population.h"
 
+// DIR/metrics.csv read back: every row's step and loss (n), and the evaluated rows'
+// step, held-out and training exact match as fractions (n_acc; train_acc NaN where a
+// row has none, has_train if any has). -1 + err if the file cannot be read.
+typedef struct {
+    float *step, *loss;
+    int n;
+    float *acc_step, *acc, *train_acc;
+    int n_acc, has_train;
+} ReportMetrics;
+int report_read_metrics(const char *run_dir, ReportMetrics *m, char *err);
+void report_metrics_free(ReportMetrics *m);
+
 // loss.png (log-y) and, if the run was evaluated, accuracy.png, from DIR/metrics.csv
 int report_curves(const char *run_dir, char *err);
 // grid evaluation of the model per rc->eval into out_dir: CSVs, accuracy_grid.png,
