@@ -9,19 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "cli/cli.h"
 #include "cli/args.h"
 #include "eval/eval.h"
 #include "model/ops.h"
 #include "run/load.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -116,16 +108,16 @@ int cmd_bench_decode(int argc, char **argv)
     threads = run_threads(threads);
     if (run_load_model(&m, ckpt, batch, 0, threads, err)) { fprintf(stderr, "arithlab bench-decode: %s\n", err); free(ex); return 2; }
     // one pass without the cache (every step re-runs the whole prefix), then the timed cached passes
-    double t0 = now_s();
+    double t0 = time_s();
     long ok_plain = eval_examples(&m, &tc, ex, n, 0, NULL, NULL, NULL, err);
-    double plain_s = now_s() - t0;
+    double plain_s = time_s() - t0;
     double times[64];
     if (repeat > 64) repeat = 64;
     long ok = ok_plain;
     for (int i = 0; i < repeat && ok >= 0; i++) {
-        t0 = now_s();
+        t0 = time_s();
         ok = eval_examples(&m, &tc, ex, n, 1, NULL, NULL, NULL, err);
-        times[i] = now_s() - t0;
+        times[i] = time_s() - t0;
     }
     model_free(&m);
     free(ex);
