@@ -70,6 +70,16 @@ int eval_population_train(Model *m, const TaskConfig *tc_in, int n, uint64_t see
     return 0;
 }
 
+int eval_population_values(Model *m, const TaskConfig *tc, int n, uint64_t seed, const TaskSet *train_set,
+                           EvalPopulation *p, char *err)
+{
+    TaskConfig drawn = eval_population_task(tc, 1);
+    if (eval_population_train(m, &drawn, n, seed, train_set, p, err)) return -1;
+    snprintf(p->kind, sizeof p->kind, "values");
+    snprintf(p->name, sizeof p->name, "operands uniform over the training range (carries not balanced), %d problems", n);
+    return 0;
+}
+
 // ---------------------------------------------------------------- a file of problems
 
 // the line without its line break and surrounding blanks, in place

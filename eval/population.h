@@ -48,6 +48,10 @@ int eval_population_draw(const TaskConfig *tc, int n, uint64_t seed, const TaskS
                          char *err);
 int eval_population_train(Model *m, const TaskConfig *tc, int n, uint64_t seed, const TaskSet *train_set,
                           EvalPopulation *p, char *err);
+// the same, drawn from eval_population_task(tc, 1) and named for it ("operands uniform
+// over the training range (carries not balanced), N problems"; kind "values")
+int eval_population_values(Model *m, const TaskConfig *tc, int n, uint64_t seed, const TaskSet *train_set,
+                           EvalPopulation *p, char *err);
 
 // the problems of a file (format above), read in full before the model sees any:
 // examples (malloc'd, *ex) with answer set to the line's c where it has one; -1 + err

@@ -137,13 +137,8 @@ int report_eval_populations(Model *m, const RunConfig *rc, const TaskSet *train_
     int rcode = eval_grid(m, &rc->task, rc->eval.per_cell, rc->train.seed, &r, train_set, err);
     progress_clear(&bar);
     if (!rcode && rc->eval.n_population > 0) {
-        TaskConfig drawn = eval_population_task(&rc->task, rc->eval.population == RUN_POPULATION_VALUES);
-        rcode = eval_population_train(m, &drawn, rc->eval.n_population, rc->train.seed, train_set, &pop[n_pop], err);
-        if (!rcode && rc->eval.population == RUN_POPULATION_VALUES) {
-            snprintf(pop[n_pop].kind, sizeof pop[n_pop].kind, "values");
-            snprintf(pop[n_pop].name, sizeof pop[n_pop].name,
-                     "operands uniform over the training range (carries not balanced), %d problems", rc->eval.n_population);
-        }
+        rcode = (rc->eval.population == RUN_POPULATION_VALUES ? eval_population_values : eval_population_train)(
+            m, &rc->task, rc->eval.n_population, rc->train.seed, train_set, &pop[n_pop], err);
         if (!rcode) n_pop++;
     }
     if (!rcode && problems_path) {
