@@ -75,17 +75,12 @@ def main():
             probs = peer.read_problems(probs_path)
             eos = vocab.id("<eos>")
             same = 0
-            by_len = {}
-            for i, (p, _) in enumerate(probs):
-                by_len.setdefault(len(p), []).append(i)
-            for _, ids in sorted(by_len.items()):
-                for s in range(0, len(ids), 7):
-                    chunk = ids[s:s + 7]
-                    n_new = max(len(probs[i][1]) for i in chunk)
-                    cached = peer.decode_batch(model, [probs[i][0] for i in chunk], n_new, eos)
-                    for i, row in zip(chunk, cached):
-                        ref = arithlab_load.greedy(model, probs[i][0], stop=eos, max_new=n_new)[len(probs[i][0]):]
-                        same += row[:len(ref)] == ref
+            for chunk in peer.batches(probs, 7):
+                n_new = max(len(probs[i][1]) for i in chunk)
+                cached = peer.decode_batch(model, [probs[i][0] for i in chunk], n_new, eos)
+                for i, row in zip(chunk, cached):
+                    ref = arithlab_load.greedy(model, probs[i][0], stop=eos, max_new=n_new)[len(probs[i][0]):]
+                    same += row[:len(ref)] == ref
             check(same == len(probs), f"{scheme}: the cached decoder generates what the uncached one does "
                                       f"({same} of {len(probs)} problems)")
         bad = os.path.join(tmp, "bad.txt")

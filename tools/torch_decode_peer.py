@@ -126,18 +126,23 @@ def decode_batch(model, prompts, max_new, eos):
     return torch.stack(out, 1).tolist()
 
 
-def decode_all(model, probs, batch, eos):
+def batches(probs, batch):
+    """the problems' indices in batches of at most `batch`, each of one prompt length (shortest first)."""
     by_len = {}
     for i, (p, _) in enumerate(probs):
         by_len.setdefault(len(p), []).append(i)
-    ok = 0
     for _, ids in sorted(by_len.items()):
         for s in range(0, len(ids), batch):
-            chunk = ids[s:s + batch]
-            want = [probs[i][1] for i in chunk]
-            # at most one token more than the longest expected completion, as arithlab's eval caps it
-            got = decode_batch(model, [probs[i][0] for i in chunk], max(len(w) for w in want) + 1, eos)
-            ok += sum(g[:len(w)] == w for g, w in zip(got, want))
+            yield ids[s:s + batch]
+
+
+def decode_all(model, probs, batch, eos):
+    ok = 0
+    for chunk in batches(probs, batch):
+        want = [probs[i][1] for i in chunk]
+        # at most one token more than the longest expected completion, as arithlab's eval caps it
+        got = decode_batch(model, [probs[i][0] for i in chunk], max(len(w) for w in want) + 1, eos)
+        ok += sum(g[:len(w)] == w for g, w in zip(got, want))
     return ok
 
 
